@@ -1,0 +1,8 @@
+// The migrations, by name; kysely applies them in name order. Listed statically (not read
+// from the folder at run time) so they work the same from src/ under tsx and from dist/.
+import type { Migration } from 'kysely';
+import * as initial from './0001-initial.js';
+
+export const migrations: Record<string, Migration> = {
+  '0001-initial': initial,
+};

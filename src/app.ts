@@ -1,0 +1,66 @@
+// createApp(deps) → the express app. It never listens; main.ts and the tests do.
+import express from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Clock } from './domain/clock.js';
+import { createExchange } from './domain/exchange.js';
+import type { SecretHasher } from './domain/hashing.js';
+import type { Keyring } from './domain/keyring.js';
+import type { LastUsedRecorder } from './domain/last-used.js';
+import type { Catalog } from './domain/scopes.js';
+import type { Throttle } from './domain/throttle.js';
+import { notFound, problemErrorHandler } from './http/error-handler.js';
+import type { Metrics } from './http/metrics.js';
+import { requestLogger } from './http/request-logger.js';
+import { healthRoutes } from './routes/health.js';
+import { jwksRoutes } from './routes/jwks.js';
+import { tokenRoutes } from './routes/token.js';
+import type { Db } from './store/database.js';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly db: Db;
+  readonly catalog: Catalog;
+  readonly keyring: Keyring;
+  readonly hasher: SecretHasher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly throttle: Throttle;
+  readonly lastUsed: LastUsedRecorder;
+  readonly metrics: Metrics;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('trust proxy', config.trustProxy);
+  app.set('query parser', 'simple');
+  app.use(helmet());
+  app.use(requestLogger(logger));
+
+  const exchange = createExchange({
+    db: deps.db,
+    hasher: deps.hasher,
+    keyring: deps.keyring,
+    catalog: deps.catalog,
+    clock: deps.clock,
+    throttle: deps.throttle,
+    lastUsed: deps.lastUsed,
+    observer: deps.metrics.observer,
+    logger,
+    issuer: config.issuer,
+    audience: config.audience,
+    ttl: { defaultSeconds: config.tokenTtlSeconds, minSeconds: config.tokenTtlMinSeconds, maxSeconds: config.tokenTtlMaxSeconds },
+  });
+
+  app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
+  app.use(jwksRoutes({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds }));
+  app.use(tokenRoutes({ exchange, logger }));
+
+  app.use(notFound);
+  app.use(problemErrorHandler(logger));
+  return app;
+}

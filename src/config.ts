@@ -1,0 +1,184 @@
+// The only module that reads process.env (main.ts passes it in). Every default lives in
+// DEFAULTS below; .env.example mirrors it line for line.
+
+export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Express's `trust proxy` setting: false, true, a hop count, or a list of addresses/subnets. */
+export type TrustProxy = boolean | number | string[];
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** No trailing slash; equals the `iss` claim and the RFC 8414 `issuer`. */
+  readonly issuer: string;
+  readonly audience: string;
+  readonly databaseUrl: string;
+  /** 32 bytes when SCOPE_AUTH_KEK is set; otherwise the kek is read from (or created in) keysDir. */
+  readonly kek: Buffer | null;
+  readonly keysDir: string;
+  readonly signingAlg: SigningAlg;
+  readonly signingKeyRotationDays: number;
+  readonly tokenTtlSeconds: number;
+  readonly tokenTtlMaxSeconds: number;
+  readonly keyMaxLifetimeDays: number | null;
+  readonly argon2: { readonly memoryKiB: number; readonly timeCost: number; readonly parallelism: number };
+  readonly throttle: { readonly keyFailuresPerMinute: number; readonly ipFailuresPerMinute: number };
+  readonly catalogPath: string | null;
+  readonly trustProxy: TrustProxy;
+  readonly logLevel: LogLevel;
+  /** Seconds downstream caches may keep the JWKS; also how long a new signing key is published before it signs. */
+  readonly jwksMaxAgeSeconds: number;
+  /** How often a running server re-reads the signing keys written by other processes. */
+  readonly keyringRefreshSeconds: number;
+  /** How often batched last-used updates are written. */
+  readonly lastUsedFlushMs: number;
+  /** Token lifetime floor (DESIGN: never below 60 s). */
+  readonly tokenTtlMinSeconds: number;
+}
+
+/** Every default, in one place. */
+export const DEFAULTS = {
+  SCOPE_AUTH_HOST: '127.0.0.1',
+  SCOPE_AUTH_PORT: '8080',
+  SCOPE_AUTH_ISSUER: 'http://localhost:8080',
+  SCOPE_AUTH_AUDIENCE: '', // empty: the issuer
+  SCOPE_AUTH_DATABASE_URL: 'sqlite:db/scope-auth.sqlite',
+  SCOPE_AUTH_KEK: '', // empty: keys/kek, created 0600 on first start
+  SCOPE_AUTH_KEYS_DIR: 'keys',
+  SCOPE_AUTH_SIGNING_ALG: 'ES256',
+  SCOPE_AUTH_SIGNING_KEY_ROTATION_DAYS: '30',
+  SCOPE_AUTH_TOKEN_TTL: '900',
+  SCOPE_AUTH_TOKEN_TTL_MAX: '3600',
+  SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS: '', // empty: keys may live forever
+  SCOPE_AUTH_ARGON2_MEMORY_KIB: '19456',
+  SCOPE_AUTH_ARGON2_TIME_COST: '2',
+  SCOPE_AUTH_ARGON2_PARALLELISM: '1',
+  SCOPE_AUTH_THROTTLE_KEY_FAILURES: '10',
+  SCOPE_AUTH_THROTTLE_IP_FAILURES: '100',
+  SCOPE_AUTH_CATALOG: '', // empty: src/catalog/default-scopes.json
+  SCOPE_AUTH_TRUST_PROXY: 'false',
+  SCOPE_AUTH_LOG_LEVEL: 'info',
+} as const;
+
+export type EnvName = keyof typeof DEFAULTS;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function read(env: Env, name: EnvName): string {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? DEFAULTS[name] : value.trim();
+}
+
+function int(env: Env, name: EnvName, min: number, max: number): number {
+  const raw = read(env, name);
+  const value = /^\d+$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: EnvName, allowed: readonly T[]): T {
+  const raw = read(env, name);
+  const found = allowed.find((candidate) => candidate.toLowerCase() === raw.toLowerCase());
+  if (!found) throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected one of ${allowed.join(', ')}`);
+  return found;
+}
+
+function url(env: Env, name: EnvName, what: string): string {
+  const raw = read(env, name);
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected ${what}`);
+  }
+  if (!['http:', 'https:'].includes(parsed.protocol) || parsed.search || parsed.hash) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected ${what}`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function databaseUrl(env: Env): string {
+  const raw = read(env, 'SCOPE_AUTH_DATABASE_URL');
+  if (/^sqlite:.+/.test(raw) || /^postgres(ql)?:\/\/.+/.test(raw)) return raw;
+  throw new ConfigError(
+    `SCOPE_AUTH_DATABASE_URL=${JSON.stringify(raw)} is invalid: expected sqlite:<path> (or sqlite::memory:) or postgres://user@host:port/database`,
+  );
+}
+
+function kek(env: Env): Buffer | null {
+  const raw = read(env, 'SCOPE_AUTH_KEK');
+  if (raw === '') return null;
+  const bytes = Buffer.from(raw, 'base64');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw) || bytes.length !== 32) {
+    throw new ConfigError('SCOPE_AUTH_KEK is invalid: expected 32 random bytes in base64 (openssl rand -base64 32)');
+  }
+  return bytes;
+}
+
+function trustProxy(env: Env): TrustProxy {
+  const raw = read(env, 'SCOPE_AUTH_TRUST_PROXY');
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  if (/^(true|yes)$/i.test(raw)) return true;
+  if (/^\d+$/.test(raw) && Number(raw) <= 100) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim());
+  const address = /^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/;
+  if (entries.every((entry) => address.test(entry))) return entries;
+  throw new ConfigError(
+    `SCOPE_AUTH_TRUST_PROXY=${JSON.stringify(raw)} is invalid: expected false, true, a hop count, or a comma-separated list of IP addresses, subnets, loopback, linklocal or uniquelocal`,
+  );
+}
+
+/** Parses and validates the environment once; throws ConfigError naming the variable on a bad value. */
+export function loadConfig(env: Env): Config {
+  const issuer = url(env, 'SCOPE_AUTH_ISSUER', 'an http(s) URL without query or fragment, e.g. https://auth.example.com');
+  const audience = read(env, 'SCOPE_AUTH_AUDIENCE') || issuer;
+  const tokenTtlMaxSeconds = int(env, 'SCOPE_AUTH_TOKEN_TTL_MAX', 60, 86_400);
+  const tokenTtlSeconds = int(env, 'SCOPE_AUTH_TOKEN_TTL', 60, 86_400);
+  if (tokenTtlSeconds > tokenTtlMaxSeconds) {
+    throw new ConfigError(
+      `SCOPE_AUTH_TOKEN_TTL=${tokenTtlSeconds} is invalid: it must not exceed SCOPE_AUTH_TOKEN_TTL_MAX (${tokenTtlMaxSeconds})`,
+    );
+  }
+  const maxLifetime = read(env, 'SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS');
+  const catalogPath = read(env, 'SCOPE_AUTH_CATALOG');
+  return Object.freeze({
+    host: read(env, 'SCOPE_AUTH_HOST'),
+    port: int(env, 'SCOPE_AUTH_PORT', 0, 65_535),
+    issuer,
+    audience,
+    databaseUrl: databaseUrl(env),
+    kek: kek(env),
+    keysDir: read(env, 'SCOPE_AUTH_KEYS_DIR'),
+    signingAlg: oneOf(env, 'SCOPE_AUTH_SIGNING_ALG', SIGNING_ALGS),
+    signingKeyRotationDays: int(env, 'SCOPE_AUTH_SIGNING_KEY_ROTATION_DAYS', 1, 3650),
+    tokenTtlSeconds,
+    tokenTtlMaxSeconds,
+    keyMaxLifetimeDays: maxLifetime === '' ? null : int(env, 'SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS', 1, 36_500),
+    argon2: Object.freeze({
+      memoryKiB: int(env, 'SCOPE_AUTH_ARGON2_MEMORY_KIB', 1024, 4_194_304),
+      timeCost: int(env, 'SCOPE_AUTH_ARGON2_TIME_COST', 1, 100),
+      parallelism: int(env, 'SCOPE_AUTH_ARGON2_PARALLELISM', 1, 64),
+    }),
+    throttle: Object.freeze({
+      keyFailuresPerMinute: int(env, 'SCOPE_AUTH_THROTTLE_KEY_FAILURES', 1, 1_000_000),
+      ipFailuresPerMinute: int(env, 'SCOPE_AUTH_THROTTLE_IP_FAILURES', 1, 1_000_000),
+    }),
+    catalogPath: catalogPath === '' ? null : catalogPath,
+    trustProxy: trustProxy(env),
+    logLevel: oneOf(env, 'SCOPE_AUTH_LOG_LEVEL', LOG_LEVELS),
+    jwksMaxAgeSeconds: 300,
+    keyringRefreshSeconds: 5,
+    lastUsedFlushMs: 1000,
+    tokenTtlMinSeconds: 60,
+  });
+}

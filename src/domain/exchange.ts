@@ -1,0 +1,176 @@
+// The token exchange: credentials in, a scoped access token out. One code path for
+// POST /v1/token and POST /oauth2/token. The checks run cheapest first:
+//   throttle → secret checksum → key row (read every time, so a revocation by any
+//   process applies at once) → org match → argon2 → key/app status → scope → mint.
+import type { Logger } from 'pino';
+import type { Db } from '../store/database.js';
+import { findKeyForExchange } from '../store/api-keys.js';
+import { getOrg } from '../store/orgs.js';
+import { recordAudit } from './audit.js';
+import type { Clock } from './clock.js';
+import { isId, isWellFormedSecret } from './credentials.js';
+import type { SecretHasher } from './hashing.js';
+import type { Keyring } from './keyring.js';
+import type { LastUsedRecorder } from './last-used.js';
+import type { Catalog } from './scopes.js';
+import type { Throttle } from './throttle.js';
+import { mintAccessToken, tokenLifetime } from './tokens.js';
+
+export interface ExchangeRequest {
+  /** Absent for OAuth client credentials, where the key names its org. */
+  readonly orgId?: string;
+  readonly keyId: string;
+  readonly secret: string;
+  /** Requested scopes; absent means everything the app grants. */
+  readonly scopes?: readonly string[];
+  readonly ip: string;
+}
+
+/** Why a credential was refused; recorded in the audit log, never shown to the caller. */
+export type RefusalReason =
+  | 'malformed_credentials'
+  | 'unknown_org'
+  | 'unknown_key'
+  | 'org_mismatch'
+  | 'wrong_secret'
+  | 'revoked'
+  | 'expired'
+  | 'app_deleted';
+
+export type ExchangeOutcome = 'issued' | 'invalid_client' | 'invalid_scope' | 'throttled';
+
+export type ExchangeResult =
+  | { ok: true; accessToken: string; expiresIn: number; scope: string }
+  | { ok: false; error: 'invalid_client' }
+  | { ok: false; error: 'invalid_scope'; notGranted: string[] }
+  | { ok: false; error: 'throttled'; retryAfterSeconds: number };
+
+export interface ExchangeObserver {
+  exchange(outcome: ExchangeOutcome, seconds: number): void;
+  argon2(seconds: number): void;
+}
+
+export interface ExchangeDeps {
+  readonly db: Db;
+  readonly hasher: SecretHasher;
+  readonly keyring: Keyring;
+  readonly catalog: Catalog;
+  readonly clock: Clock;
+  readonly throttle: Throttle;
+  readonly lastUsed: LastUsedRecorder;
+  readonly observer: ExchangeObserver;
+  readonly logger: Logger;
+  readonly issuer: string;
+  readonly audience: string;
+  readonly ttl: { defaultSeconds: number; minSeconds: number; maxSeconds: number };
+}
+
+export type Exchange = (request: ExchangeRequest) => Promise<ExchangeResult>;
+
+export const REFUSED_ACTION = 'token.refused';
+
+export function createExchange(deps: ExchangeDeps): Exchange {
+  const { db, clock, throttle, logger } = deps;
+
+  /** Records a refusal in the org's audit log (when an org can be named) and counts it for the throttle. */
+  async function refuse(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
+    await throttle.recordFailure(request.ip, request.keyId);
+    logger.info({ reason, key_id: request.keyId, org_id: orgId, ip: request.ip }, 'token exchange refused');
+    if (orgId !== null) {
+      await audit(orgId, request, { reason });
+    }
+    return { ok: false, error: 'invalid_client' };
+  }
+
+  async function audit(orgId: string, request: ExchangeRequest, details: Record<string, unknown>) {
+    try {
+      await recordAudit(db, clock, {
+        orgId,
+        actor: 'anonymous',
+        action: REFUSED_ACTION,
+        targetType: 'key',
+        targetId: request.keyId,
+        ip: request.ip,
+        details,
+      });
+    } catch (error) {
+      logger.error({ err: error }, 'writing the audit event of a refused exchange failed');
+    }
+  }
+
+  /** The org whose audit log should hear about an unknown key: the claimed one, if it exists. */
+  async function claimedOrg(request: ExchangeRequest): Promise<string | null> {
+    if (request.orgId === undefined || !isId('org', request.orgId)) return null;
+    return (await getOrg(db, request.orgId)) ? request.orgId : null;
+  }
+
+  async function run(request: ExchangeRequest): Promise<ExchangeResult> {
+    const retryAfter = await throttle.blockedFor(request.ip, request.keyId);
+    if (retryAfter !== null) {
+      if (await throttle.claimAuditSlot(request.ip, request.keyId)) {
+        const row = isId('key', request.keyId) ? await findKeyForExchange(db, request.keyId) : undefined;
+        const orgId = row?.org_id ?? (await claimedOrg(request));
+        if (orgId !== null) await audit(orgId, request, { reason: 'throttled', retry_after_seconds: retryAfter });
+      }
+      return { ok: false, error: 'throttled', retryAfterSeconds: retryAfter };
+    }
+
+    if (
+      !isWellFormedSecret(request.secret) ||
+      !isId('key', request.keyId) ||
+      (request.orgId !== undefined && !isId('org', request.orgId))
+    ) {
+      return refuse(request, 'malformed_credentials', null);
+    }
+
+    const key = await findKeyForExchange(db, request.keyId);
+    if (!key) return refuse(request, 'unknown_key', await claimedOrg(request));
+    if (request.orgId !== undefined && request.orgId !== key.org_id) {
+      // The key's owner is the one who should learn that someone holds its id.
+      return refuse(request, 'org_mismatch', key.org_id);
+    }
+
+    const started = performance.now();
+    const verified = await deps.hasher.verify(key.secret_hash, request.secret);
+    deps.observer.argon2((performance.now() - started) / 1000);
+    if (!verified) return refuse(request, 'wrong_secret', key.org_id);
+
+    const now = clock.now();
+    if (key.revoked_at !== null) return refuse(request, 'revoked', key.org_id);
+    if (key.expires_at !== null && key.expires_at <= now) return refuse(request, 'expired', key.org_id);
+    if (key.app_deleted_at !== null) return refuse(request, 'app_deleted', key.org_id);
+
+    const granted = deps.catalog.expand(JSON.parse(key.app_scopes) as string[]);
+    let scopes = granted;
+    if (request.scopes !== undefined) {
+      const grantedSet = new Set(granted);
+      const notGranted = request.scopes.filter((s) => !grantedSet.has(s));
+      if (notGranted.length > 0) {
+        await audit(key.org_id, request, { reason: 'scope_not_granted', scopes: notGranted });
+        return { ok: false, error: 'invalid_scope', notGranted };
+      }
+      scopes = deps.catalog.expand(request.scopes);
+    }
+
+    const expiresIn = tokenLifetime(key.app_token_ttl_seconds, deps.ttl);
+    const accessToken = await mintAccessToken(deps.keyring.signingKey(), {
+      issuer: deps.issuer,
+      audience: key.app_audience ?? deps.audience,
+      keyId: key.id,
+      orgId: key.org_id,
+      appId: key.app_id,
+      scopes,
+      ttlSeconds: expiresIn,
+      nowMs: now,
+    });
+    deps.lastUsed.record(key.id, now, request.ip);
+    return { ok: true, accessToken, expiresIn, scope: scopes.join(' ') };
+  }
+
+  return async (request) => {
+    const started = performance.now();
+    const result = await run(request);
+    deps.observer.exchange(result.ok ? 'issued' : result.error, (performance.now() - started) / 1000);
+    return result;
+  };
+}

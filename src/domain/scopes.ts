@@ -1,0 +1,170 @@
+// The scope catalogue: components with ordered levels, permissions with transitive
+// `implies`, and the built-in scopes of the admin API. Expansion is precomputed once so
+// the exchange does set lookups only.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import defaultCatalog from '../catalog/default-scopes.json' with { type: 'json' };
+
+export class CatalogError extends Error {
+  override name = 'CatalogError';
+}
+
+const NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+const SCOPE = /^[a-z][a-z0-9_.-]{0,63}(:[a-z0-9_.-]{1,64})?$/;
+
+const catalogSchema = z.strictObject({
+  components: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(NAME, 'a component name is lowercase letters, digits, . _ -'),
+        description: z.string().max(500).default(''),
+        levels: z.array(z.string().regex(NAME)).min(1),
+      }),
+    )
+    .default([]),
+  permissions: z
+    .array(
+      z.strictObject({
+        name: z.string().regex(SCOPE, 'a permission is lowercase letters, digits, . _ - with one optional ":"'),
+        description: z.string().max(500).default(''),
+        implies: z.array(z.string()).default([]),
+      }),
+    )
+    .default([]),
+});
+export type CatalogInput = z.input<typeof catalogSchema>;
+
+export interface ScopeComponent {
+  readonly name: string;
+  readonly description: string;
+  /** Lowest first; each level implies every lower one. */
+  readonly levels: readonly string[];
+  readonly builtin: boolean;
+}
+
+export interface ScopePermission {
+  readonly name: string;
+  readonly description: string;
+  readonly implies: readonly string[];
+  readonly builtin: boolean;
+}
+
+export interface Catalog {
+  readonly components: readonly ScopeComponent[];
+  readonly permissions: readonly ScopePermission[];
+  /** Every scope name, sorted. */
+  readonly scopes: readonly string[];
+  /** The built-in admin scopes, sorted. */
+  readonly builtins: readonly string[];
+  has(scope: string): boolean;
+  /** The implication closure of `scopes`, sorted; names not in the catalogue are dropped. */
+  expand(scopes: Iterable<string>): string[];
+}
+
+export const BUILTIN_CATALOG: CatalogInput = {
+  components: [{ name: 'admin.apps', description: 'Apps and API keys of the organization', levels: ['view', 'edit', 'full'] }],
+  permissions: [
+    { name: 'admin.audit:view', description: 'Read the audit log of the organization' },
+    { name: 'admin.orgs:full', description: 'Create and list organizations (root organization only)' },
+    { name: 'tokens:introspect', description: 'Introspect tokens (RFC 7662)' },
+  ],
+};
+
+function parse(input: unknown, source: string): z.output<typeof catalogSchema> {
+  const result = catalogSchema.safeParse(input);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    throw new CatalogError(`scope catalogue ${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return result.data;
+}
+
+/** Builds a catalogue from the operator's JSON plus the built-ins; throws CatalogError on any inconsistency. */
+export function buildCatalog(input: unknown, source = '(inline)'): Catalog {
+  const operator = parse(input, source);
+  const builtin = parse(BUILTIN_CATALOG, '(built-in)');
+  const components: ScopeComponent[] = [
+    ...builtin.components.map((c) => ({ ...c, builtin: true })),
+    ...operator.components.map((c) => ({ ...c, builtin: false })),
+  ];
+  const permissions: ScopePermission[] = [
+    ...builtin.permissions.map((p) => ({ ...p, builtin: true })),
+    ...operator.permissions.map((p) => ({ ...p, builtin: false })),
+  ];
+
+  // Direct implications of each scope.
+  const direct = new Map<string, string[]>();
+  const define = (scope: string, implies: string[]) => {
+    if (direct.has(scope)) throw new CatalogError(`scope catalogue ${source}: scope "${scope}" is defined twice`);
+    direct.set(scope, implies);
+  };
+  for (const component of components) {
+    if (new Set(component.levels).size !== component.levels.length) {
+      throw new CatalogError(`scope catalogue ${source}: component "${component.name}" repeats a level`);
+    }
+    component.levels.forEach((level, i) => {
+      define(`${component.name}:${level}`, i === 0 ? [] : [`${component.name}:${component.levels[i - 1]}`]);
+    });
+  }
+  for (const permission of permissions) define(permission.name, [...permission.implies]);
+  for (const [scope, implies] of direct) {
+    for (const target of implies) {
+      if (!direct.has(target)) {
+        throw new CatalogError(`scope catalogue ${source}: "${scope}" implies unknown scope "${target}"`);
+      }
+    }
+  }
+
+  // Transitive closure with cycle detection (depth-first, three colours).
+  const closure = new Map<string, ReadonlySet<string>>();
+  const visiting = new Set<string>();
+  const close = (scope: string, path: string[]): ReadonlySet<string> => {
+    const done = closure.get(scope);
+    if (done) return done;
+    if (visiting.has(scope)) {
+      throw new CatalogError(`scope catalogue ${source}: implication cycle ${[...path, scope].join(' -> ')}`);
+    }
+    visiting.add(scope);
+    const set = new Set([scope]);
+    for (const target of direct.get(scope) ?? []) for (const s of close(target, [...path, scope])) set.add(s);
+    visiting.delete(scope);
+    closure.set(scope, set);
+    return set;
+  };
+  for (const scope of direct.keys()) close(scope, []);
+
+  const scopes = [...direct.keys()].sort();
+  const builtins = scopes.filter(
+    (s) =>
+      components.some((c) => c.builtin && s.startsWith(`${c.name}:`)) || permissions.some((p) => p.builtin && p.name === s),
+  );
+  return Object.freeze({
+    components,
+    permissions,
+    scopes,
+    builtins,
+    has: (scope: string) => direct.has(scope),
+    expand(input: Iterable<string>) {
+      const out = new Set<string>();
+      for (const scope of input) for (const s of closure.get(scope) ?? []) out.add(s);
+      return [...out].sort();
+    },
+  });
+}
+
+/** The shipped default catalogue, or the operator's file when `path` is set. */
+export function loadCatalog(path: string | null): Catalog {
+  if (path === null) return buildCatalog(defaultCatalog, '(default)');
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new CatalogError(`scope catalogue ${path}: cannot be read as JSON (${(error as Error).message})`);
+  }
+  return buildCatalog(json, path);
+}
+
+/** Splits an OAuth `scope` parameter (space-delimited, RFC 6749 §3.3). */
+export function parseScopeParam(scope: string): string[] {
+  return scope.split(' ').filter((s) => s !== '');
+}

@@ -1,0 +1,108 @@
+// The closed set of errors the server renders. Anything else that reaches the error handler
+// is a bug and renders as a generic 500 with no detail (see http/error-handler.ts).
+
+export interface ErrorOptions {
+  cause?: unknown;
+  /** Extra members for the problem body (e.g. the list of invalid fields). */
+  extra?: Record<string, unknown>;
+}
+
+/** An error whose status, stable code and message may be shown to the client. */
+export abstract class HttpError extends Error {
+  static readonly status: number;
+  static readonly code: string;
+  static readonly title: string;
+  readonly extra: Record<string, unknown> | undefined;
+
+  constructor(message: string, options: ErrorOptions = {}) {
+    super(message, { cause: options.cause });
+    this.name = new.target.name;
+    this.extra = options.extra;
+  }
+
+  get status(): number {
+    return (this.constructor as typeof HttpError).status;
+  }
+  get code(): string {
+    return (this.constructor as typeof HttpError).code;
+  }
+  get title(): string {
+    return (this.constructor as typeof HttpError).title;
+  }
+}
+
+export class InvalidRequestError extends HttpError {
+  static override readonly status = 400;
+  static override readonly code = 'invalid_request';
+  static override readonly title = 'Invalid request';
+}
+
+export class UnauthenticatedError extends HttpError {
+  static override readonly status = 401;
+  static override readonly code = 'unauthenticated';
+  static override readonly title = 'Authentication required';
+}
+
+export class InsufficientScopeError extends HttpError {
+  static override readonly status = 403;
+  static override readonly code = 'insufficient_scope';
+  static override readonly title = 'Insufficient scope';
+}
+
+export class ForbiddenError extends HttpError {
+  static override readonly status = 403;
+  static override readonly code = 'forbidden';
+  static override readonly title = 'Forbidden';
+}
+
+export class NotFoundError extends HttpError {
+  static override readonly status = 404;
+  static override readonly code = 'not_found';
+  static override readonly title = 'Not found';
+}
+
+export class ConflictError extends HttpError {
+  static override readonly status = 409;
+  static override readonly code = 'conflict';
+  static override readonly title = 'Conflict';
+}
+
+export class PayloadTooLargeError extends HttpError {
+  static override readonly status = 413;
+  static override readonly code = 'payload_too_large';
+  static override readonly title = 'Payload too large';
+}
+
+export class UnsupportedMediaTypeError extends HttpError {
+  static override readonly status = 415;
+  static override readonly code = 'unsupported_media_type';
+  static override readonly title = 'Unsupported media type';
+}
+
+export class UnavailableError extends HttpError {
+  static override readonly status = 503;
+  static override readonly code = 'unavailable';
+  static override readonly title = 'Service unavailable';
+}
+
+/** The OAuth 2.0 error codes the token endpoints answer with (RFC 6749 §5.2). */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_scope'
+  | 'unsupported_grant_type'
+  | 'slow_down'
+  | 'temporarily_unavailable';
+
+/** Rendered as `{ error, error_description }` by the token endpoints. */
+export class OAuthError extends Error {
+  constructor(
+    readonly error: OAuthErrorCode,
+    readonly status: number,
+    readonly description: string,
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(description);
+    this.name = 'OAuthError';
+  }
+}

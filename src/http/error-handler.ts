@@ -1,0 +1,49 @@
+// Renders every error outside the token endpoints as RFC 9457 problem+json. Anything that
+// is not one of our HttpErrors (or a body-parser 4xx) is a bug: logged, and answered with
+// a generic 500 that carries no stack, SQL or path.
+import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import { HttpError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+
+export const PROBLEM_TYPE_PREFIX = 'urn:scope-auth:problem:';
+
+export function sendProblem(res: Response, status: number, code: string, title: string, detail: string, extra = {}) {
+  res
+    .status(status)
+    .type('application/problem+json')
+    .json({ type: PROBLEM_TYPE_PREFIX + code, title, status, detail, code, ...extra });
+}
+
+/** Maps body-parser's own errors (which carry `type` and a 4xx `status`) onto our closed set. */
+export function bodyParserError(error: unknown): HttpError | null {
+  const e = error as { type?: unknown; status?: unknown };
+  if (typeof e.type !== 'string' || typeof e.status !== 'number') return null;
+  switch (e.type) {
+    case 'entity.too.large':
+      return new PayloadTooLargeError('the request body exceeds 64 KiB');
+    case 'entity.parse.failed':
+      return new InvalidRequestError('the request body is not valid JSON');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError('unsupported body encoding or charset');
+    default:
+      return e.status >= 400 && e.status < 500 ? new InvalidRequestError('the request body could not be read') : null;
+  }
+}
+
+export const notFound: RequestHandler = (req) => {
+  throw new NotFoundError(`no route for ${req.method} ${req.path}`);
+};
+
+export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const known = error instanceof HttpError ? error : bodyParserError(error);
+    if (known) {
+      sendProblem(res, known.status, known.code, known.title, known.message, known.extra);
+      return;
+    }
+    logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
+    sendProblem(res, 500, 'internal_error', 'Internal server error', 'an unexpected error occurred');
+  };
+}

@@ -1,0 +1,40 @@
+// Rendering for the token endpoints, which answer in the OAuth 2.0 error shape
+// `{ error, error_description }` (RFC 6749 §5.2) rather than problem+json.
+import type { ErrorRequestHandler, Response } from 'express';
+import type { Logger } from 'pino';
+import type { ExchangeResult } from '../domain/exchange.js';
+import { OAuthError } from '../errors.js';
+import { bodyParserError } from './error-handler.js';
+
+export const INVALID_CLIENT_DESCRIPTION = 'client authentication failed';
+
+export function sendOAuthError(res: Response, error: OAuthError) {
+  res.set(error.headers).status(error.status).json({ error: error.error, error_description: error.description });
+}
+
+/** The OAuth error for a refused exchange; one identical body for every credential failure. */
+export function exchangeError(result: Exclude<ExchangeResult, { ok: true }>, invalidClientHeaders = {}): OAuthError {
+  switch (result.error) {
+    case 'invalid_client':
+      return new OAuthError('invalid_client', 401, INVALID_CLIENT_DESCRIPTION, invalidClientHeaders);
+    case 'invalid_scope':
+      return new OAuthError('invalid_scope', 400, `scope not granted to this client: ${result.notGranted.join(' ')}`);
+    case 'throttled':
+      return new OAuthError('slow_down', 429, 'too many failed attempts; retry later', {
+        'Retry-After': String(result.retryAfterSeconds),
+      });
+  }
+}
+
+export function oauthErrorHandler(logger: Logger): ErrorRequestHandler {
+  return (error, req, res, next) => {
+    if (res.headersSent) return next(error);
+    if (error instanceof OAuthError) return sendOAuthError(res, error);
+    const parseError = bodyParserError(error);
+    if (parseError) {
+      return sendOAuthError(res, new OAuthError('invalid_request', 400, parseError.message));
+    }
+    logger.error({ err: error, path: req.path }, 'unhandled error in token endpoint');
+    res.status(500).json({ error: 'server_error', error_description: 'an unexpected error occurred' });
+  };
+}

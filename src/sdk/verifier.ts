@@ -1,0 +1,374 @@
+/**
+ * `scope-auth/verifier`: verifies scope-auth access tokens offline against the issuer's
+ * JWKS and enforces scopes in Express. Depends on jose only (express as types).
+ */
+import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWSHeaderParameters, FlattenedJWSInput, JWTPayload } from 'jose';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { TokenVerificationError } from './errors.js';
+
+export { TokenVerificationError } from './errors.js';
+export type { TokenVerificationErrorCode } from './errors.js';
+
+/** Claims of a scope-auth access token (RFC 9068), as `verify()` returns them. */
+export interface AccessTokenClaims {
+  /** The issuer, equal to the verifier's `issuer`. */
+  iss: string;
+  /** The API key id `key_…` the token was issued to (same as `client_id`). */
+  sub: string;
+  /** The API key id `key_…`. */
+  client_id: string;
+  aud: string | string[];
+  /** Issued at, epoch seconds. */
+  iat: number;
+  /** Expires at, epoch seconds. */
+  exp: number;
+  nbf?: number;
+  /** Unique token id. */
+  jti: string;
+  /** Granted scopes, expanded, sorted and space-separated (may be empty). */
+  scope: string;
+  /** Organization (tenant) id `org_…`. */
+  org_id: string;
+  /** App id `app_…`. */
+  app_id: string;
+}
+
+declare global {
+  // Declaration merging with Express's own global namespace; it needs `namespace`.
+  namespace Express {
+    interface Request {
+      /** Claims of the verified access token, set by `verifier.require()`. */
+      auth?: AccessTokenClaims;
+    }
+  }
+}
+
+/** Options of {@link createVerifier}. */
+export interface VerifierOptions {
+  /** The scope-auth server's `SCOPE_AUTH_ISSUER`; the `iss` claim must equal it exactly. */
+  issuer: string;
+  /** Accepted audience(s); the token's `aud` must contain one of them. */
+  audience: string | readonly string[];
+  /** Where the public keys are. Default `${issuer}/.well-known/jwks.json`. */
+  jwksUrl?: string;
+  /** Leeway for `exp`, `nbf` and `iat`, in seconds. Default 5. */
+  clockTolerance?: number;
+  /**
+   * Accepted signature algorithms. Default `['ES256', 'EdDSA', 'RS256', 'PS256']`.
+   * `none` and HS* are refused at construction: a public JWKS cannot verify them safely.
+   */
+  algorithms?: readonly string[];
+  /** Tokens longer than this many characters are refused before parsing. Default 8192. */
+  maxTokenLength?: number;
+  /** `realm` in `WWW-Authenticate` challenges. Default: the (first) audience. */
+  realm?: string;
+  /** Minimum time between two JWKS fetches triggered by an unknown `kid`, in ms. Default 30000. */
+  cooldownDuration?: number;
+  /** The JWKS is refetched when older than this, in ms. Default 600000. */
+  cacheMaxAge?: number;
+  /** Timeout of a JWKS fetch, in ms. Default 5000. */
+  timeoutDuration?: number;
+  /** Clock for `exp`/`nbf`/`iat` checks, epoch ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** A configured verifier; see {@link createVerifier}. */
+export interface Verifier {
+  /**
+   * Verifies a compact JWT and returns its claims.
+   * @throws {TokenVerificationError} with a stable `code`.
+   */
+  verify(token: string): Promise<AccessTokenClaims>;
+  /**
+   * Express middleware: requires a valid bearer token holding every one of `scopes` and
+   * sets `req.auth` to its claims; otherwise answers 401 or 403 per RFC 6750.
+   */
+  require(...scopes: string[]): RequestHandler;
+}
+
+const DEFAULT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
+const DEFAULTS = {
+  clockTolerance: 5,
+  maxTokenLength: 8192,
+  cooldownDuration: 30_000,
+  cacheMaxAge: 600_000,
+  timeoutDuration: 5_000,
+} as const;
+/** Claims every scope-auth access token carries (iss and aud are required by the issuer/audience checks). */
+const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'client_id', 'jti', 'org_id', 'app_id'];
+const STRING_CLAIMS = ['sub', 'client_id', 'jti', 'org_id', 'app_id'] as const;
+/** RFC 6750 §2.1 b64token. */
+const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+/** RFC 6749 §A.4 scope-token characters. */
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/**
+ * Creates a verifier for tokens of one scope-auth issuer. Keys come only from the remote
+ * JWKS (cached; an unknown `kid` triggers at most one refetch per `cooldownDuration`), so
+ * a signing-key rotation on the server needs no restart here. `jku`, `x5u` and embedded
+ * `jwk` headers are ignored.
+ *
+ * @example
+ * ```ts
+ * import express from 'express'
+ * import { createVerifier } from 'scope-auth/verifier'
+ *
+ * const auth = createVerifier({ issuer: 'https://auth.example.com', audience: 'https://api.example.com' })
+ * const app = express()
+ * app.post('/runs', auth.require('runtime:run'), (req, res) => {
+ *   res.json({ org: req.auth?.org_id })
+ * })
+ * ```
+ */
+export function createVerifier(options: VerifierOptions): Verifier {
+  const settings = readOptions(options);
+  const jwks = createRemoteJWKSet(new URL(settings.jwksUrl), {
+    cooldownDuration: settings.cooldownDuration,
+    cacheMaxAge: settings.cacheMaxAge,
+    timeoutDuration: settings.timeoutDuration,
+  });
+
+  // Only the JWKS answers for keys; header fields such as jku, x5u or jwk are never read.
+  const getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
+    try {
+      return await jwks(header, token);
+    } catch (err) {
+      throw keyError(err);
+    }
+  };
+
+  async function verify(token: string): Promise<AccessTokenClaims> {
+    if (typeof token !== 'string' || token === '') {
+      throw new TokenVerificationError('token_malformed', 'The access token is malformed');
+    }
+    if (token.length > settings.maxTokenLength) {
+      throw new TokenVerificationError('token_too_large', 'The access token is too large');
+    }
+    const nowMs = settings.now();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, getKey, {
+        issuer: settings.issuer,
+        audience: [...settings.audience],
+        algorithms: [...settings.algorithms],
+        typ: 'at+jwt',
+        clockTolerance: settings.clockTolerance,
+        requiredClaims: REQUIRED_CLAIMS,
+        currentDate: new Date(nowMs),
+      }));
+    } catch (err) {
+      throw verificationError(err);
+    }
+    return readClaims(payload, nowMs, settings.clockTolerance);
+  }
+
+  // One verification per request, however many require() guards it passes through.
+  const verifiedRequests = new WeakMap<Request, AccessTokenClaims>();
+
+  function requireScopes(...scopes: string[]): RequestHandler {
+    for (const scope of scopes) {
+      if (typeof scope !== 'string' || !SCOPE_TOKEN.test(scope)) {
+        throw new TypeError(`require(): ${JSON.stringify(scope)} is not a valid scope name`);
+      }
+    }
+    return (req: Request, res: Response, next: NextFunction): void => {
+      const known = verifiedRequests.get(req);
+      if (known !== undefined) {
+        authorize(req, res, next, known, scopes);
+        return;
+      }
+      const header = req.headers.authorization;
+      if (header === undefined || !/^bearer(\s|$)/i.test(header.trim())) {
+        challenge(res, 401, settings.realm, undefined, { error: 'unauthorized', description: 'A bearer token is required' });
+        return;
+      }
+      const token = BEARER.exec(header.trim())?.[1];
+      if (token === undefined) {
+        const description = 'The Authorization header is not a valid Bearer token';
+        challenge(res, 401, settings.realm, { error: 'invalid_token', description });
+        return;
+      }
+      verify(token).then(
+        (claims) => {
+          verifiedRequests.set(req, claims);
+          authorize(req, res, next, claims, scopes);
+        },
+        (err: unknown) => {
+          if (err instanceof TokenVerificationError && err.status === 401) {
+            challenge(res, 401, settings.realm, { error: 'invalid_token', description: err.message });
+          } else {
+            // jwks_unavailable (status 503) or a bug: the app's error handler decides.
+            next(err);
+          }
+        },
+      );
+    };
+  }
+
+  function authorize(req: Request, res: Response, next: NextFunction, claims: AccessTokenClaims, scopes: readonly string[]): void {
+    const granted = new Set(claims.scope.split(' '));
+    const missing = scopes.filter((scope) => !granted.has(scope));
+    if (missing.length > 0) {
+      challenge(res, 403, settings.realm, {
+        error: 'insufficient_scope',
+        description: `The access token lacks the scope ${missing.join(' ')}`,
+        scope: scopes.join(' '),
+      });
+      return;
+    }
+    req.auth = claims;
+    next();
+  }
+
+  return { verify, require: requireScopes };
+}
+
+interface Settings {
+  issuer: string;
+  audience: readonly string[];
+  jwksUrl: string;
+  clockTolerance: number;
+  algorithms: readonly string[];
+  maxTokenLength: number;
+  realm: string;
+  cooldownDuration: number;
+  cacheMaxAge: number;
+  timeoutDuration: number;
+  now: () => number;
+}
+
+function readOptions(options: VerifierOptions): Settings {
+  const fail = (message: string): never => {
+    throw new TypeError(`createVerifier(): ${message}`);
+  };
+  const { issuer } = options;
+  if (typeof issuer !== 'string' || issuer === '') fail('`issuer` is required (the server\'s SCOPE_AUTH_ISSUER)');
+  const audience = typeof options.audience === 'string' ? [options.audience] : options.audience;
+  if (!Array.isArray(audience) || audience.length === 0 || audience.some((a) => typeof a !== 'string' || a === '')) {
+    fail('`audience` is required: a string or a non-empty array of strings');
+  }
+  const jwksUrl = options.jwksUrl ?? `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
+  try {
+    const url = new URL(jwksUrl);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') fail(`jwksUrl must be an http(s) URL, got ${JSON.stringify(jwksUrl)}`);
+  } catch (err) {
+    if (err instanceof TypeError && err.message.startsWith('createVerifier()')) throw err;
+    fail(`jwksUrl must be an http(s) URL, got ${JSON.stringify(jwksUrl)}`);
+  }
+  const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
+  if (algorithms.length === 0) fail('`algorithms` must not be empty');
+  for (const alg of algorithms) {
+    if (alg.toLowerCase() === 'none' || /^hs/i.test(alg)) {
+      fail(`algorithm ${JSON.stringify(alg)} is not allowed: tokens must be signed with a key from the issuer's JWKS`);
+    }
+  }
+  const nonNegative = (name: string, value: number | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) fail(`\`${name}\` must be a non-negative number`);
+    return value;
+  };
+  return {
+    issuer,
+    audience: [...audience],
+    jwksUrl,
+    clockTolerance: nonNegative('clockTolerance', options.clockTolerance, DEFAULTS.clockTolerance),
+    algorithms: [...algorithms],
+    maxTokenLength: nonNegative('maxTokenLength', options.maxTokenLength, DEFAULTS.maxTokenLength),
+    realm: options.realm ?? audience[0] ?? issuer,
+    cooldownDuration: nonNegative('cooldownDuration', options.cooldownDuration, DEFAULTS.cooldownDuration),
+    cacheMaxAge: nonNegative('cacheMaxAge', options.cacheMaxAge, DEFAULTS.cacheMaxAge),
+    timeoutDuration: Math.floor(nonNegative('timeoutDuration', options.timeoutDuration, DEFAULTS.timeoutDuration)),
+    now: options.now ?? Date.now,
+  };
+}
+
+/** Errors of the key lookup: either no usable key for this token, or the JWKS could not be had. */
+function keyError(err: unknown): TokenVerificationError {
+  if (
+    err instanceof joseErrors.JWKSNoMatchingKey ||
+    err instanceof joseErrors.JWKSMultipleMatchingKeys ||
+    err instanceof joseErrors.JOSENotSupported ||
+    err instanceof joseErrors.JWKInvalid
+  ) {
+    return new TokenVerificationError('key_not_found', 'The access token is signed with an unknown key', { cause: err });
+  }
+  return new TokenVerificationError('jwks_unavailable', 'The signing keys of the issuer could not be fetched', { cause: err });
+}
+
+function verificationError(err: unknown): TokenVerificationError {
+  if (err instanceof TokenVerificationError) return err;
+  if (err instanceof joseErrors.JWTExpired) {
+    return new TokenVerificationError('token_expired', 'The access token expired', { claim: err.claim, cause: err });
+  }
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    if (err.claim === 'typ') {
+      return new TokenVerificationError('typ_invalid', 'The token is not an access token (typ at+jwt)', { cause: err });
+    }
+    if (err.claim === 'nbf') {
+      return new TokenVerificationError('token_not_yet_valid', 'The access token is not valid yet', { claim: 'nbf', cause: err });
+    }
+    return claimError(err.claim, err);
+  }
+  if (err instanceof joseErrors.JOSEAlgNotAllowed || err instanceof joseErrors.JOSENotSupported) {
+    return new TokenVerificationError('algorithm_not_allowed', 'The access token is signed with an algorithm that is not accepted', { cause: err });
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) {
+    return new TokenVerificationError('signature_invalid', 'The access token signature is invalid', { cause: err });
+  }
+  return new TokenVerificationError('token_malformed', 'The access token is malformed', { cause: err });
+}
+
+function claimError(claim: string, cause?: unknown): TokenVerificationError {
+  return new TokenVerificationError('claim_invalid', `The access token has a missing or invalid "${claim}" claim`, { claim, cause });
+}
+
+function readClaims(payload: JWTPayload, nowMs: number, tolerance: number): AccessTokenClaims {
+  for (const claim of STRING_CLAIMS) {
+    const value = payload[claim];
+    if (typeof value !== 'string' || value === '') throw claimError(claim);
+  }
+  const { iss, aud, iat, exp, scope } = payload;
+  if (typeof iss !== 'string') throw claimError('iss');
+  if (aud === undefined) throw claimError('aud');
+  if (typeof iat !== 'number') throw claimError('iat');
+  if (typeof exp !== 'number') throw claimError('exp');
+  if (scope !== undefined && typeof scope !== 'string') throw claimError('scope');
+  if (iat > nowMs / 1000 + tolerance) {
+    throw new TokenVerificationError('token_not_yet_valid', 'The access token is not valid yet', { claim: 'iat' });
+  }
+  return { ...payload, iss, aud, iat, exp, scope: scope ?? '' } as AccessTokenClaims;
+}
+
+interface Challenge {
+  error: string;
+  description: string;
+  scope?: string;
+}
+
+/**
+ * Writes an RFC 6750 challenge. Without `params` (no credentials were sent) the header
+ * carries the realm only, as §3.1 asks; `body` is then the JSON body.
+ */
+function challenge(
+  res: Response,
+  status: 401 | 403,
+  realm: string,
+  params: Challenge | undefined,
+  body: Challenge | undefined = params,
+): void {
+  const parts = [`realm=${quote(realm)}`];
+  if (params !== undefined) {
+    parts.push(`error=${quote(params.error)}`, `error_description=${quote(params.description)}`);
+    if (params.scope !== undefined) parts.push(`scope=${quote(params.scope)}`);
+  }
+  res.status(status);
+  res.set('WWW-Authenticate', `Bearer ${parts.join(', ')}`);
+  res.set('Cache-Control', 'no-store');
+  res.json(body === undefined ? {} : { error: body.error, error_description: body.description });
+}
+
+/** A quoted-string restricted to the characters RFC 6750 §3 allows in its attributes. */
+function quote(value: string): string {
+  return `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
+}

@@ -1,0 +1,51 @@
+// Builds every dependency of createApp from a Config and an open database.
+import type { Logger } from 'pino';
+import type { AppDeps } from './app.js';
+import type { Config } from './config.js';
+import { systemClock, type Clock } from './domain/clock.js';
+import { createArgon2Hasher } from './domain/hashing.js';
+import { createKeyring } from './domain/keyring.js';
+import { createLastUsedRecorder } from './domain/last-used.js';
+import { loadCatalog } from './domain/scopes.js';
+import { createThrottle } from './domain/throttle.js';
+import { createMetrics } from './http/metrics.js';
+import type { Db } from './store/database.js';
+
+export interface ServiceOptions {
+  readonly db: Db;
+  readonly kek: Buffer;
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  readonly processMetrics?: boolean;
+}
+
+/** Loads the catalogue (throws CatalogError) and the keyring (creating the first signing key). */
+export async function createServices(config: Config, options: ServiceOptions): Promise<AppDeps> {
+  const { db, logger } = options;
+  const clock = options.clock ?? systemClock;
+  const catalog = loadCatalog(config.catalogPath);
+  const keyring = createKeyring({
+    db,
+    kek: options.kek,
+    clock,
+    logger,
+    alg: config.signingAlg,
+    rotationDays: config.signingKeyRotationDays,
+    tokenTtlMaxSeconds: config.tokenTtlMaxSeconds,
+    publishSeconds: config.jwksMaxAgeSeconds,
+    refreshSeconds: config.keyringRefreshSeconds,
+  });
+  await keyring.init();
+  return {
+    config,
+    db,
+    catalog,
+    keyring,
+    hasher: createArgon2Hasher(config.argon2),
+    clock,
+    logger,
+    throttle: createThrottle(config.throttle),
+    lastUsed: createLastUsedRecorder(db, logger, config.lastUsedFlushMs),
+    metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
+  };
+}
