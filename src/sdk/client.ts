@@ -401,7 +401,7 @@ export class ScopeAuthClient {
       return {
         error: new ScopeAuthError(
           `scope-auth client: could not reach ${s.tokenEndpoint} after ${tries}: ${this.#redact(reason)}`,
-          { code: 'network_error', retryable: true, cause },
+          { code: 'network_error', retryable: true, cause: this.#safeCause(cause) },
         ),
       };
     }
@@ -455,6 +455,24 @@ export class ScopeAuthClient {
         { code: 'unexpected_status', status },
       ),
     };
+  }
+
+  /**
+   * A cause that mentions the secret anywhere in its chain (a fetch wrapper that echoes the
+   * request, say) is replaced by a redacted copy, since loggers print causes too.
+   */
+  #safeCause(cause: unknown): unknown {
+    const mentionsSecret = (value: unknown, depth: number): boolean => {
+      if (depth > 8) return false;
+      if (typeof value === 'string') return value.includes(this.#secret);
+      if (!(value instanceof Error)) return value !== undefined && value !== null && String(value).includes(this.#secret);
+      return value.message.includes(this.#secret) || (value.stack ?? '').includes(this.#secret) || mentionsSecret(value.cause, depth + 1);
+    };
+    if (!mentionsSecret(cause, 0)) return cause;
+    const redacted = new Error(this.#redact(cause instanceof Error ? cause.message : String(cause)));
+    redacted.name = cause instanceof Error ? cause.name : 'Error';
+    redacted.stack = `${redacted.name}: ${redacted.message}`;
+    return redacted;
   }
 
   /** Text that came from elsewhere (a response, an exception) is scrubbed of the secret, in case it echoes the request. */

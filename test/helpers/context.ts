@@ -1,0 +1,120 @@
+// A test app built exactly as the server builds it (createServices + createApp), on a
+// fresh database of the given dialect, with a test clock and cheap argon2 parameters.
+import { randomBytes } from 'node:crypto';
+import type { Express } from 'express';
+import { pino } from 'pino';
+import request from 'supertest';
+import { createApp, type AppDeps } from '../../src/app.js';
+import { loadConfig, type EnvName } from '../../src/config.js';
+import { newId } from '../../src/domain/credentials.js';
+import { prepareKey } from '../../src/domain/keys.js';
+import { bootstrapRootOrg, createOrgWithAdmin, type CreatedOrg } from '../../src/domain/orgs.js';
+import { createServices } from '../../src/services.js';
+import { insertApiKey, type ApiKeyRow } from '../../src/store/api-keys.js';
+import { insertApp, type AppRecord } from '../../src/store/apps.js';
+import type { Db, Dialect } from '../../src/store/database.js';
+import { createTestClock, type TestClock } from './clock.js';
+import { openTestDatabase, type TestDatabase } from './db.js';
+
+export type TestEnv = Partial<Record<EnvName, string>>;
+
+/** Cheap argon2 so tests stay fast; everything else at its default unless overridden. */
+export const TEST_ENV: TestEnv = {
+  SCOPE_AUTH_ARGON2_MEMORY_KIB: '1024',
+  SCOPE_AUTH_ARGON2_TIME_COST: '1',
+  SCOPE_AUTH_LOG_LEVEL: 'silent',
+  SCOPE_AUTH_ISSUER: 'http://scope-auth.test',
+};
+
+export interface TestCredentials {
+  readonly orgId: string;
+  readonly keyId: string;
+  readonly secret: string;
+}
+
+export interface TestContext {
+  readonly app: Express;
+  readonly deps: AppDeps;
+  readonly db: Db;
+  readonly database: TestDatabase;
+  readonly clock: TestClock;
+  /** The bootstrapped root org with its admin app and key. */
+  readonly root: CreatedOrg;
+  readonly rootCredentials: TestCredentials;
+  createOrg(name?: string): Promise<CreatedOrg>;
+  createApp(orgId: string, scopes: string[], extra?: Partial<AppRecord>): Promise<AppRecord>;
+  createKey(orgId: string, appId: string, extra?: { expiresAt?: number | null; name?: string }): Promise<{ key: ApiKeyRow; secret: string }>;
+  /** An app with `scopes` and one key on it, in `orgId` (default: the root org). */
+  createClient(scopes: string[], options?: { orgId?: string; app?: Partial<AppRecord> }): Promise<TestCredentials & { appId: string }>;
+  /** POST /v1/token with the credentials (and optional scope). */
+  exchange(credentials: TestCredentials, scope?: string): request.Test;
+  close(): Promise<void>;
+}
+
+export async function createTestContext(options: { dialect: Dialect; env?: TestEnv; clock?: TestClock }): Promise<TestContext> {
+  const database = await openTestDatabase(options.dialect);
+  const db = database.handle.db;
+  const clock = options.clock ?? createTestClock();
+  const config = loadConfig({ ...TEST_ENV, ...options.env });
+  const deps = await createServices(config, { db, kek: randomBytes(32), logger: pino({ level: 'silent' }), clock });
+  const root = (await bootstrapRootOrg(deps))!;
+  const app = createApp(deps);
+
+  const context: TestContext = {
+    app,
+    deps,
+    db,
+    database,
+    clock,
+    root,
+    rootCredentials: { orgId: root.org.id, keyId: root.key.id, secret: root.secret },
+    createOrg: (name = 'acme') => createOrgWithAdmin(deps, { name, root: false, actor: 'system' }),
+    async createApp(orgId, scopes, extra = {}) {
+      const now = clock.now();
+      const record: AppRecord = {
+        id: newId('app', now),
+        org_id: orgId,
+        name: 'test app',
+        description: '',
+        scopes,
+        audience: null,
+        token_ttl_seconds: null,
+        created_at: now,
+        created_by: 'system',
+        updated_at: now,
+        deleted_at: null,
+        ...extra,
+      };
+      await insertApp(db, record);
+      return record;
+    },
+    async createKey(orgId, appId, extra = {}) {
+      const { row, secret } = await prepareKey(deps.hasher, clock.now(), {
+        orgId,
+        appId,
+        name: extra.name ?? 'test key',
+        expiresAt: extra.expiresAt ?? null,
+        actor: 'system',
+      });
+      await insertApiKey(db, row);
+      return { key: row, secret };
+    },
+    async createClient(scopes, opts = {}) {
+      const orgId = opts.orgId ?? root.org.id;
+      const created = await context.createApp(orgId, scopes, opts.app);
+      const { key, secret } = await context.createKey(orgId, created.id);
+      return { orgId, appId: created.id, keyId: key.id, secret };
+    },
+    exchange(credentials, scope) {
+      return request(app)
+        .post('/v1/token')
+        .send({ org_id: credentials.orgId, key_id: credentials.keyId, secret: credentials.secret, ...(scope === undefined ? {} : { scope }) });
+    },
+    async close() {
+      deps.keyring.stop();
+      await deps.lastUsed.stop();
+      await database.close();
+    },
+  };
+  return context;
+}

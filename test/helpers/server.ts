@@ -1,0 +1,66 @@
+// A real server (startServer, as `npm start` runs it) in this process, on an ephemeral
+// port, with a temporary SQLite database and keys directory.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { loadConfig } from '../../src/config.js';
+import type { Clock } from '../../src/domain/clock.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { TEST_ENV, type TestEnv } from './context.js';
+
+export interface TestServer {
+  readonly url: string;
+  /** Equals `url`: the server's SCOPE_AUTH_ISSUER. */
+  readonly issuer: string;
+  readonly orgId: string;
+  readonly keyId: string;
+  readonly secret: string;
+  readonly server: RunningServer;
+  /** Rotates the signing key so the new one signs at once. */
+  rotateSigningKey(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startTestServer(options: { env?: TestEnv; clock?: Clock } = {}): Promise<TestServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'scope-auth-server-'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const config = loadConfig({
+    ...TEST_ENV,
+    SCOPE_AUTH_ISSUER: url,
+    SCOPE_AUTH_PORT: String(port),
+    SCOPE_AUTH_DATABASE_URL: `sqlite:${join(dir, 'scope-auth.sqlite')}`,
+    SCOPE_AUTH_KEYS_DIR: join(dir, 'keys'),
+    ...options.env,
+  });
+  const server = await startServer(config, { logger: pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
+  const bootstrap = server.bootstrap!;
+  return {
+    url,
+    issuer: url,
+    orgId: bootstrap.org.id,
+    keyId: bootstrap.key.id,
+    secret: bootstrap.secret,
+    server,
+    async rotateSigningKey() {
+      await server.deps.keyring.rotate({ immediate: true });
+    },
+    async close() {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
