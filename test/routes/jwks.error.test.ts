@@ -1,0 +1,22 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+
+describe('GET /.well-known/jwks.json, errors', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ dialect: 'sqlite' });
+  });
+  afterAll(async () => ctx?.close());
+
+  it('answers 404 problem+json to other methods', async () => {
+    const res = await request(ctx.app).post('/.well-known/jwks.json').send({}).expect(404);
+    expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    expect(res.body).toMatchObject({ code: 'not_found', status: 404 });
+  });
+
+  it('ignores query strings and garbage If-None-Match headers', async () => {
+    const res = await request(ctx.app).get('/.well-known/jwks.json?x=1&x=2').set('If-None-Match', ',,W/,"').expect(200);
+    expect(res.body.keys).toHaveLength(1);
+  });
+});
