@@ -1,0 +1,139 @@
+// Starts the real server the way `npm start` does (src/main.ts, as a child process) on an
+// ephemeral port, reads the bootstrap block from its stdout, exchanges, and verifies the
+// token with jose's createRemoteJWKSet.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/server.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const MAIN = join(ROOT, 'src/main.ts');
+const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+
+interface Started {
+  child: ChildProcessWithoutNullStreams;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+function start(cwd: string, env: Record<string, string>): Started {
+  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+    cwd,
+    env: { PATH: process.env.PATH ?? '', ...env },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk) => (out += String(chunk)));
+  child.stderr.on('data', (chunk) => (err += String(chunk)));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  return { child, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitFor(condition: () => boolean, what: string, started: Started, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\nstdout:\n${started.stdout()}\nstderr:\n${started.stderr()}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function credentialsFrom(stdout: string) {
+  const pick = (name: string) => new RegExp(`${name}=(\\S+)`).exec(stdout)?.[1];
+  return { orgId: pick('SCOPE_ORG_ID'), keyId: pick('SCOPE_API_KEY'), secret: pick('SCOPE_API_SECRET') };
+}
+
+describe('the real server, end to end', () => {
+  let dir: string;
+  let port: number;
+  let url: string;
+  let env: Record<string, string>;
+  let first: Started;
+  let creds: ReturnType<typeof credentialsFrom>;
+  let firstKid: string | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'scope-auth-e2e-'));
+    port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    env = { SCOPE_AUTH_PORT: String(port), SCOPE_AUTH_ISSUER: url };
+    first = start(dir, env);
+    await waitFor(() => first.stdout().includes('"scope-auth listening"'), 'the server to listen', first);
+    creds = credentialsFrom(first.stdout());
+  });
+
+  afterAll(async () => {
+    first?.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints the bootstrap block once, with org id, key id and secret', () => {
+    expect(creds.orgId).toMatch(/^org_[0-9A-Z]{26}$/);
+    expect(creds.keyId).toMatch(/^key_[0-9A-Z]{26}$/);
+    expect(creds.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
+    expect(first.stdout().match(/SCOPE_API_SECRET=/g)).toHaveLength(1);
+  });
+
+  it('creates the database under db/ and the key-encryption key with mode 0600', () => {
+    expect(statSync(join(dir, 'db/scope-auth.sqlite')).isFile()).toBe(true);
+    expect(statSync(join(dir, 'keys/kek')).mode & 0o777).toBe(0o600);
+  });
+
+  it('exchanges the bootstrap credentials for a token that verifies against the remote JWKS', async () => {
+    const res = await fetch(`${url}/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ org_id: creds.orgId, key_id: creds.keyId, secret: creds.secret }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { access_token: string; expires_in: number; scope: string };
+    expect(body.expires_in).toBe(900);
+    const jwks = createRemoteJWKSet(new URL(`${url}/.well-known/jwks.json`));
+    const { payload, protectedHeader } = await jwtVerify(body.access_token, jwks, { issuer: url, audience: url, typ: 'at+jwt' });
+    expect(payload.sub).toBe(creds.keyId);
+    expect(payload.org_id).toBe(creds.orgId);
+    expect(payload.scope).toBe('admin.apps:edit admin.apps:full admin.apps:view admin.audit:view admin.orgs:full tokens:introspect');
+    firstKid = protectedHeader.kid;
+  });
+
+  it('drains on SIGTERM, exits 0 and has written the last-used figures', async () => {
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const db = new Database(join(dir, 'db/scope-auth.sqlite'), { readonly: true });
+    const row = db.prepare('select use_count, last_used_ip from api_keys where id = ?').get(creds.keyId) as { use_count: number; last_used_ip: string };
+    db.close();
+    expect(row.use_count).toBe(1);
+    expect(row.last_used_ip).toMatch(/127\.0\.0\.1/);
+  });
+
+  it('keeps org, key and signing key across a restart, with no second bootstrap', async () => {
+    const again = start(dir, env);
+    try {
+      await waitFor(() => again.stdout().includes('"scope-auth listening"'), 'the restarted server to listen', again);
+      expect(again.stdout()).not.toContain('SCOPE_API_SECRET');
+      const res = await fetch(`${url}/v1/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ org_id: creds.orgId, key_id: creds.keyId, secret: creds.secret }),
+      });
+      expect(res.status).toBe(200);
+      const { access_token } = (await res.json()) as { access_token: string };
+      expect(decodeProtectedHeader(access_token).kid).toBe(firstKid);
+    } finally {
+      again.child.kill('SIGTERM');
+      await again.exited;
+    }
+  });
+
+  it('refuses to start on a bad configuration value, naming the variable', async () => {
+    const bad = start(dir, { ...env, SCOPE_AUTH_TOKEN_TTL: 'soon' });
+    expect(await bad.exited).toBe(1);
+    expect(bad.stderr()).toContain('SCOPE_AUTH_TOKEN_TTL');
+    expect(bad.stderr()).toContain('whole number');
+  });
+});
