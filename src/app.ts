@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { createTokenVerifier } from './domain/access-tokens.js';
 import type { Clock } from './domain/clock.js';
 import { createExchange } from './domain/exchange.js';
+import { createIntrospection } from './domain/introspection.js';
 import type { SecretHasher } from './domain/hashing.js';
 import type { Keyring } from './domain/keyring.js';
 import type { LastUsedRecorder } from './domain/last-used.js';
@@ -16,7 +17,10 @@ import { notFound, problemErrorHandler } from './http/error-handler.js';
 import type { Metrics } from './http/metrics.js';
 import { requestLogger } from './http/request-logger.js';
 import { healthRoutes } from './routes/health.js';
+import { introspectRoutes } from './routes/introspect.js';
 import { jwksRoutes } from './routes/jwks.js';
+import { metadataRoutes } from './routes/metadata.js';
+import { oauthRoutes } from './routes/oauth.js';
 import { tokenRoutes } from './routes/token.js';
 import type { Db } from './store/database.js';
 
@@ -61,11 +65,13 @@ export function createApp(deps: AppDeps): express.Express {
   // Bearer auth for every protected route: a token of this server whose key is still active.
   const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
   const auth = authenticate({ verify: verifyToken, db: deps.db, clock: deps.clock });
-  void auth;
 
   app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
   app.use(jwksRoutes({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds }));
   app.use(tokenRoutes({ exchange, logger }));
+  app.use(oauthRoutes({ exchange, logger }));
+  app.use(metadataRoutes({ config, catalog: deps.catalog }));
+  app.use(introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }));
 
   app.use(notFound);
   app.use(problemErrorHandler(logger));
