@@ -1,5 +1,6 @@
 // The only module that reads process.env (main.ts passes it in). Every default lives in
 // DEFAULTS below; .env.example mirrors it line for line.
+import { isIP } from 'node:net';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -131,8 +132,16 @@ function trustProxy(env: Env): TrustProxy {
   if (/^(true|yes)$/i.test(raw)) return true;
   if (/^\d+$/.test(raw) && Number(raw) <= 100) return Number(raw);
   const entries = raw.split(',').map((entry) => entry.trim());
-  const address = /^(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)$/;
-  if (entries.every((entry) => address.test(entry))) return entries;
+  // Checked here, not left to express: express throws at app creation for an invalid
+  // address ("invalid IP address: cafe"), a message that does not name the variable.
+  const isAddressOrSubnet = (entry: string) => {
+    if (/^(loopback|linklocal|uniquelocal)$/.test(entry)) return true;
+    const [address = '', prefix, ...rest] = entry.split('/');
+    const version = isIP(address);
+    if (version === 0 || rest.length > 0) return false;
+    return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
+  };
+  if (entries.every(isAddressOrSubnet)) return entries;
   throw new ConfigError(
     `SCOPE_AUTH_TRUST_PROXY=${JSON.stringify(raw)} is invalid: expected false, true, a hop count, or a comma-separated list of IP addresses, subnets, loopback, linklocal or uniquelocal`,
   );

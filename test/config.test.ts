@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEFAULTS, loadConfig, type EnvName } from '../src/config.js';
+
+/** The ConfigError message for `env`, failing the test if loadConfig accepts it. */
+function configErrorOf(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).message;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}, but the configuration was accepted`);
+}
+
+describe('loadConfig', () => {
+  it("defaults to DESIGN's values with an empty environment", () => {
+    expect(loadConfig({})).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      issuer: 'http://localhost:8080',
+      audience: 'http://localhost:8080',
+      databaseUrl: 'sqlite:db/scope-auth.sqlite',
+      kek: null,
+      keysDir: 'keys',
+      signingAlg: 'ES256',
+      signingKeyRotationDays: 30,
+      tokenTtlSeconds: 900,
+      tokenTtlMaxSeconds: 3600,
+      keyMaxLifetimeDays: null,
+      argon2: { memoryKiB: 19456, timeCost: 2, parallelism: 1 },
+      throttle: { keyFailuresPerMinute: 10, ipFailuresPerMinute: 100 },
+      catalogPath: null,
+      trustProxy: false,
+      logLevel: 'info',
+      jwksMaxAgeSeconds: 300,
+      keyringRefreshSeconds: 5,
+      lastUsedFlushMs: 1000,
+      tokenTtlMinSeconds: 60,
+    });
+  });
+
+  it('treats empty and blank variables as unset', () => {
+    const blank = Object.fromEntries(Object.keys(DEFAULTS).map((name, i) => [name, i % 2 === 0 ? '' : '   ']));
+    expect(loadConfig(blank)).toEqual(loadConfig({}));
+  });
+
+  it('ignores variables it does not know', () => {
+    expect(loadConfig({ PATH: '/usr/bin', SCOPE_AUTH_PORTT: 'x' })).toEqual(loadConfig({}));
+  });
+
+  it('reads every variable', () => {
+    const kek = randomBytes(32);
+    const config = loadConfig({
+      SCOPE_AUTH_HOST: '0.0.0.0',
+      SCOPE_AUTH_PORT: '9000',
+      SCOPE_AUTH_ISSUER: 'https://auth.example.com/',
+      SCOPE_AUTH_AUDIENCE: 'https://api.example.com',
+      SCOPE_AUTH_DATABASE_URL: 'postgres://u:p@db:5432/auth',
+      SCOPE_AUTH_KEK: kek.toString('base64'),
+      SCOPE_AUTH_KEYS_DIR: '/var/lib/scope-auth',
+      SCOPE_AUTH_SIGNING_ALG: 'eddsa',
+      SCOPE_AUTH_SIGNING_KEY_ROTATION_DAYS: '7',
+      SCOPE_AUTH_TOKEN_TTL: '300',
+      SCOPE_AUTH_TOKEN_TTL_MAX: '600',
+      SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS: '90',
+      SCOPE_AUTH_ARGON2_MEMORY_KIB: '65536',
+      SCOPE_AUTH_ARGON2_TIME_COST: '3',
+      SCOPE_AUTH_ARGON2_PARALLELISM: '4',
+      SCOPE_AUTH_THROTTLE_KEY_FAILURES: '5',
+      SCOPE_AUTH_THROTTLE_IP_FAILURES: '50',
+      SCOPE_AUTH_CATALOG: '/etc/scope-auth/scopes.json',
+      SCOPE_AUTH_TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8',
+      SCOPE_AUTH_LOG_LEVEL: 'DEBUG',
+    });
+    expect(config).toMatchObject({
+      host: '0.0.0.0',
+      port: 9000,
+      issuer: 'https://auth.example.com',
+      audience: 'https://api.example.com',
+      databaseUrl: 'postgres://u:p@db:5432/auth',
+      keysDir: '/var/lib/scope-auth',
+      signingAlg: 'EdDSA',
+      signingKeyRotationDays: 7,
+      tokenTtlSeconds: 300,
+      tokenTtlMaxSeconds: 600,
+      keyMaxLifetimeDays: 90,
+      argon2: { memoryKiB: 65536, timeCost: 3, parallelism: 4 },
+      throttle: { keyFailuresPerMinute: 5, ipFailuresPerMinute: 50 },
+      catalogPath: '/etc/scope-auth/scopes.json',
+      trustProxy: ['loopback', '10.0.0.0/8', 'fd00::/8'],
+      logLevel: 'debug',
+    });
+    expect(config.kek?.equals(kek)).toBe(true);
+  });
+
+  it('defaults the audience to the issuer, without its trailing slash', () => {
+    expect(loadConfig({ SCOPE_AUTH_ISSUER: 'https://auth.example.com/' }).audience).toBe('https://auth.example.com');
+  });
+
+  it.each([
+    ['false', false],
+    ['0', false],
+    ['true', true],
+    ['2', 2],
+    ['127.0.0.1', ['127.0.0.1']],
+    ['::1, 192.168.0.0/16', ['::1', '192.168.0.0/16']],
+  ])('reads SCOPE_AUTH_TRUST_PROXY=%j as %j', (raw, expected) => {
+    expect(loadConfig({ SCOPE_AUTH_TRUST_PROXY: raw }).trustProxy).toEqual(expected);
+  });
+
+  it.each(['sqlite::memory:', 'sqlite:/var/lib/auth.sqlite', 'postgresql://db/auth'])('accepts the database URL %j', (url) => {
+    expect(loadConfig({ SCOPE_AUTH_DATABASE_URL: url }).databaseUrl).toBe(url);
+  });
+
+  it('returns a frozen configuration', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.argon2)).toBe(true);
+    expect(Object.isFrozen(config.throttle)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  describe('refuses a bad value with a message naming the variable and what it accepts', () => {
+    const cases: Array<[EnvName, string, string | RegExp, Record<string, string>?]> = [
+      ['SCOPE_AUTH_PORT', '70000', 'expected a whole number from 0 to 65535'],
+      ['SCOPE_AUTH_PORT', '-1', 'expected a whole number from 0 to 65535'],
+      ['SCOPE_AUTH_PORT', '80.5', 'expected a whole number from 0 to 65535'],
+      ['SCOPE_AUTH_PORT', 'http', 'expected a whole number from 0 to 65535'],
+      ['SCOPE_AUTH_ISSUER', 'https://auth.example.com/?tenant=1', 'expected an http(s) URL without query or fragment'],
+      ['SCOPE_AUTH_ISSUER', 'https://auth.example.com/#top', 'expected an http(s) URL without query or fragment'],
+      ['SCOPE_AUTH_ISSUER', 'ftp://auth.example.com', 'expected an http(s) URL without query or fragment'],
+      ['SCOPE_AUTH_ISSUER', 'auth.example.com', 'expected an http(s) URL without query or fragment'],
+      ['SCOPE_AUTH_DATABASE_URL', 'mysql://localhost/auth', 'expected sqlite:<path> (or sqlite::memory:) or postgres://'],
+      ['SCOPE_AUTH_DATABASE_URL', 'sqlite:', 'expected sqlite:<path>'],
+      ['SCOPE_AUTH_DATABASE_URL', 'db/scope-auth.sqlite', 'expected sqlite:<path>'],
+      ['SCOPE_AUTH_KEK', randomBytes(16).toString('base64'), 'expected 32 random bytes in base64'],
+      ['SCOPE_AUTH_KEK', randomBytes(33).toString('base64'), 'expected 32 random bytes in base64'],
+      ['SCOPE_AUTH_KEK', 'not base64 at all, but long enough to be 32 bytes!!', 'expected 32 random bytes in base64'],
+      ['SCOPE_AUTH_SIGNING_ALG', 'HS256', 'expected one of ES256, EdDSA, RS256, PS256'],
+      ['SCOPE_AUTH_SIGNING_ALG', 'none', 'expected one of ES256, EdDSA, RS256, PS256'],
+      ['SCOPE_AUTH_SIGNING_KEY_ROTATION_DAYS', '0', 'expected a whole number from 1 to 3650'],
+      ['SCOPE_AUTH_TOKEN_TTL', 'abc', 'expected a whole number from 60 to 86400'],
+      ['SCOPE_AUTH_TOKEN_TTL', '59', 'expected a whole number from 60 to 86400'],
+      ['SCOPE_AUTH_TOKEN_TTL', '3601', 'must not exceed SCOPE_AUTH_TOKEN_TTL_MAX (3600)'],
+      ['SCOPE_AUTH_TOKEN_TTL_MAX', '86401', 'expected a whole number from 60 to 86400'],
+      ['SCOPE_AUTH_TOKEN_TTL', '900', 'must not exceed SCOPE_AUTH_TOKEN_TTL_MAX (600)', { SCOPE_AUTH_TOKEN_TTL_MAX: '600' }],
+      ['SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS', '0', 'expected a whole number from 1 to 36500'],
+      ['SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS', '1e3', 'expected a whole number from 1 to 36500'],
+      ['SCOPE_AUTH_ARGON2_MEMORY_KIB', '512', 'expected a whole number from 1024 to 4194304'],
+      ['SCOPE_AUTH_ARGON2_TIME_COST', '0', 'expected a whole number from 1 to 100'],
+      ['SCOPE_AUTH_ARGON2_PARALLELISM', '65', 'expected a whole number from 1 to 64'],
+      ['SCOPE_AUTH_THROTTLE_KEY_FAILURES', '0', 'expected a whole number from 1 to 1000000'],
+      ['SCOPE_AUTH_THROTTLE_IP_FAILURES', 'many', 'expected a whole number from 1 to 1000000'],
+      ['SCOPE_AUTH_TRUST_PROXY', 'garbage', 'expected false, true, a hop count, or a comma-separated list of IP addresses'],
+      // Shaped like an address but not one: express would refuse it later, without naming the variable.
+      ['SCOPE_AUTH_TRUST_PROXY', 'cafe', 'expected false, true, a hop count'],
+      ['SCOPE_AUTH_TRUST_PROXY', '10.0.0.300', 'expected false, true, a hop count'],
+      ['SCOPE_AUTH_TRUST_PROXY', '10.0.0.0/33', 'expected false, true, a hop count'],
+      ['SCOPE_AUTH_TRUST_PROXY', '::1/129', 'expected false, true, a hop count'],
+      ['SCOPE_AUTH_TRUST_PROXY', '101', 'expected false, true, a hop count'],
+      ['SCOPE_AUTH_TRUST_PROXY', 'loopback,', 'expected false, true, a hop count'],
+      ['SCOPE_AUTH_LOG_LEVEL', 'loud', 'expected one of fatal, error, warn, info, debug, trace, silent'],
+    ];
+
+    it.each(cases)('%s=%j', (name, value, accepts, extra = {}) => {
+      const message = configErrorOf({ ...extra, [name]: value });
+      expect(message.startsWith(`${name}`)).toBe(true);
+      if (typeof accepts === 'string') expect(message).toContain(accepts);
+      else expect(message).toMatch(accepts);
+    });
+
+    it('and never echoes a bad KEK back', () => {
+      const bad = randomBytes(16).toString('base64');
+      expect(configErrorOf({ SCOPE_AUTH_KEK: bad })).not.toContain(bad);
+    });
+  });
+});
+
+describe('.env.example', () => {
+  const path = fileURLToPath(new URL('../.env.example', import.meta.url));
+  const listed = new Map<string, string>();
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^([A-Z0-9_]+)=(.*)$/.exec(line);
+    if (match) listed.set(match[1]!, match[2]!);
+  }
+
+  it('lists every configuration variable', () => {
+    const missing = Object.keys(DEFAULTS).filter((name) => !listed.has(name));
+    expect(missing, `variables missing from .env.example: ${missing.join(', ')}`).toEqual([]);
+  });
+
+  it('lists no variable the server does not read', () => {
+    const unknown = [...listed.keys()].filter((name) => !(name in DEFAULTS));
+    expect(unknown, `variables in .env.example that config.ts does not know: ${unknown.join(', ')}`).toEqual([]);
+  });
+
+  it('shows each variable with its default', () => {
+    const differing = Object.entries(DEFAULTS)
+      .filter(([name, value]) => listed.has(name) && listed.get(name) !== value)
+      .map(([name, value]) => `${name}: .env.example has ${JSON.stringify(listed.get(name))}, DEFAULTS has ${JSON.stringify(value)}`);
+    expect(differing).toEqual([]);
+  });
+
+  it('is accepted by loadConfig as it stands', () => {
+    expect(loadConfig(Object.fromEntries(listed))).toEqual(loadConfig({}));
+  });
+});
