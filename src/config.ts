@@ -26,7 +26,17 @@ export interface Config {
   readonly tokenTtlSeconds: number;
   readonly tokenTtlMaxSeconds: number;
   readonly keyMaxLifetimeDays: number | null;
-  readonly argon2: { readonly memoryKiB: number; readonly timeCost: number; readonly parallelism: number };
+  readonly argon2: {
+    readonly memoryKiB: number;
+    readonly timeCost: number;
+    readonly parallelism: number;
+    /** argon2 verifications run at once; more wait in a queue. */
+    readonly concurrency: number;
+    /** Verifications allowed to wait; beyond it an exchange answers 503 with Retry-After at once. */
+    readonly queueLimit: number;
+  };
+  /** Secrets recently verified with argon2 (as keyed MACs); size 0 turns the cache off. */
+  readonly verifiedCache: { readonly maxEntries: number; readonly maxAgeSeconds: number };
   readonly throttle: { readonly keyFailuresPerMinute: number; readonly ipFailuresPerMinute: number };
   readonly catalogPath: string | null;
   readonly trustProxy: TrustProxy;
@@ -58,6 +68,10 @@ export const DEFAULTS = {
   SCOPE_AUTH_ARGON2_MEMORY_KIB: '19456',
   SCOPE_AUTH_ARGON2_TIME_COST: '2',
   SCOPE_AUTH_ARGON2_PARALLELISM: '1',
+  SCOPE_AUTH_ARGON2_CONCURRENCY: '4', // libuv's default threadpool size, where argon2 runs
+  SCOPE_AUTH_ARGON2_QUEUE_LIMIT: '64',
+  SCOPE_AUTH_VERIFIED_CACHE_SIZE: '10000', // 0: off, every exchange runs argon2
+  SCOPE_AUTH_VERIFIED_CACHE_TTL: '3600',
   SCOPE_AUTH_THROTTLE_KEY_FAILURES: '10',
   SCOPE_AUTH_THROTTLE_IP_FAILURES: '100',
   SCOPE_AUTH_CATALOG: '', // empty: src/catalog/default-scopes.json
@@ -177,6 +191,12 @@ export function loadConfig(env: Env): Config {
       memoryKiB: int(env, 'SCOPE_AUTH_ARGON2_MEMORY_KIB', 1024, 4_194_304),
       timeCost: int(env, 'SCOPE_AUTH_ARGON2_TIME_COST', 1, 100),
       parallelism: int(env, 'SCOPE_AUTH_ARGON2_PARALLELISM', 1, 64),
+      concurrency: int(env, 'SCOPE_AUTH_ARGON2_CONCURRENCY', 1, 1024),
+      queueLimit: int(env, 'SCOPE_AUTH_ARGON2_QUEUE_LIMIT', 0, 1_000_000),
+    }),
+    verifiedCache: Object.freeze({
+      maxEntries: int(env, 'SCOPE_AUTH_VERIFIED_CACHE_SIZE', 0, 10_000_000),
+      maxAgeSeconds: int(env, 'SCOPE_AUTH_VERIFIED_CACHE_TTL', 1, 86_400),
     }),
     throttle: Object.freeze({
       keyFailuresPerMinute: int(env, 'SCOPE_AUTH_THROTTLE_KEY_FAILURES', 1, 1_000_000),

@@ -30,7 +30,8 @@ describe('loadConfig', () => {
       tokenTtlSeconds: 900,
       tokenTtlMaxSeconds: 3600,
       keyMaxLifetimeDays: null,
-      argon2: { memoryKiB: 19456, timeCost: 2, parallelism: 1 },
+      argon2: { memoryKiB: 19456, timeCost: 2, parallelism: 1, concurrency: 4, queueLimit: 64 },
+      verifiedCache: { maxEntries: 10000, maxAgeSeconds: 3600 },
       throttle: { keyFailuresPerMinute: 10, ipFailuresPerMinute: 100 },
       catalogPath: null,
       trustProxy: false,
@@ -69,6 +70,10 @@ describe('loadConfig', () => {
       SCOPE_AUTH_ARGON2_MEMORY_KIB: '65536',
       SCOPE_AUTH_ARGON2_TIME_COST: '3',
       SCOPE_AUTH_ARGON2_PARALLELISM: '4',
+      SCOPE_AUTH_ARGON2_CONCURRENCY: '2',
+      SCOPE_AUTH_ARGON2_QUEUE_LIMIT: '0',
+      SCOPE_AUTH_VERIFIED_CACHE_SIZE: '0',
+      SCOPE_AUTH_VERIFIED_CACHE_TTL: '60',
       SCOPE_AUTH_THROTTLE_KEY_FAILURES: '5',
       SCOPE_AUTH_THROTTLE_IP_FAILURES: '50',
       SCOPE_AUTH_CATALOG: '/etc/scope-auth/scopes.json',
@@ -87,7 +92,8 @@ describe('loadConfig', () => {
       tokenTtlSeconds: 300,
       tokenTtlMaxSeconds: 600,
       keyMaxLifetimeDays: 90,
-      argon2: { memoryKiB: 65536, timeCost: 3, parallelism: 4 },
+      argon2: { memoryKiB: 65536, timeCost: 3, parallelism: 4, concurrency: 2, queueLimit: 0 },
+      verifiedCache: { maxEntries: 0, maxAgeSeconds: 60 },
       throttle: { keyFailuresPerMinute: 5, ipFailuresPerMinute: 50 },
       catalogPath: '/etc/scope-auth/scopes.json',
       trustProxy: ['loopback', '10.0.0.0/8', 'fd00::/8'],
@@ -120,6 +126,7 @@ describe('loadConfig', () => {
     expect(Object.isFrozen(config)).toBe(true);
     expect(Object.isFrozen(config.argon2)).toBe(true);
     expect(Object.isFrozen(config.throttle)).toBe(true);
+    expect(Object.isFrozen(config.verifiedCache)).toBe(true);
     expect(() => {
       (config as { port: number }).port = 1;
     }).toThrow(TypeError);
@@ -154,6 +161,10 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_ARGON2_MEMORY_KIB', '512', 'expected a whole number from 1024 to 4194304'],
       ['SCOPE_AUTH_ARGON2_TIME_COST', '0', 'expected a whole number from 1 to 100'],
       ['SCOPE_AUTH_ARGON2_PARALLELISM', '65', 'expected a whole number from 1 to 64'],
+      ['SCOPE_AUTH_ARGON2_CONCURRENCY', '0', 'expected a whole number from 1 to 1024'],
+      ['SCOPE_AUTH_ARGON2_QUEUE_LIMIT', '-1', 'expected a whole number from 0 to 1000000'],
+      ['SCOPE_AUTH_VERIFIED_CACHE_SIZE', 'lots', 'expected a whole number from 0 to 10000000'],
+      ['SCOPE_AUTH_VERIFIED_CACHE_TTL', '0', 'expected a whole number from 1 to 86400'],
       ['SCOPE_AUTH_THROTTLE_KEY_FAILURES', '0', 'expected a whole number from 1 to 1000000'],
       ['SCOPE_AUTH_THROTTLE_IP_FAILURES', 'many', 'expected a whole number from 1 to 1000000'],
       ['SCOPE_AUTH_TRUST_PROXY', 'garbage', 'expected false, true, a hop count, or a comma-separated list of IP addresses'],
