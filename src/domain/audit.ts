@@ -1,8 +1,11 @@
 // The audit log: who did what to which object, per org. Never a secret, hash or token.
 import type { Db } from '../store/database.js';
-import { insertAuditEvent } from '../store/audit-events.js';
+import * as auditStore from '../store/audit-events.js';
+import { insertAuditEvent, type AuditEventRow } from '../store/audit-events.js';
+import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import type { Clock } from './clock.js';
 import { newId } from './credentials.js';
+import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 
 export interface AuditEntry {
   readonly orgId: string;
@@ -29,4 +32,29 @@ export async function recordAudit(db: Db, clock: Clock, entry: AuditEntry): Prom
     ip: entry.ip ?? null,
     details: JSON.stringify(entry.details ?? {}),
   });
+}
+
+/** An audit event as the admin API and CLI show it, its details parsed. */
+export type AuditEventView = Omit<AuditEventRow, 'details'> & { details: Record<string, unknown> };
+
+export interface ListAuditInput extends PageInput {
+  readonly action?: string;
+  readonly targetId?: string;
+}
+
+export function toAuditEventView(row: AuditEventRow): AuditEventView {
+  return { ...row, details: JSON.parse(row.details) as Record<string, unknown> };
+}
+
+/** The actor's org's events, newest first. */
+export async function listAuditEvents(deps: Pick<AdminDeps, 'db'>, actor: Actor, input: ListAuditInput = {}): Promise<Page<AuditEventView>> {
+  requireActorScope(actor, 'admin.audit:view');
+  const query = pageQuery(input);
+  const rows = await auditStore.listAuditEvents(deps.db, actor.orgId, {
+    ...(input.action === undefined ? {} : { action: input.action }),
+    ...(input.targetId === undefined ? {} : { targetId: input.targetId }),
+    limit: query.limit + 1,
+    before: query.before,
+  });
+  return toPage(rows, query, toAuditEventView);
 }

@@ -16,6 +16,30 @@ const ID_REGEX: Record<IdKind, RegExp> = {
   event: new RegExp(`^evt_${ULID_PATTERN}$`),
 };
 
+// Monotonic within this process (ULID spec): ids made in the same millisecond increment
+// the random part instead of drawing a new one, so "newest first" (id descending) keeps
+// the order in which things happened, e.g. the two audit events of one roll.
+let lastTime = -1;
+let lastRandom: number[] = [];
+
+function randomDigits(): number[] {
+  const bytes = randomBytes(16);
+  return Array.from(bytes, (b) => b & 31);
+}
+
+/** Adds one to a base-32 digit string; null on overflow (astronomically unlikely). */
+function increment(digits: readonly number[]): number[] | null {
+  const next = [...digits];
+  for (let i = next.length - 1; i >= 0; i--) {
+    if (next[i]! < 31) {
+      next[i]! += 1;
+      return next;
+    }
+    next[i] = 0;
+  }
+  return null;
+}
+
 /** A ULID: 48-bit millisecond time then 80 random bits, Crockford base32, 26 chars. */
 export function ulid(nowMs: number): string {
   let time = '';
@@ -24,10 +48,10 @@ export function ulid(nowMs: number): string {
     time = CROCKFORD[t % 32] + time;
     t = Math.floor(t / 32);
   }
-  const bytes = randomBytes(16);
-  let random = '';
-  for (let i = 0; i < 16; i++) random += CROCKFORD[bytes[i]! & 31];
-  return time + random;
+  const digits = (nowMs === lastTime && increment(lastRandom)) || randomDigits();
+  lastTime = nowMs;
+  lastRandom = digits;
+  return time + digits.map((d) => CROCKFORD[d]).join('');
 }
 
 export function newId(kind: IdKind, nowMs: number): string {

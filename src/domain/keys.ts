@@ -1,7 +1,15 @@
 // Issuing API keys: the secret is returned to the caller once and stored only as a hash.
-import type { ApiKeyRow } from '../store/api-keys.js';
+import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
+import * as keysStore from '../store/api-keys.js';
+import type { ApiKeyRow, ApiKeyView } from '../store/api-keys.js';
+import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
+import { checkName, findApp } from './apps.js';
+import { recordAudit } from './audit.js';
 import { generateSecret, newId, secretHint } from './credentials.js';
+import { checkKeyIssuance } from './grants.js';
 import type { SecretHasher } from './hashing.js';
+import { KEY_STATUSES, toKeyView, type KeyStatus, type KeyView } from './key-status.js';
+import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 
 export interface NewKey {
   readonly orgId: string;
@@ -34,3 +42,226 @@ export async function prepareKey(hasher: SecretHasher, nowMs: number, input: New
   return { row, secret };
 }
 
+// ---------------------------------------------------------------------------------------
+// Admin use cases for keys. Keys are immutable: they are created, revoked, rolled (a new
+// key now, the old one expiring after a grace period) or deleted. Every store call is
+// scoped by the actor's org, and the keys of deleted apps are invisible.
+
+export const DAY_MS = 86_400_000;
+export const ROLL_GRACE_MAX_SECONDS = 30 * 86_400;
+export const REVOKE_REASON_MAX = 500;
+export const UNUSED_DAYS_MAX = 36_500;
+
+export interface CreatedKey {
+  readonly key: KeyView;
+  /** Shown once; only its argon2id hash is stored. */
+  readonly secret: string;
+}
+
+export interface RolledKey extends CreatedKey {
+  /** The key that was rolled, with its new (earlier) expiry. */
+  readonly previous: KeyView;
+}
+
+export interface ListKeysInput extends PageInput {
+  readonly appId?: string;
+  readonly status?: KeyStatus;
+  /** Keys whose last use (or, never used, creation) is at least this many days ago. */
+  readonly unusedDays?: number;
+}
+
+export function keyNotFound(keyId: string): NotFoundError {
+  return new NotFoundError(`no key ${keyId} in this organization`);
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * The expiry of a new key. `requested`: a time, null for "never", undefined for the
+ * default. SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS both caps and defaults it.
+ */
+export function resolveKeyExpiry(deps: Pick<AdminDeps, 'config'>, now: number, requested: number | null | undefined): number | null {
+  const days = deps.config.keyMaxLifetimeDays;
+  const latest = days === null ? null : now + days * DAY_MS;
+  if (requested === undefined) return latest;
+  if (requested === null) {
+    if (latest !== null) {
+      throw new InvalidRequestError(`expires_at: keys must expire within ${days} days on this server (SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS)`);
+    }
+    return null;
+  }
+  if (!Number.isSafeInteger(requested) || requested <= now) throw new InvalidRequestError('expires_at: must be in the future');
+  if (latest !== null && requested > latest) {
+    throw new InvalidRequestError(`expires_at: must be within ${days} days from now (SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS)`);
+  }
+  return requested;
+}
+
+/** A key of a live app of the actor's org, or NotFoundError. */
+async function findKey(deps: Pick<AdminDeps, 'db'>, actor: Actor, keyId: string): Promise<ApiKeyView> {
+  const key = await keysStore.getApiKey(deps.db, actor.orgId, keyId);
+  if (!key) throw keyNotFound(keyId);
+  return key;
+}
+
+async function rereadKey(deps: AdminDeps, actor: Actor, keyId: string): Promise<KeyView> {
+  return toKeyView(await findKey(deps, actor, keyId), deps.clock.now());
+}
+
+export async function listKeys(deps: AdminDeps, actor: Actor, input: ListKeysInput = {}): Promise<Page<KeyView>> {
+  requireActorScope(actor, 'admin.apps:view');
+  const query = pageQuery(input);
+  if (input.status !== undefined && !KEY_STATUSES.includes(input.status)) {
+    throw new InvalidRequestError(`status: expected one of ${KEY_STATUSES.join(', ')}`);
+  }
+  if (input.unusedDays !== undefined && (!Number.isInteger(input.unusedDays) || input.unusedDays < 1 || input.unusedDays > UNUSED_DAYS_MAX)) {
+    throw new InvalidRequestError(`unused_days: expected a whole number from 1 to ${UNUSED_DAYS_MAX}`);
+  }
+  // Filtering by an app that is not there is a 404, as for GET /v1/apps/{id}/keys.
+  if (input.appId !== undefined) await findApp(deps, actor, input.appId);
+  const now = deps.clock.now();
+  const rows = await keysStore.listApiKeys(deps.db, actor.orgId, {
+    ...(input.appId === undefined ? {} : { appId: input.appId }),
+    ...(input.status === undefined ? {} : { status: input.status }),
+    ...(input.unusedDays === undefined ? {} : { idleSince: now - input.unusedDays * DAY_MS }),
+    now,
+    limit: query.limit + 1,
+    before: query.before,
+  });
+  return toPage(rows, query, (row) => toKeyView(row, now));
+}
+
+export async function getKey(deps: AdminDeps, actor: Actor, input: { keyId: string }): Promise<KeyView> {
+  requireActorScope(actor, 'admin.apps:view');
+  return rereadKey(deps, actor, input.keyId);
+}
+
+export async function createKey(
+  deps: AdminDeps,
+  actor: Actor,
+  input: { appId: string; name: string; expiresAt?: number | null },
+): Promise<CreatedKey> {
+  requireActorScope(actor, 'admin.apps:edit');
+  const name = checkName('name', input.name);
+  const app = await findApp(deps, actor, input.appId);
+  checkKeyIssuance(deps.catalog, actor, app.scopes);
+  const now = deps.clock.now();
+  const expiresAt = resolveKeyExpiry(deps, now, input.expiresAt);
+  // Hash before the transaction: argon2 is slow and SQLite has one writer.
+  const { row, secret } = await prepareKey(deps.hasher, now, { orgId: actor.orgId, appId: app.id, name, expiresAt, actor: actor.id });
+  await deps.db.transaction().execute(async (trx) => {
+    await keysStore.insertApiKey(trx, row);
+    await recordAudit(trx, deps.clock, {
+      orgId: actor.orgId,
+      actor: actor.id,
+      ip: actor.ip,
+      action: 'key.created',
+      targetType: 'key',
+      targetId: row.id,
+      details: { app_id: app.id, name, expires_at: iso(expiresAt) },
+    });
+  });
+  return { key: toKeyView(row, now), secret };
+}
+
+/**
+ * Idempotent: revoking a revoked key changes nothing and returns it with the original
+ * revoked_at, revoked_by and reason. Once this returns, no new exchange of the key succeeds
+ * on any process sharing the database (the exchange reads the key row every time).
+ */
+export async function revokeKey(deps: AdminDeps, actor: Actor, input: { keyId: string; reason?: string | null }): Promise<KeyView> {
+  requireActorScope(actor, 'admin.apps:edit');
+  const reason = input.reason ?? null;
+  if (reason !== null && reason.length > REVOKE_REASON_MAX) {
+    throw new InvalidRequestError(`reason: expected at most ${REVOKE_REASON_MAX} characters`);
+  }
+  const key = await findKey(deps, actor, input.keyId);
+  if (key.revoked_at === null) {
+    await deps.db.transaction().execute(async (trx) => {
+      const revoked = await keysStore.revokeApiKey(trx, actor.orgId, key.id, { at: deps.clock.now(), by: actor.id, reason });
+      // Lost a race with another revoke (or a delete): theirs stands, and they audit it.
+      if (!revoked) return;
+      await recordAudit(trx, deps.clock, {
+        orgId: actor.orgId,
+        actor: actor.id,
+        ip: actor.ip,
+        action: 'key.revoked',
+        targetType: 'key',
+        targetId: key.id,
+        details: { app_id: key.app_id, name: key.name, reason },
+      });
+    });
+  }
+  return rereadKey(deps, actor, key.id);
+}
+
+/**
+ * Issues a new key for the same app with the same name and makes the old one expire after
+ * `graceSeconds` (0 to 30 days; never later than it already would). The new key keeps the
+ * old one's lifetime when it had one, unless `expiresAt` says otherwise.
+ */
+export async function rollKey(
+  deps: AdminDeps,
+  actor: Actor,
+  input: { keyId: string; graceSeconds: number; expiresAt?: number | null },
+): Promise<RolledKey> {
+  requireActorScope(actor, 'admin.apps:edit');
+  if (!Number.isInteger(input.graceSeconds) || input.graceSeconds < 0 || input.graceSeconds > ROLL_GRACE_MAX_SECONDS) {
+    throw new InvalidRequestError(`grace_seconds: expected a whole number from 0 to ${ROLL_GRACE_MAX_SECONDS} (30 days)`);
+  }
+  const old = await findKey(deps, actor, input.keyId);
+  if (old.revoked_at !== null) throw new ConflictError(`key ${old.id} is revoked; create a new key instead of rolling it`);
+  const app = await findApp(deps, actor, old.app_id);
+  checkKeyIssuance(deps.catalog, actor, app.scopes);
+
+  const now = deps.clock.now();
+  let requested = input.expiresAt;
+  if (requested === undefined && old.expires_at !== null && old.expires_at > old.created_at) {
+    const lifetime = old.expires_at - old.created_at;
+    const cap = deps.config.keyMaxLifetimeDays === null ? Infinity : deps.config.keyMaxLifetimeDays * DAY_MS;
+    requested = now + Math.min(lifetime, cap);
+  }
+  const expiresAt = resolveKeyExpiry(deps, now, requested);
+  const graceEnd = now + input.graceSeconds * 1000;
+  const oldExpiresAt = old.expires_at === null ? graceEnd : Math.min(old.expires_at, graceEnd);
+
+  const { row, secret } = await prepareKey(deps.hasher, now, { orgId: actor.orgId, appId: old.app_id, name: old.name, expiresAt, actor: actor.id });
+  await deps.db.transaction().execute(async (trx) => {
+    if (!(await keysStore.setApiKeyExpiry(trx, actor.orgId, old.id, oldExpiresAt))) {
+      throw new ConflictError(`key ${old.id} was revoked or deleted meanwhile`);
+    }
+    await keysStore.insertApiKey(trx, row);
+    const audit = { orgId: actor.orgId, actor: actor.id, ip: actor.ip, targetType: 'key' };
+    await recordAudit(trx, deps.clock, {
+      ...audit,
+      action: 'key.rolled',
+      targetId: old.id,
+      details: { app_id: old.app_id, name: old.name, new_key_id: row.id, grace_seconds: input.graceSeconds, expires_at: iso(oldExpiresAt) },
+    });
+    await recordAudit(trx, deps.clock, {
+      ...audit,
+      action: 'key.created',
+      targetId: row.id,
+      details: { app_id: old.app_id, name: old.name, expires_at: iso(expiresAt), rolled_from: old.id },
+    });
+  });
+  return { key: toKeyView(row, now), secret, previous: toKeyView({ ...old, expires_at: oldExpiresAt }, now) };
+}
+
+/** Permanent: a later exchange with the key fails as an unknown key. */
+export async function deleteKey(deps: AdminDeps, actor: Actor, input: { keyId: string }): Promise<void> {
+  requireActorScope(actor, 'admin.apps:edit');
+  const key = await findKey(deps, actor, input.keyId);
+  await deps.db.transaction().execute(async (trx) => {
+    if (!(await keysStore.deleteApiKey(trx, actor.orgId, key.id))) throw keyNotFound(key.id);
+    await recordAudit(trx, deps.clock, {
+      orgId: actor.orgId,
+      actor: actor.id,
+      ip: actor.ip,
+      action: 'key.deleted',
+      targetType: 'key',
+      targetId: key.id,
+      details: { app_id: key.app_id, name: key.name },
+    });
+  });
+}

@@ -2,15 +2,21 @@
 import type { Db } from '../store/database.js';
 import { insertApiKey, type ApiKeyRow } from '../store/api-keys.js';
 import { insertApp, type AppRecord } from '../store/apps.js';
-import { anyOrgExists, insertOrg, type OrgRow } from '../store/orgs.js';
+import { ForbiddenError } from '../errors.js';
+import { anyOrgExists, getOrg, insertOrg, listOrgs as listOrgRows, type OrgRow } from '../store/orgs.js';
+import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
+import { checkName, toAppView, type AppView } from './apps.js';
 import { recordAudit } from './audit.js';
 import type { Clock } from './clock.js';
 import { newId } from './credentials.js';
 import type { SecretHasher } from './hashing.js';
+import { toKeyView, type KeyView } from './key-status.js';
 import { prepareKey } from './keys.js';
+import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
+import { ROOT_ONLY_SCOPES } from './grants.js';
 import type { Catalog } from './scopes.js';
 
-export const ROOT_ONLY_SCOPES: readonly string[] = ['admin.orgs:full'];
+export { ROOT_ONLY_SCOPES } from './grants.js';
 
 export interface OrgDeps {
   readonly db: Db;
@@ -28,7 +34,7 @@ export interface CreatedOrg {
 
 export async function createOrgWithAdmin(
   deps: OrgDeps,
-  input: { name: string; root: boolean; actor: string; ip?: string | null },
+  input: { name: string; root: boolean; actor: string; ip?: string | null; creatorOrgId?: string },
 ): Promise<CreatedOrg> {
   const now = deps.clock.now();
   const org: OrgRow = { id: newId('org', now), name: input.name, is_root: input.root ? 1 : 0, created_at: now, created_by: input.actor };
@@ -66,6 +72,17 @@ export async function createOrgWithAdmin(
       details: { name: adminApp.name, scopes: adminApp.scopes },
     });
     await recordAudit(trx, deps.clock, { ...audit, action: 'key.created', targetType: 'key', targetId: key.id, details: { app_id: adminApp.id, name: key.name } });
+    // The creating org's admins see it in their own log too.
+    if (input.creatorOrgId !== undefined && input.creatorOrgId !== org.id) {
+      await recordAudit(trx, deps.clock, {
+        ...audit,
+        orgId: input.creatorOrgId,
+        action: 'org.created',
+        targetType: 'org',
+        targetId: org.id,
+        details: { name: org.name },
+      });
+    }
   });
   return { org, adminApp, key, secret };
 }
@@ -82,4 +99,55 @@ export async function bootstrapRootOrg(deps: OrgDeps): Promise<CreatedOrg | null
     if (await anyOrgExists(deps.db)) return null;
     throw error;
   }
+}
+
+// ---------------------------------------------------------------------------------------
+// Admin use cases for orgs: only the root org's admins (admin.orgs:full) and the operator
+// CLI see or create organizations.
+
+export interface OrgView {
+  readonly id: string;
+  readonly name: string;
+  readonly is_root: boolean;
+  readonly created_at: number;
+  readonly created_by: string;
+}
+
+export function toOrgView(org: OrgRow): OrgView {
+  return { id: org.id, name: org.name, is_root: org.is_root === 1, created_at: org.created_at, created_by: org.created_by };
+}
+
+async function requireRootAdmin(deps: Pick<AdminDeps, 'db'>, actor: Actor): Promise<void> {
+  requireActorScope(actor, 'admin.orgs:full');
+  if (actor.scopes === 'all') return;
+  const org = await getOrg(deps.db, actor.orgId);
+  if (org?.is_root !== 1) throw new ForbiddenError('only admins of the root organization can manage organizations');
+}
+
+export async function listOrgs(deps: AdminDeps, actor: Actor, input: PageInput = {}): Promise<Page<OrgView>> {
+  await requireRootAdmin(deps, actor);
+  const query = pageQuery(input);
+  const rows = await listOrgRows(deps.db, { limit: query.limit + 1, before: query.before });
+  return toPage(rows, query, toOrgView);
+}
+
+export interface CreatedOrgView {
+  readonly org: OrgView;
+  readonly adminApp: AppView;
+  readonly key: KeyView;
+  /** Shown once. */
+  readonly secret: string;
+}
+
+/** A new org with its `admin` app (every built-in scope but admin.orgs:full) and a first key. */
+export async function createOrg(deps: AdminDeps, actor: Actor, input: { name: string }): Promise<CreatedOrgView> {
+  await requireRootAdmin(deps, actor);
+  const name = checkName('name', input.name);
+  const created = await createOrgWithAdmin(deps, { name, root: false, actor: actor.id, ip: actor.ip, creatorOrgId: actor.orgId });
+  return {
+    org: toOrgView(created.org),
+    adminApp: toAppView(deps, created.adminApp),
+    key: toKeyView(created.key, deps.clock.now()),
+    secret: created.secret,
+  };
 }

@@ -68,3 +68,109 @@ export async function recordLastUsed(db: Db, updates: readonly LastUsedUpdate[])
     }
   });
 }
+
+/** A key as admins see it: never the hash. */
+export type ApiKeyView = Omit<ApiKeyRow, 'secret_hash'>;
+
+const VIEW_COLUMNS = [
+  'k.id',
+  'k.org_id',
+  'k.app_id',
+  'k.name',
+  'k.secret_hint',
+  'k.created_at',
+  'k.created_by',
+  'k.expires_at',
+  'k.revoked_at',
+  'k.revoked_by',
+  'k.revoke_reason',
+  'k.last_used_at',
+  'k.last_used_ip',
+  'k.use_count',
+] as const;
+
+/** Keys of live apps of the org: the keys of a deleted app are gone for admins. */
+function liveKeys(db: Db, orgId: string) {
+  return db
+    .selectFrom('api_keys as k')
+    .innerJoin('apps as a', (join) => join.onRef('a.id', '=', 'k.app_id').on('a.deleted_at', 'is', null).on('a.org_id', '=', orgId))
+    .where('k.org_id', '=', orgId);
+}
+
+/** A key of a live app of the org. */
+export async function getApiKey(db: Db, orgId: string, keyId: string): Promise<ApiKeyView | undefined> {
+  return liveKeys(db, orgId).select(VIEW_COLUMNS).where('k.id', '=', keyId).executeTakeFirst();
+}
+
+export type KeyStatusFilter = 'active' | 'revoked' | 'expired';
+
+export interface ApiKeyFilter {
+  readonly appId?: string;
+  readonly status?: KeyStatusFilter;
+  /** Keys last used (or, never used, created) at or before this time. */
+  readonly idleSince?: number;
+  /** "now" for the status filter. */
+  readonly now: number;
+  readonly limit: number;
+  readonly before: string | null;
+}
+
+/** Keys of live apps of the org, newest first, filtered in SQL. */
+export async function listApiKeys(db: Db, orgId: string, filter: ApiKeyFilter): Promise<ApiKeyView[]> {
+  let query = liveKeys(db, orgId).select(VIEW_COLUMNS);
+  if (filter.appId !== undefined) query = query.where('k.app_id', '=', filter.appId);
+  switch (filter.status) {
+    case 'revoked':
+      query = query.where('k.revoked_at', 'is not', null);
+      break;
+    case 'expired':
+      query = query.where('k.revoked_at', 'is', null).where('k.expires_at', '<=', filter.now);
+      break;
+    case 'active':
+      query = query
+        .where('k.revoked_at', 'is', null)
+        .where((eb) => eb.or([eb('k.expires_at', 'is', null), eb('k.expires_at', '>', filter.now)]));
+      break;
+    case undefined:
+      break;
+  }
+  if (filter.idleSince !== undefined) {
+    query = query.where((eb) => eb(eb.fn.coalesce('k.last_used_at', 'k.created_at'), '<=', filter.idleSince!));
+  }
+  if (filter.before !== null) query = query.where('k.id', '<', filter.before);
+  return query.orderBy('k.id', 'desc').limit(filter.limit).execute();
+}
+
+/**
+ * Revokes a key of the org unless it already is (so a second revoke keeps the first one's
+ * who, when and why). True when this call revoked it. The exchange reads the key row on
+ * every request, so once this commits no new exchange of the key succeeds anywhere.
+ */
+export async function revokeApiKey(db: Db, orgId: string, keyId: string, revocation: { at: number; by: string; reason: string | null }): Promise<boolean> {
+  const result = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: revocation.at, revoked_by: revocation.by, revoke_reason: revocation.reason })
+    .where('org_id', '=', orgId)
+    .where('id', '=', keyId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Sets the expiry of an unrevoked key of the org; false when the key is gone or revoked. */
+export async function setApiKeyExpiry(db: Db, orgId: string, keyId: string, expiresAt: number): Promise<boolean> {
+  const result = await db
+    .updateTable('api_keys')
+    .set({ expires_at: expiresAt })
+    .where('org_id', '=', orgId)
+    .where('id', '=', keyId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Deletes a key of the org for good; false when there is none. */
+export async function deleteApiKey(db: Db, orgId: string, keyId: string): Promise<boolean> {
+  const result = await db.deleteFrom('api_keys').where('org_id', '=', orgId).where('id', '=', keyId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}

@@ -26,3 +26,47 @@ export async function getApp(db: Db, orgId: string, appId: string): Promise<AppR
     .executeTakeFirst();
   return row && toAppRecord(row);
 }
+
+/** A window of a newest-first list: rows with ids below `before`, at most `limit`. */
+export interface ListWindow {
+  readonly limit: number;
+  readonly before: string | null;
+}
+
+/** Live apps of the org, newest first. */
+export async function listApps(db: Db, orgId: string, window: ListWindow): Promise<AppRecord[]> {
+  let query = db.selectFrom('apps').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
+  if (window.before !== null) query = query.where('id', '<', window.before);
+  const rows = await query.orderBy('id', 'desc').limit(window.limit).execute();
+  return rows.map(toAppRecord);
+}
+
+export type AppChanges = Partial<Pick<AppRecord, 'name' | 'description' | 'scopes' | 'audience' | 'token_ttl_seconds'>> & {
+  updated_at: number;
+};
+
+/** Updates a live app of the org; undefined when there is none. */
+export async function updateApp(db: Db, orgId: string, appId: string, changes: AppChanges): Promise<AppRecord | undefined> {
+  const { scopes, ...rest } = changes;
+  const result = await db
+    .updateTable('apps')
+    .set({ ...rest, ...(scopes === undefined ? {} : { scopes: JSON.stringify(scopes) }) })
+    .where('org_id', '=', orgId)
+    .where('id', '=', appId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) return undefined;
+  return getApp(db, orgId, appId);
+}
+
+/** Marks a live app of the org deleted (a tombstone, so refused exchanges can say why); false when there is none. */
+export async function softDeleteApp(db: Db, orgId: string, appId: string, at: number): Promise<boolean> {
+  const result = await db
+    .updateTable('apps')
+    .set({ deleted_at: at, updated_at: at })
+    .where('org_id', '=', orgId)
+    .where('id', '=', appId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}

@@ -7,6 +7,19 @@ export async function insertAuditEvent(db: Db, row: AuditEventRow): Promise<void
   await db.insertInto('audit_events').values(row).execute();
 }
 
-export async function listAuditEvents(db: Db, orgId: string, limit: number): Promise<AuditEventRow[]> {
-  return db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId).orderBy('id', 'desc').limit(limit).execute();
+export interface AuditEventFilter {
+  readonly action?: string;
+  readonly targetId?: string;
+  readonly limit: number;
+  /** Only events with ids below this one (the previous page's last id). */
+  readonly before: string | null;
+}
+
+/** The org's events, newest first. */
+export async function listAuditEvents(db: Db, orgId: string, filter: AuditEventFilter): Promise<AuditEventRow[]> {
+  let query = db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId);
+  if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+  if (filter.targetId !== undefined) query = query.where('target_id', '=', filter.targetId);
+  if (filter.before !== null) query = query.where('id', '<', filter.before);
+  return query.orderBy('id', 'desc').limit(filter.limit).execute();
 }

@@ -14,3 +14,10 @@ export async function getOrg(db: Db, id: string): Promise<OrgRow | undefined> {
 export async function anyOrgExists(db: Db): Promise<boolean> {
   return (await db.selectFrom('orgs').select('id').limit(1).executeTakeFirst()) !== undefined;
 }
+
+/** Every org, newest first (the root org's admins list them). */
+export async function listOrgs(db: Db, window: { limit: number; before: string | null }): Promise<OrgRow[]> {
+  let query = db.selectFrom('orgs').selectAll();
+  if (window.before !== null) query = query.where('id', '<', window.before);
+  return query.orderBy('id', 'desc').limit(window.limit).execute();
+}

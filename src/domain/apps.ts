@@ -1,0 +1,188 @@
+// Admin use cases for apps. Every store call is scoped by the actor's org, so an id of
+// another org is simply not found (404), never "forbidden".
+import { InvalidRequestError, NotFoundError } from '../errors.js';
+import * as store from '../store/apps.js';
+import type { AppRecord } from '../store/apps.js';
+import { getOrg } from '../store/orgs.js';
+import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
+import { recordAudit } from './audit.js';
+import { newId } from './credentials.js';
+import { checkGrant } from './grants.js';
+import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
+
+/** An app with its granted scopes expanded through the catalogue. */
+export interface AppView extends AppRecord {
+  readonly effective_scopes: string[];
+}
+
+export interface CreateAppInput {
+  readonly name: string;
+  readonly scopes: readonly string[];
+  readonly description?: string;
+  /** Null or absent: the server's SCOPE_AUTH_AUDIENCE. */
+  readonly audience?: string | null;
+  /** Null or absent: SCOPE_AUTH_TOKEN_TTL. */
+  readonly tokenTtlSeconds?: number | null;
+}
+
+export type UpdateAppInput = { readonly appId: string } & Partial<CreateAppInput>;
+
+export const NAME_MAX = 100;
+export const DESCRIPTION_MAX = 1000;
+export const AUDIENCE_MAX = 200;
+
+export function appNotFound(appId: string): NotFoundError {
+  return new NotFoundError(`no app ${appId} in this organization`);
+}
+
+/** Names are 1–100 characters after trimming, without control characters. */
+export function checkName(field: string, name: string): string {
+  const trimmed = name.trim();
+  // eslint-disable-next-line no-control-regex
+  if (trimmed.length < 1 || trimmed.length > NAME_MAX || /[\u0000-\u001f\u007f]/.test(trimmed)) {
+    throw new InvalidRequestError(`${field}: expected 1 to ${NAME_MAX} characters without control characters`);
+  }
+  return trimmed;
+}
+
+function checkDescription(description: string): string {
+  if (description.length > DESCRIPTION_MAX) throw new InvalidRequestError(`description: expected at most ${DESCRIPTION_MAX} characters`);
+  return description;
+}
+
+function checkAudience(audience: string | null): string | null {
+  if (audience !== null && (audience.trim() === '' || audience.length > AUDIENCE_MAX)) {
+    throw new InvalidRequestError(`audience: expected a non-empty string of at most ${AUDIENCE_MAX} characters, or null`);
+  }
+  return audience;
+}
+
+function checkTtl(deps: AdminDeps, ttl: number | null): number | null {
+  const { tokenTtlMinSeconds: min, tokenTtlMaxSeconds: max } = deps.config;
+  if (ttl !== null && (!Number.isInteger(ttl) || ttl < min || ttl > max)) {
+    throw new InvalidRequestError(`token_ttl_seconds: expected a whole number from ${min} to ${max}, or null`);
+  }
+  return ttl;
+}
+
+export function toAppView(deps: Pick<AdminDeps, 'catalog'>, app: AppRecord): AppView {
+  return { ...app, effective_scopes: deps.catalog.expand(app.scopes) };
+}
+
+async function orgIsRoot(deps: AdminDeps, orgId: string): Promise<boolean> {
+  const org = await getOrg(deps.db, orgId);
+  if (!org) throw new NotFoundError(`no organization ${orgId}`);
+  return org.is_root === 1;
+}
+
+/** A live app of the actor's org, or NotFoundError. */
+export async function findApp(deps: Pick<AdminDeps, 'db'>, actor: Actor, appId: string): Promise<AppRecord> {
+  const app = await store.getApp(deps.db, actor.orgId, appId);
+  if (!app) throw appNotFound(appId);
+  return app;
+}
+
+export async function listApps(deps: AdminDeps, actor: Actor, input: PageInput = {}): Promise<Page<AppView>> {
+  requireActorScope(actor, 'admin.apps:view');
+  const query = pageQuery(input);
+  const rows = await store.listApps(deps.db, actor.orgId, { limit: query.limit + 1, before: query.before });
+  return toPage(rows, query, (app) => toAppView(deps, app));
+}
+
+export async function getApp(deps: AdminDeps, actor: Actor, input: { appId: string }): Promise<AppView> {
+  requireActorScope(actor, 'admin.apps:view');
+  return toAppView(deps, await findApp(deps, actor, input.appId));
+}
+
+export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppInput): Promise<AppView> {
+  requireActorScope(actor, 'admin.apps:full');
+  const name = checkName('name', input.name);
+  const description = checkDescription(input.description ?? '');
+  const audience = checkAudience(input.audience ?? null);
+  const ttl = checkTtl(deps, input.tokenTtlSeconds ?? null);
+  const scopes = checkGrant(deps.catalog, actor, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+  const now = deps.clock.now();
+  const app: AppRecord = {
+    id: newId('app', now),
+    org_id: actor.orgId,
+    name,
+    description,
+    scopes,
+    audience,
+    token_ttl_seconds: ttl,
+    created_at: now,
+    created_by: actor.id,
+    updated_at: now,
+    deleted_at: null,
+  };
+  await deps.db.transaction().execute(async (trx) => {
+    await store.insertApp(trx, app);
+    await recordAudit(trx, deps.clock, {
+      orgId: actor.orgId,
+      actor: actor.id,
+      ip: actor.ip,
+      action: 'app.created',
+      targetType: 'app',
+      targetId: app.id,
+      details: { name, scopes, description, audience, token_ttl_seconds: ttl },
+    });
+  });
+  return toAppView(deps, app);
+}
+
+/** Changes take effect at the next exchange of each of the app's keys. */
+export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppInput): Promise<AppView> {
+  requireActorScope(actor, 'admin.apps:edit');
+  const current = await findApp(deps, actor, input.appId);
+  const changes: store.AppChanges = { updated_at: deps.clock.now() };
+  if (input.name !== undefined) changes.name = checkName('name', input.name);
+  if (input.description !== undefined) changes.description = checkDescription(input.description);
+  if (input.audience !== undefined) changes.audience = checkAudience(input.audience);
+  if (input.tokenTtlSeconds !== undefined) changes.token_ttl_seconds = checkTtl(deps, input.tokenTtlSeconds);
+  if (input.scopes !== undefined) {
+    changes.scopes = checkGrant(deps.catalog, actor, {
+      scopes: input.scopes,
+      orgIsRoot: await orgIsRoot(deps, actor.orgId),
+      current: current.scopes,
+    });
+  }
+  // Only what actually changes goes into the audit event, with its previous value.
+  const diff: Record<string, { from: unknown; to: unknown }> = {};
+  for (const field of ['name', 'description', 'scopes', 'audience', 'token_ttl_seconds'] as const) {
+    const to = changes[field];
+    if (to !== undefined && JSON.stringify(to) !== JSON.stringify(current[field])) diff[field] = { from: current[field], to };
+  }
+  const updated = await deps.db.transaction().execute(async (trx) => {
+    const app = await store.updateApp(trx, actor.orgId, input.appId, changes);
+    if (!app) throw appNotFound(input.appId);
+    await recordAudit(trx, deps.clock, {
+      orgId: actor.orgId,
+      actor: actor.id,
+      ip: actor.ip,
+      action: 'app.updated',
+      targetType: 'app',
+      targetId: app.id,
+      details: { changes: diff },
+    });
+    return app;
+  });
+  return toAppView(deps, updated);
+}
+
+/** Soft delete: the app and its keys answer 404 from now on, and its keys stop working at once. */
+export async function deleteApp(deps: AdminDeps, actor: Actor, input: { appId: string }): Promise<void> {
+  requireActorScope(actor, 'admin.apps:full');
+  const current = await findApp(deps, actor, input.appId);
+  await deps.db.transaction().execute(async (trx) => {
+    if (!(await store.softDeleteApp(trx, actor.orgId, input.appId, deps.clock.now()))) throw appNotFound(input.appId);
+    await recordAudit(trx, deps.clock, {
+      orgId: actor.orgId,
+      actor: actor.id,
+      ip: actor.ip,
+      action: 'app.deleted',
+      targetType: 'app',
+      targetId: current.id,
+      details: { name: current.name },
+    });
+  });
+}
