@@ -57,8 +57,11 @@ export function metadataRoutes(deps: { config: Pick<Config, 'issuer'>; catalog: 
   // §3.1: for an issuer with a path (https://host/auth) the document lives at
   // /.well-known/oauth-authorization-server/auth; a proxy forwarding that path here finds it.
   const issuerPath = new URL(deps.config.issuer).pathname.replace(/\/+$/, '');
-  const paths = issuerPath === '' ? [METADATA_PATH] : [METADATA_PATH, `${METADATA_PATH}${issuerPath}`];
-  router.get(paths, (req, res) => {
+  const paths = new Set(issuerPath === '' ? [METADATA_PATH] : [METADATA_PATH, `${METADATA_PATH}${issuerPath}`]);
+  // Compared as plain strings: an issuer path may hold characters (: * ( )) that an
+  // Express route pattern would read as syntax.
+  router.use((req, res, next) => {
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || !paths.has(req.path)) return next();
     res.set({ 'Cache-Control': `public, max-age=${METADATA_MAX_AGE_SECONDS}`, ETag: etag, 'Access-Control-Allow-Origin': '*' });
     if (ifNoneMatch(req, etag)) {
       res.status(304).end();

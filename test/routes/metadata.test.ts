@@ -82,7 +82,7 @@ describe('GET /.well-known/oauth-authorization-server with an issuer path and a 
     dir = mkdtempSync(join(tmpdir(), 'scope-auth-metadata-'));
     const catalog = join(dir, 'scopes.json');
     writeFileSync(catalog, JSON.stringify({ permissions: [{ name: 'reports:read' }, { name: 'reports:write', implies: ['reports:read'] }] }));
-    ctx = await createTestContext({ dialect: 'sqlite', env: { SCOPE_AUTH_ISSUER: 'https://auth.example.com/tenant-a', SCOPE_AUTH_CATALOG: catalog } });
+    ctx = await createTestContext({ dialect: 'sqlite', env: { SCOPE_AUTH_ISSUER: 'https://auth.example.com/tenant:a(1)', SCOPE_AUTH_CATALOG: catalog } });
   });
   afterAll(async () => {
     await ctx?.close();
@@ -97,13 +97,13 @@ describe('GET /.well-known/oauth-authorization-server with an issuer path and a 
   it('keeps the issuer path in every URL and also answers at the RFC 8414 §3.1 path-suffixed location', async () => {
     const plain = (await request(ctx.app).get(PATH).expect(200)).body;
     expect(plain).toMatchObject({
-      issuer: 'https://auth.example.com/tenant-a',
-      token_endpoint: 'https://auth.example.com/tenant-a/oauth2/token',
-      jwks_uri: 'https://auth.example.com/tenant-a/.well-known/jwks.json',
-      introspection_endpoint: 'https://auth.example.com/tenant-a/oauth2/introspect',
+      issuer: 'https://auth.example.com/tenant:a(1)',
+      token_endpoint: 'https://auth.example.com/tenant:a(1)/oauth2/token',
+      jwks_uri: 'https://auth.example.com/tenant:a(1)/.well-known/jwks.json',
+      introspection_endpoint: 'https://auth.example.com/tenant:a(1)/oauth2/introspect',
     });
-    const suffixed = (await request(ctx.app).get(`${PATH}/tenant-a`).expect(200)).body;
+    const suffixed = (await request(ctx.app).get(`${PATH}/tenant:a(1)`).expect(200)).body;
     expect(suffixed).toEqual(plain);
-    await request(ctx.app).get(`${PATH}/tenant-b`).expect(404);
+    await request(ctx.app).get(`${PATH}/tenant:b(1)`).expect(404);
   });
 });
