@@ -178,6 +178,13 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_LOG_LEVEL', 'loud', 'expected one of fatal, error, warn, info, debug, trace, silent'],
     ];
 
+    it('has a case for every variable that does not accept free text', () => {
+      const freeText = ['SCOPE_AUTH_HOST', 'SCOPE_AUTH_AUDIENCE', 'SCOPE_AUTH_KEYS_DIR', 'SCOPE_AUTH_CATALOG'];
+      const tested = new Set(cases.map(([name]) => name));
+      const untested = Object.keys(DEFAULTS).filter((name) => !freeText.includes(name) && !tested.has(name as EnvName));
+      expect(untested, `add a bad-value case for: ${untested.join(', ')}`).toEqual([]);
+    });
+
     it.each(cases)('%s=%j', (name, value, accepts, extra = {}) => {
       const message = configErrorOf({ ...extra, [name]: value });
       expect(message.startsWith(`${name}`)).toBe(true);
