@@ -53,13 +53,22 @@ describe.each(DIALECTS)('POST /oauth2/introspect, errors and inactive tokens on 
       });
 
       it('refuses an empty token parameter as missing', async () => {
-        const res = await request(ctx.app).post('/oauth2/introspect').set('Authorization', `Bearer ${await callerToken()}`).type('form').send('token=').expect(400);
+        const res = await request(ctx.app)
+          .post('/oauth2/introspect')
+          .set('Authorization', `Bearer ${await callerToken()}`)
+          .type('form')
+          .send('token=')
+          .expect(400);
         expect(res.body.detail).toBe('the token parameter is required');
       });
 
       it('refuses a JSON body', async () => {
         const { token } = await issued();
-        const res = await request(ctx.app).post('/oauth2/introspect').set('Authorization', `Bearer ${await callerToken()}`).send({ token }).expect(400);
+        const res = await request(ctx.app)
+          .post('/oauth2/introspect')
+          .set('Authorization', `Bearer ${await callerToken()}`)
+          .send({ token })
+          .expect(400);
         expect(res.body).toMatchObject({ code: 'invalid_request', detail: 'the body must be application/x-www-form-urlencoded' });
       });
 

@@ -82,7 +82,10 @@ describe('GET /.well-known/oauth-authorization-server with an issuer path and a 
     dir = mkdtempSync(join(tmpdir(), 'scope-auth-metadata-'));
     const catalog = join(dir, 'scopes.json');
     writeFileSync(catalog, JSON.stringify({ permissions: [{ name: 'reports:read' }, { name: 'reports:write', implies: ['reports:read'] }] }));
-    ctx = await createTestContext({ dialect: 'sqlite', env: { SCOPE_AUTH_ISSUER: 'https://auth.example.com/tenant:a(1)', SCOPE_AUTH_CATALOG: catalog } });
+    ctx = await createTestContext({
+      dialect: 'sqlite',
+      env: { SCOPE_AUTH_ISSUER: 'https://auth.example.com/tenant:a(1)', SCOPE_AUTH_CATALOG: catalog },
+    });
   });
   afterAll(async () => {
     await ctx?.close();
@@ -91,7 +94,16 @@ describe('GET /.well-known/oauth-authorization-server with an issuer path and a 
 
   it('publishes the operator’s scopes and the built-ins, nothing from the default catalogue', async () => {
     const { scopes_supported } = (await request(ctx.app).get(PATH).expect(200)).body;
-    expect(scopes_supported).toEqual(['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.orgs:full', 'reports:read', 'reports:write', 'tokens:introspect']);
+    expect(scopes_supported).toEqual([
+      'admin.apps:edit',
+      'admin.apps:full',
+      'admin.apps:view',
+      'admin.audit:view',
+      'admin.orgs:full',
+      'reports:read',
+      'reports:write',
+      'tokens:introspect',
+    ]);
   });
 
   it('keeps the issuer path in every URL and also answers at the RFC 8414 §3.1 path-suffixed location', async () => {

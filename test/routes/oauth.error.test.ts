@@ -63,7 +63,12 @@ describe.each(DIALECTS)('POST /oauth2/token, errors on $dialect', (dialectCase) 
 
       it.each(['grant_type', 'client_id', 'client_secret', 'scope'])('refuses the parameter %s given twice', async (name) => {
         const client = await ctx.createClient(['tools:deploy']);
-        const params = new URLSearchParams({ grant_type: 'client_credentials', client_id: client.keyId, client_secret: client.secret, scope: 'tools:deploy' });
+        const params = new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: client.keyId,
+          client_secret: client.secret,
+          scope: 'tools:deploy',
+        });
         params.append(name, params.get(name)!);
         const res = await post().send(params.toString()).expect(400);
         expect(res.body).toEqual({ error: 'invalid_request', error_description: `the parameter ${name} is repeated` });
