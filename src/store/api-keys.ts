@@ -53,8 +53,11 @@ export interface LastUsedUpdate {
 /** Applies batched last-used figures; a later timestamp from another process is never overwritten. */
 export async function recordLastUsed(db: Db, updates: readonly LastUsedUpdate[]): Promise<void> {
   if (updates.length === 0) return;
+  // Rows are locked in key-id order, the same in every process, so two processes flushing
+  // overlapping batches queue behind each other instead of deadlocking (PostgreSQL aborts one).
+  const ordered = [...updates].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
   await db.transaction().execute(async (trx) => {
-    for (const u of updates) {
+    for (const u of ordered) {
       const newer = sql<boolean>`(last_used_at is null or last_used_at < ${u.at})`;
       await trx
         .updateTable('api_keys')

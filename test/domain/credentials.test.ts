@@ -51,6 +51,11 @@ describe('ids', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
+  it('sorts ids made in the same millisecond in the order they were made', () => {
+    const ids = Array.from({ length: 100 }, () => newId('event', 1_700_000_000_000));
+    expect([...ids].sort()).toEqual(ids);
+  });
+
   it('makes distinct ids within one millisecond', () => {
     const ids = Array.from({ length: 1000 }, () => newId('event', 1_700_000_000_000));
     expect(new Set(ids).size).toBe(1000);

@@ -257,6 +257,49 @@ describe.each(DIALECTS)('store on $dialect', (dialectCase) => {
         expect(row.use_count).toBe(1);
       });
 
+      it.runIf(dialectCase.dialect === 'postgres')('record uses without deadlocking another process flushing the same keys', async () => {
+        const [first, second] = [apiKey(orgId, liveApp.id), apiKey(orgId, liveApp.id)].sort((a, b) => a.id.localeCompare(b.id));
+        await insertApiKey(db, first!);
+        await insertApiKey(db, second!);
+        const other = await createDatabase(database.url, { schema: database.schema! });
+        try {
+          // Another process's flush holds the first key's row and is about to take the second.
+          let release!: () => void;
+          const gate = new Promise<void>((resolve) => {
+            release = resolve;
+          });
+          let otherPid: number | undefined;
+          const otherFlush = other.db.transaction().execute(async (trx) => {
+            otherPid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid;
+            await trx.updateTable('api_keys').set({ use_count: sql`use_count + 1` }).where('id', '=', first!.id).execute();
+            await gate;
+            await trx.updateTable('api_keys').set({ use_count: sql`use_count + 1` }).where('id', '=', second!.id).execute();
+          });
+          while (otherPid === undefined) await new Promise((resolve) => setImmediate(resolve));
+
+          // This process's batch names the keys in the other order (the order requests came in).
+          const ours = recordLastUsed(db, [
+            { keyId: second!.id, at: T, ip: null, count: 1 },
+            { keyId: first!.id, at: T, ip: null, count: 1 },
+          ]);
+          const blocked = async () =>
+            (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${otherPid}::int = any(pg_blocking_pids(pid))`.execute(db))
+              .rows[0]!.n > 0;
+          for (let i = 0; i < 500 && !(await blocked()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+          expect(await blocked()).toBe(true);
+          release();
+
+          await expect(Promise.all([otherFlush, ours])).resolves.toBeDefined();
+          const counts = await db.selectFrom('api_keys').select(['id', 'use_count']).where('id', 'in', [first!.id, second!.id]).orderBy('id').execute();
+          expect(counts).toEqual([
+            { id: first!.id, use_count: 2 },
+            { id: second!.id, use_count: 2 },
+          ]);
+        } finally {
+          await other.close();
+        }
+      });
+
       it('come back with every time and count as a JS number', async () => {
         const key = apiKey(orgId, liveApp.id, { expires_at: T + 1, revoked_at: T + 2, last_used_at: T + 3, use_count: 2 ** 40 });
         await insertApiKey(db, key);
