@@ -22,6 +22,11 @@ import { jwksRoutes } from './routes/jwks.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { tokenRoutes } from './routes/token.js';
+import { appsRoutes } from './routes/apps.js';
+import { auditRoutes } from './routes/audit.js';
+import { keysRoutes } from './routes/keys.js';
+import { orgsRoutes } from './routes/orgs.js';
+import { scopesRoutes } from './routes/scopes.js';
 import type { Db } from './store/database.js';
 
 export interface AppDeps {
@@ -72,6 +77,14 @@ export function createApp(deps: AppDeps): express.Express {
   app.use(oauthRoutes({ exchange, logger }));
   app.use(metadataRoutes({ config, catalog: deps.catalog }));
   app.use(introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }));
+
+  // The admin API: the tenant of every call is the bearer token's org.
+  const admin = { auth, admin: deps };
+  app.use(scopesRoutes({ auth, catalog: deps.catalog }));
+  app.use(appsRoutes(admin));
+  app.use(keysRoutes(admin));
+  app.use(auditRoutes(admin));
+  app.use(orgsRoutes(admin));
 
   app.use(notFound);
   app.use(problemErrorHandler(logger));

@@ -152,6 +152,8 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
     const to = changes[field];
     if (to !== undefined && JSON.stringify(to) !== JSON.stringify(current[field])) diff[field] = { from: current[field], to };
   }
+  // Nothing to change: no write, no event, updated_at stays.
+  if (Object.keys(diff).length === 0) return toAppView(deps, current);
   const updated = await deps.db.transaction().execute(async (trx) => {
     const app = await store.updateApp(trx, actor.orgId, input.appId, changes);
     if (!app) throw appNotFound(input.appId);

@@ -48,6 +48,10 @@ export interface TestContext {
   createClient(scopes: string[], options?: { orgId?: string; app?: Partial<AppRecord> }): Promise<TestCredentials & { appId: string }>;
   /** POST /v1/token with the credentials (and optional scope). */
   exchange(credentials: TestCredentials, scope?: string): request.Test;
+  /** An access token for the credentials (the exchange must succeed). */
+  tokenOf(credentials: TestCredentials): Promise<string>;
+  /** A fresh app holding `scopes` with one key, and an access token of that key. */
+  tokenFor(scopes: string[], options?: { orgId?: string }): Promise<TestCredentials & { appId: string; token: string }>;
   close(): Promise<void>;
 }
 
@@ -109,6 +113,15 @@ export async function createTestContext(options: { dialect: Dialect; env?: TestE
       return request(app)
         .post('/v1/token')
         .send({ org_id: credentials.orgId, key_id: credentials.keyId, secret: credentials.secret, ...(scope === undefined ? {} : { scope }) });
+    },
+    async tokenOf(credentials) {
+      const res = await context.exchange(credentials);
+      if (res.status !== 200) throw new Error(`exchange failed with ${res.status}: ${res.text}`);
+      return (res.body as { access_token: string }).access_token;
+    },
+    async tokenFor(scopes, opts = {}) {
+      const client = await context.createClient(scopes, opts.orgId === undefined ? {} : { orgId: opts.orgId });
+      return { ...client, token: await context.tokenOf(client) };
     },
     async close() {
       deps.keyring.stop();

@@ -1,0 +1,87 @@
+// Record → JSON for the admin API, in one place: snake_case, times as ISO 8601 UTC strings
+// (null stays null), and field by field so nothing unlisted (a hash, a tombstone) leaks.
+import type { AppView } from '../domain/apps.js';
+import type { AuditEventView } from '../domain/audit.js';
+import type { KeyView } from '../domain/key-status.js';
+import type { OrgView } from '../domain/orgs.js';
+import type { Page } from '../domain/pagination.js';
+import type { Catalog } from '../domain/scopes.js';
+
+export function isoTime(ms: number): string;
+export function isoTime(ms: number | null): string | null;
+export function isoTime(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function renderApp(app: AppView) {
+  return {
+    id: app.id,
+    org_id: app.org_id,
+    name: app.name,
+    description: app.description,
+    scopes: app.scopes,
+    effective_scopes: app.effective_scopes,
+    audience: app.audience,
+    token_ttl_seconds: app.token_ttl_seconds,
+    created_at: isoTime(app.created_at),
+    created_by: app.created_by,
+    updated_at: isoTime(app.updated_at),
+  };
+}
+
+export function renderKey(key: KeyView) {
+  return {
+    id: key.id,
+    org_id: key.org_id,
+    app_id: key.app_id,
+    name: key.name,
+    status: key.status,
+    secret_hint: key.secret_hint,
+    created_at: isoTime(key.created_at),
+    created_by: key.created_by,
+    expires_at: isoTime(key.expires_at),
+    revoked_at: isoTime(key.revoked_at),
+    revoked_by: key.revoked_by,
+    revoke_reason: key.revoke_reason,
+    last_used_at: isoTime(key.last_used_at),
+    last_used_ip: key.last_used_ip,
+    use_count: key.use_count,
+  };
+}
+
+export function renderAuditEvent(event: AuditEventView) {
+  return {
+    id: event.id,
+    org_id: event.org_id,
+    at: isoTime(event.at),
+    actor: event.actor,
+    action: event.action,
+    target_type: event.target_type,
+    target_id: event.target_id,
+    ip: event.ip,
+    details: event.details,
+  };
+}
+
+export function renderOrg(org: OrgView) {
+  return { id: org.id, name: org.name, is_root: org.is_root, created_at: isoTime(org.created_at), created_by: org.created_by };
+}
+
+export function renderPage<T, R>(page: Page<T>, render: (item: T) => R) {
+  return { data: page.data.map(render), next_cursor: page.nextCursor };
+}
+
+/** GET /v1/scopes: the catalogue as an admin picks from it. */
+export function renderCatalog(catalog: Catalog) {
+  return {
+    components: catalog.components.map((c) => ({
+      name: c.name,
+      description: c.description,
+      levels: c.levels,
+      scopes: c.levels.map((level) => `${c.name}:${level}`),
+      builtin: c.builtin,
+    })),
+    permissions: catalog.permissions.map((p) => ({ name: p.name, description: p.description, implies: p.implies, builtin: p.builtin })),
+    scopes: catalog.scopes,
+  };
+}

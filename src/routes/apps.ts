@@ -1,0 +1,122 @@
+// /v1/apps: list, create, read, change and delete apps; /v1/apps/{app_id}/keys: the keys of
+// one app. The tenant is the caller's token's org, so a foreign id is a 404.
+import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
+import type { AdminDeps } from '../domain/actor.js';
+import { createApp, deleteApp, getApp, listApps, updateApp, type UpdateAppInput } from '../domain/apps.js';
+import { createKey, listKeys } from '../domain/keys.js';
+import { KEY_STATUSES } from '../domain/key-status.js';
+import { adminActor, idParam, isoTimeInput, jsonBody, nameInput, pageQueryShape, parseInput, queryInt } from '../http/admin-request.js';
+import { requireScope } from '../http/bearer-auth.js';
+import { renderApp, renderKey, renderPage } from '../http/render.js';
+import { noStore } from '../http/request-context.js';
+
+const appPath = z.strictObject({ app_id: idParam('app', 'an app') });
+
+function appFields(ttlMax: number) {
+  return {
+    scopes: z.array(z.string().min(1).max(200)).max(500),
+    description: z.string().max(1000, { message: 'expected at most 1000 characters' }),
+    audience: z.string().trim().min(1, { message: 'expected a non-empty string' }).max(200, { message: 'expected at most 200 characters' }).nullable(),
+    token_ttl_seconds: z
+      .number()
+      .int({ message: 'expected a whole number' })
+      .min(60, { message: `expected 60 to ${ttlMax} seconds` })
+      .max(ttlMax, { message: `expected 60 to ${ttlMax} seconds` })
+      .nullable(),
+  };
+}
+
+export function appsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Router {
+  const { admin, auth } = deps;
+  const fields = appFields(admin.config.tokenTtlMaxSeconds);
+  const createBody = z.strictObject({
+    name: nameInput,
+    scopes: fields.scopes,
+    description: fields.description.optional(),
+    audience: fields.audience.optional(),
+    token_ttl_seconds: fields.token_ttl_seconds.optional(),
+  });
+  const updateBody = createBody
+    .partial()
+    .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of name, scopes, description, audience, token_ttl_seconds' });
+  const listQuery = z.strictObject(pageQueryShape);
+  const keysQuery = z.strictObject({
+    ...pageQueryShape,
+    status: z.enum(KEY_STATUSES).optional(),
+    unused_days: queryInt(1, 36_500).optional(),
+  });
+  const createKeyBody = z.strictObject({ name: nameInput, expires_at: isoTimeInput.nullable().optional() });
+
+  const router = Router();
+  router.use('/v1/apps', auth, noStore);
+
+  router.get('/v1/apps', requireScope('admin.apps:view'), async (req, res) => {
+    const query = parseInput(listQuery, req.query, 'query');
+    const page = await listApps(admin, adminActor(req, res), { limit: query.limit, cursor: query.cursor ?? null });
+    res.json(renderPage(page, renderApp));
+  });
+
+  router.post('/v1/apps', requireScope('admin.apps:full'), jsonBody(), async (req, res) => {
+    const body = parseInput(createBody, req.body, 'body');
+    const app = await createApp(admin, adminActor(req, res), {
+      name: body.name,
+      scopes: body.scopes,
+      ...(body.description === undefined ? {} : { description: body.description }),
+      ...(body.audience === undefined ? {} : { audience: body.audience }),
+      ...(body.token_ttl_seconds === undefined ? {} : { tokenTtlSeconds: body.token_ttl_seconds }),
+    });
+    res.status(201).location(`/v1/apps/${app.id}`).json(renderApp(app));
+  });
+
+  router.get('/v1/apps/:app_id', requireScope('admin.apps:view'), async (req, res) => {
+    const { app_id } = parseInput(appPath, req.params, 'path');
+    res.json(renderApp(await getApp(admin, adminActor(req, res), { appId: app_id })));
+  });
+
+  router.patch('/v1/apps/:app_id', requireScope('admin.apps:edit'), jsonBody(), async (req, res) => {
+    const { app_id } = parseInput(appPath, req.params, 'path');
+    const body = parseInput(updateBody, req.body, 'body');
+    const input: UpdateAppInput = {
+      appId: app_id,
+      ...(body.name === undefined ? {} : { name: body.name }),
+      ...(body.scopes === undefined ? {} : { scopes: body.scopes }),
+      ...(body.description === undefined ? {} : { description: body.description }),
+      ...(body.audience === undefined ? {} : { audience: body.audience }),
+      ...(body.token_ttl_seconds === undefined ? {} : { tokenTtlSeconds: body.token_ttl_seconds }),
+    };
+    res.json(renderApp(await updateApp(admin, adminActor(req, res), input)));
+  });
+
+  router.delete('/v1/apps/:app_id', requireScope('admin.apps:full'), async (req, res) => {
+    const { app_id } = parseInput(appPath, req.params, 'path');
+    await deleteApp(admin, adminActor(req, res), { appId: app_id });
+    res.status(204).end();
+  });
+
+  router.get('/v1/apps/:app_id/keys', requireScope('admin.apps:view'), async (req, res) => {
+    const { app_id } = parseInput(appPath, req.params, 'path');
+    const query = parseInput(keysQuery, req.query, 'query');
+    const page = await listKeys(admin, adminActor(req, res), {
+      appId: app_id,
+      limit: query.limit,
+      cursor: query.cursor ?? null,
+      ...(query.status === undefined ? {} : { status: query.status }),
+      ...(query.unused_days === undefined ? {} : { unusedDays: query.unused_days }),
+    });
+    res.json(renderPage(page, renderKey));
+  });
+
+  router.post('/v1/apps/:app_id/keys', requireScope('admin.apps:edit'), jsonBody(), async (req, res) => {
+    const { app_id } = parseInput(appPath, req.params, 'path');
+    const body = parseInput(createKeyBody, req.body, 'body');
+    const created = await createKey(admin, adminActor(req, res), {
+      appId: app_id,
+      name: body.name,
+      ...(body.expires_at === undefined ? {} : { expiresAt: body.expires_at }),
+    });
+    res.status(201).location(`/v1/keys/${created.key.id}`).json({ key: renderKey(created.key), secret: created.secret });
+  });
+
+  return router;
+}

@@ -1,0 +1,20 @@
+// GET /v1/scopes: the catalogue an admin picks scopes from, built-ins included.
+import { Router, type RequestHandler } from 'express';
+import type { Catalog } from '../domain/scopes.js';
+import { requireAnyScope } from '../http/bearer-auth.js';
+import { renderCatalog } from '../http/render.js';
+import { noStore } from '../http/request-context.js';
+import { parseInput } from '../http/admin-request.js';
+import { z } from 'zod';
+
+export function scopesRoutes(deps: { catalog: Catalog; auth: RequestHandler }): Router {
+  // "Any admin scope": every built-in admin.* scope opens the catalogue.
+  const adminScopes = deps.catalog.builtins.filter((s) => s.startsWith('admin.'));
+  const body = renderCatalog(deps.catalog);
+  const router = Router();
+  router.get('/v1/scopes', deps.auth, noStore, requireAnyScope(adminScopes), (req, res) => {
+    parseInput(z.strictObject({}), req.query, 'query');
+    res.json(body);
+  });
+  return router;
+}
