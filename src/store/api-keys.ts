@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from './database.js';
+import { PreparingDb, type Db } from './database.js';
 import type { ApiKeysTable } from './schema.js';
 
 export type ApiKeyRow = ApiKeysTable;
@@ -22,8 +22,7 @@ export interface ExchangeKeyRow {
   app_deleted_at: number | null;
 }
 
-/** The key by id across all orgs: the exchange authenticates before it knows the tenant. */
-export async function findKeyForExchange(db: Db, keyId: string): Promise<ExchangeKeyRow | undefined> {
+function exchangeKeyQuery(db: Db, keyId: string) {
   return db
     .selectFrom('api_keys as k')
     .innerJoin('apps as a', 'a.id', 'k.app_id')
@@ -39,8 +38,24 @@ export async function findKeyForExchange(db: Db, keyId: string): Promise<Exchang
       'a.token_ttl_seconds as app_token_ttl_seconds',
       'a.deleted_at as app_deleted_at',
     ])
-    .where('k.id', '=', keyId)
-    .executeTakeFirst();
+    .where('k.id', '=', keyId);
+}
+
+/**
+ * The key by id across all orgs: the exchange authenticates before it knows the tenant.
+ * Every exchange and every admin request runs it, so on a database from createDatabase it
+ * is a prepared statement; elsewhere (inside a transaction) the same kysely query.
+ */
+export async function findKeyForExchange(db: Db, keyId: string): Promise<ExchangeKeyRow | undefined> {
+  if (db instanceof PreparingDb) {
+    return db.prepared('scope_auth_find_key_for_exchange', () => exchangeKeyQuery(db, '').compile()).first([keyId]);
+  }
+  return selectKeyForExchange(db, keyId);
+}
+
+/** findKeyForExchange through kysely's builder, as any other query. */
+export async function selectKeyForExchange(db: Db, keyId: string): Promise<ExchangeKeyRow | undefined> {
+  return exchangeKeyQuery(db, keyId).executeTakeFirst();
 }
 
 export interface LastUsedUpdate {

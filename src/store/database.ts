@@ -2,13 +2,47 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type KyselyConfig } from 'kysely';
 import pg from 'pg';
 import { migrations } from '../../db/migrations/index.js';
 import type { Database } from './schema.js';
 
 export type Db = Kysely<Database>;
 export type Dialect = 'sqlite' | 'postgres';
+
+/** A read compiled once and run as a prepared statement; see {@link PreparingDb}. */
+export interface PreparedRead<Row> {
+  first(parameters: readonly unknown[]): Promise<Row | undefined>;
+}
+
+type Prepare = (db: Db, name: string, query: CompiledQuery) => PreparedRead<unknown>;
+
+/**
+ * The Db that createDatabase returns: a Kysely that can also run a hot-path read as a
+ * statement prepared once — better-sqlite3 `prepare`d once; on PostgreSQL a named statement,
+ * parsed and planned once per pooled connection — skipping kysely's builder, compiler and
+ * per-call prepare. A Transaction (or any other Kysely) is not one, so code that receives a
+ * plain Db falls back to the kysely query and stays inside the caller's transaction.
+ */
+export class PreparingDb extends Kysely<Database> {
+  readonly #prepare: Prepare;
+  readonly #reads = new Map<string, PreparedRead<unknown>>();
+
+  constructor(config: KyselyConfig, prepare: Prepare) {
+    super(config);
+    this.#prepare = prepare;
+  }
+
+  /** The read named `name`, compiled by `build` on first use; a name must always stand for the same query. */
+  prepared<Row>(name: string, build: () => CompiledQuery<Row>): PreparedRead<Row> {
+    let read = this.#reads.get(name);
+    if (read === undefined) {
+      read = this.#prepare(this, name, build());
+      this.#reads.set(name, read);
+    }
+    return read as PreparedRead<Row>;
+  }
+}
 
 export interface DatabaseHandle {
   readonly db: Db;
@@ -36,7 +70,17 @@ function openSqlite(url: string): DatabaseHandle {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   database.pragma('synchronous = NORMAL');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const db = new PreparingDb({ dialect: new SqliteDialect({ database }) }, (self, _name, query) => {
+    const statement = database.prepare(query.sql);
+    return {
+      async first(parameters) {
+        // kysely runs everything on this one connection behind a mutex; while a transaction
+        // holds it, read through kysely (which waits) rather than inside someone's transaction.
+        if (database.inTransaction) return (await self.executeQuery(CompiledQuery.raw(query.sql, [...parameters]))).rows[0];
+        return statement.get(...parameters);
+      },
+    };
+  });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
 }
 
@@ -62,7 +106,13 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         oid === PG_INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new PreparingDb({ dialect: new PostgresDialect({ pool }) }, (_self, name, query) => ({
+    async first(parameters) {
+      // pg prepares a named statement on each pooled connection the first time it runs there.
+      const result = await pool.query({ name, text: query.sql, values: [...parameters] });
+      return result.rows[0];
+    },
+  }));
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 
@@ -75,12 +125,24 @@ export async function createDatabase(url: string, options: DatabaseOptions = {})
 
 /** Applies every pending migration; throws with the failing migration's name. */
 export async function migrateToLatest(db: Db): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(await migrationTableSchema(db)) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/**
+ * On PostgreSQL, the schema of kysely's own migration tables: ours. Left unset, kysely finds
+ * "its" tables in any schema of the database, so a fresh schema next to a migrated one (test
+ * files, or two installations in one database) skips creating them and fails.
+ */
+async function migrationTableSchema(db: Db): Promise<{ migrationTableSchema?: string }> {
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return {};
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  const schema = rows[0]?.schema;
+  return schema ? { migrationTableSchema: schema } : {};
 }
 
 /** Cheap reachability probe for /readyz. */
