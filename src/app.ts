@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createTokenVerifier } from './domain/access-tokens.js';
 import type { Clock } from './domain/clock.js';
+import { createArgon2Queue } from './domain/argon2-queue.js';
 import { createExchange } from './domain/exchange.js';
 import { createIntrospection } from './domain/introspection.js';
 import type { SecretHasher } from './domain/hashing.js';
@@ -12,6 +13,7 @@ import type { Keyring } from './domain/keyring.js';
 import type { LastUsedRecorder } from './domain/last-used.js';
 import type { Catalog } from './domain/scopes.js';
 import type { Throttle } from './domain/throttle.js';
+import { createVerifiedCache } from './domain/verified-cache.js';
 import { authenticate } from './http/bearer-auth.js';
 import { notFound, problemErrorHandler } from './http/error-handler.js';
 import type { Metrics } from './http/metrics.js';
@@ -65,6 +67,16 @@ export function createApp(deps: AppDeps): express.Express {
     issuer: config.issuer,
     audience: config.audience,
     ttl: { defaultSeconds: config.tokenTtlSeconds, minSeconds: config.tokenTtlMinSeconds, maxSeconds: config.tokenTtlMaxSeconds },
+    verifiedCache: createVerifiedCache({
+      maxEntries: config.verifiedCache.maxEntries,
+      maxAgeMs: config.verifiedCache.maxAgeSeconds * 1000,
+      clock: deps.clock,
+    }),
+    argon2Queue: createArgon2Queue({
+      concurrency: config.argon2.concurrency,
+      limit: config.argon2.queueLimit,
+      onDepth: deps.metrics.argon2QueueDepth,
+    }),
   });
 
   // Bearer auth for every protected route: a token of this server whose key is still active.

@@ -1,12 +1,15 @@
 // The token exchange: credentials in, a scoped access token out. One code path for
 // POST /v1/token and POST /oauth2/token. The checks run cheapest first:
 //   throttle → secret checksum → key row (read every time, so a revocation by any
-//   process applies at once) → org match → argon2 → key/app status → scope → mint.
+//   process applies at once) → org match → argon2 (skipped when this process verified the
+//   same secret against the same hash recently; bounded by a queue that answers
+//   `unavailable` when full) → key/app status → scope → mint.
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
 import { findKeyForExchange } from '../store/api-keys.js';
 import { getOrg } from '../store/orgs.js';
 import { recordAudit } from './audit.js';
+import type { Argon2Queue } from './argon2-queue.js';
 import type { Clock } from './clock.js';
 import { isId, isWellFormedSecret } from './credentials.js';
 import type { SecretHasher } from './hashing.js';
@@ -15,6 +18,7 @@ import type { LastUsedRecorder } from './last-used.js';
 import type { Catalog } from './scopes.js';
 import type { Throttle } from './throttle.js';
 import { mintAccessToken, tokenLifetime } from './tokens.js';
+import type { VerifiedCache } from './verified-cache.js';
 
 export interface ExchangeRequest {
   /** Absent for OAuth client credentials, where the key names its org. */
@@ -37,17 +41,21 @@ export type RefusalReason =
   | 'expired'
   | 'app_deleted';
 
-export type ExchangeOutcome = 'issued' | 'invalid_client' | 'invalid_scope' | 'throttled';
+export type ExchangeOutcome = 'issued' | 'invalid_client' | 'invalid_scope' | 'throttled' | 'unavailable';
 
 export type ExchangeResult =
   | { ok: true; accessToken: string; expiresIn: number; scope: string }
   | { ok: false; error: 'invalid_client' }
   | { ok: false; error: 'invalid_scope'; notGranted: string[] }
-  | { ok: false; error: 'throttled'; retryAfterSeconds: number };
+  | { ok: false; error: 'throttled'; retryAfterSeconds: number }
+  /** Too many argon2 verifications are already waiting; nothing was checked, try again later. */
+  | { ok: false; error: 'unavailable'; retryAfterSeconds: number };
 
 export interface ExchangeObserver {
   exchange(outcome: ExchangeOutcome, seconds: number): void;
   argon2(seconds: number): void;
+  /** Whether a key's secret was found already verified (argon2 skipped). */
+  verifiedCache(hit: boolean): void;
 }
 
 export interface ExchangeDeps {
@@ -63,14 +71,42 @@ export interface ExchangeDeps {
   readonly issuer: string;
   readonly audience: string;
   readonly ttl: { defaultSeconds: number; minSeconds: number; maxSeconds: number };
+  /** Without one, every exchange runs argon2. */
+  readonly verifiedCache?: VerifiedCache;
+  /** Without one, argon2 verifications are not bounded here. */
+  readonly argon2Queue?: Argon2Queue;
 }
 
 export type Exchange = (request: ExchangeRequest) => Promise<ExchangeResult>;
 
 export const REFUSED_ACTION = 'token.refused';
 
+/** Distinct app scope lists remembered with their expansion; apps are few, this only bounds a pathological case. */
+const GRANTS_MEMO_LIMIT = 1024;
+
 export function createExchange(deps: ExchangeDeps): Exchange {
   const { db, clock, throttle, logger } = deps;
+
+  // The catalogue is fixed for the life of the process, so an app's stored scope list
+  // always expands to the same result; parsing and expanding it once per list, not per
+  // exchange, keeps that work off the hot path.
+  const grantsMemo = new Map<string, readonly string[]>();
+  function grantedScopes(appScopes: string): readonly string[] {
+    let granted = grantsMemo.get(appScopes);
+    if (granted === undefined) {
+      granted = Object.freeze(deps.catalog.expand(JSON.parse(appScopes) as string[]));
+      if (grantsMemo.size >= GRANTS_MEMO_LIMIT) grantsMemo.clear();
+      grantsMemo.set(appScopes, granted);
+    }
+    return granted;
+  }
+
+  async function verifySecret(secretHash: string, secret: string): Promise<boolean> {
+    const started = performance.now();
+    const verified = await deps.hasher.verify(secretHash, secret);
+    deps.observer.argon2((performance.now() - started) / 1000);
+    return verified;
+  }
 
   /** Records a refusal in the org's audit log (when an org can be named) and counts it for the throttle. */
   async function refuse(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
@@ -130,17 +166,30 @@ export function createExchange(deps: ExchangeDeps): Exchange {
       return refuse(request, 'org_mismatch', key.org_id);
     }
 
-    const started = performance.now();
-    const verified = await deps.hasher.verify(key.secret_hash, request.secret);
-    deps.observer.argon2((performance.now() - started) / 1000);
-    if (!verified) return refuse(request, 'wrong_secret', key.org_id);
+    const cache = deps.verifiedCache;
+    const cached = cache?.has(key.id, key.secret_hash, request.secret) ?? false;
+    if (cache) deps.observer.verifiedCache(cached);
+    if (!cached) {
+      const verify = () => verifySecret(key.secret_hash, request.secret);
+      const queue = deps.argon2Queue;
+      const verifying = queue ? queue.run(verify) : verify();
+      if (verifying === null) {
+        // Not the caller's failure: no throttle count, no audit event; the metric tells the operator.
+        const retryAfterSeconds = queue?.retryAfterSeconds() ?? 1;
+        logger.debug({ key_id: key.id, retry_after_seconds: retryAfterSeconds }, 'argon2 queue full; exchange refused as unavailable');
+        return { ok: false, error: 'unavailable', retryAfterSeconds };
+      }
+      if (!(await verifying)) return refuse(request, 'wrong_secret', key.org_id);
+    }
 
     const now = clock.now();
     if (key.revoked_at !== null) return refuse(request, 'revoked', key.org_id);
     if (key.expires_at !== null && key.expires_at <= now) return refuse(request, 'expired', key.org_id);
     if (key.app_deleted_at !== null) return refuse(request, 'app_deleted', key.org_id);
+    // Only a credential that fully authenticated is remembered.
+    if (!cached) cache?.remember(key.id, key.secret_hash, request.secret);
 
-    const granted = deps.catalog.expand(JSON.parse(key.app_scopes) as string[]);
+    const granted = grantedScopes(key.app_scopes);
     let scopes = granted;
     if (request.scopes !== undefined) {
       const grantedSet = new Set(granted);

@@ -1,10 +1,12 @@
 // Prometheus metrics, on a registry of their own so every app (and every test) is independent.
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExchangeObserver } from '../domain/exchange.js';
 
 export interface Metrics {
   readonly registry: Registry;
   readonly observer: ExchangeObserver;
+  /** Fed by the argon2 queue whenever the number of waiting verifications changes. */
+  argon2QueueDepth(waiting: number): void;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -29,8 +31,22 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.25, 0.5, 1],
     registers: [registry],
   });
+  const argon2Waiting = new Gauge({
+    name: 'scope_auth_argon2_queue_depth',
+    help: 'argon2 verifications waiting for a slot (beyond SCOPE_AUTH_ARGON2_QUEUE_LIMIT exchanges answer 503)',
+    registers: [registry],
+  });
+  const verifiedCache = new Counter({
+    name: 'scope_auth_verified_cache_lookups_total',
+    help: 'Exchanges of a known key by whether its secret was already verified (hit: argon2 skipped)',
+    labelNames: ['result'] as const,
+    registers: [registry],
+  });
   return {
     registry,
+    argon2QueueDepth(waiting) {
+      argon2Waiting.set(waiting);
+    },
     observer: {
       exchange(outcome, seconds) {
         exchanges.inc({ outcome });
@@ -38,6 +54,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
       },
       argon2(seconds) {
         argon2Seconds.observe(seconds);
+      },
+      verifiedCache(hit) {
+        verifiedCache.inc({ result: hit ? 'hit' : 'miss' });
       },
     },
   };

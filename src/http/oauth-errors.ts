@@ -23,6 +23,11 @@ export function exchangeError(result: Exclude<ExchangeResult, { ok: true }>, inv
       return new OAuthError('slow_down', 429, 'too many failed attempts; retry later', {
         'Retry-After': String(result.retryAfterSeconds),
       });
+    case 'unavailable':
+      // RFC 6749 §4.1.2.1 names the code; it is used here with the 503 it stands for.
+      return new OAuthError('temporarily_unavailable', 503, 'the server is busy verifying other credentials; retry later', {
+        'Retry-After': String(result.retryAfterSeconds),
+      });
   }
 }
 
