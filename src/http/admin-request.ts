@@ -38,7 +38,8 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
 export function jsonBody(): RequestHandler {
   const parse = express.json({ limit: '64kb' });
   return (req, res, next) => {
-    if (req.is('application/json') === false) throw new UnsupportedMediaTypeError('the body must be application/json');
+    // An empty body (Content-Length: 0, as many clients send for a bare POST) has no type to check.
+    if (req.get('content-length') !== '0' && req.is('application/json') === false) throw new UnsupportedMediaTypeError('the body must be application/json');
     parse(req, res, (error?: unknown) => {
       if (error !== undefined) return next(error);
       if (req.body === undefined) req.body = {};

@@ -1,0 +1,108 @@
+// The checks every protected route must pass, shared by each route's security file (as
+// Unkey's runCommonAuthTests): no token, junk token, expired token, revoked caller key, a
+// token of another org, and a token without the route's scope.
+import request from 'supertest';
+import { expect, it } from 'vitest';
+import type { TestContext } from './context.js';
+import { orgSnapshot } from './admin.js';
+
+export interface ProtectedRoute {
+  readonly method: 'get' | 'post' | 'patch' | 'delete';
+  /** Builds the path in `orgId`, creating whatever object it names (fresh for every call). */
+  path(ctx: TestContext, orgId: string): Promise<string> | string;
+  readonly body?: object;
+  /** The scope whose absence is a 403 naming it. */
+  readonly scope: string;
+  /**
+   * What a token of another org (holding every scope its org may hold) gets: 404 for routes
+   * naming an object of the first org, 403 for root-only routes.
+   */
+  readonly otherOrg?: 404 | 403;
+}
+
+const ADMIN_SCOPES = ['admin.apps:full', 'admin.audit:view', 'admin.orgs:full', 'tokens:introspect'];
+
+function send(ctx: TestContext, route: ProtectedRoute, path: string, token?: string) {
+  let req = request(ctx.app)[route.method](path);
+  if (token !== undefined) req = req.set('Authorization', `Bearer ${token}`);
+  return route.body === undefined ? req : req.send(route.body);
+}
+
+function expectProblem(res: request.Response, status: number, code: string) {
+  expect(res.status).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  expect(res.body).toMatchObject({ status, code, type: `urn:scope-auth:problem:${code}` });
+}
+
+export function runCommonAuthTests(getCtx: () => TestContext, route: ProtectedRoute): void {
+  const label = `${route.method.toUpperCase()}`;
+
+  it(`${label} answers 401 with WWW-Authenticate: Bearer when there is no token`, async () => {
+    const ctx = getCtx();
+    const res = await send(ctx, route, await route.path(ctx, ctx.root.org.id));
+    expectProblem(res, 401, 'unauthenticated');
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="scope-auth"$/);
+  });
+
+  it(`${label} answers 401 invalid_token for a junk token and for a token of another issuer`, async () => {
+    const ctx = getCtx();
+    const path = await route.path(ctx, ctx.root.org.id);
+    for (const token of ['junk', 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.', 'a'.repeat(9000)]) {
+      const res = await send(ctx, route, path, token);
+      expectProblem(res, 401, 'unauthenticated');
+      expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="scope-auth", error="invalid_token"/);
+    }
+    const basic = await request(ctx.app)[route.method](path).set('Authorization', 'Basic Zm9vOmJhcg==');
+    expectProblem(basic, 401, 'unauthenticated');
+  });
+
+  it(`${label} answers 401 for an expired token`, async () => {
+    const ctx = getCtx();
+    const { token } = await ctx.tokenFor(ADMIN_SCOPES);
+    ctx.clock.advance(901_000);
+    const res = await send(ctx, route, await route.path(ctx, ctx.root.org.id), token);
+    expectProblem(res, 401, 'unauthenticated');
+    expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
+  });
+
+  it(`${label} answers 401 once the caller's own key is revoked, or its app deleted`, async () => {
+    const ctx = getCtx();
+    const caller = await ctx.tokenFor(ADMIN_SCOPES);
+    await ctx.db.updateTable('api_keys').set({ revoked_at: ctx.clock.now(), revoked_by: 'cli' }).where('id', '=', caller.keyId).execute();
+    expectProblem(await send(ctx, route, await route.path(ctx, ctx.root.org.id), caller.token), 401, 'unauthenticated');
+
+    const other = await ctx.tokenFor(ADMIN_SCOPES);
+    await ctx.db.updateTable('apps').set({ deleted_at: ctx.clock.now() }).where('id', '=', other.appId).execute();
+    expectProblem(await send(ctx, route, await route.path(ctx, ctx.root.org.id), other.token), 401, 'unauthenticated');
+  });
+
+  it(`${label} answers 403 naming ${route.scope} when the token lacks it`, async () => {
+    const ctx = getCtx();
+    // Every built-in scope except the required one and those that imply it.
+    const held = ctx.deps.catalog.builtins.filter((s) => !ctx.deps.catalog.expand([s]).includes(route.scope));
+    const { token } = await ctx.tokenFor([...held, 'agents:full']);
+    const path = await route.path(ctx, ctx.root.org.id);
+    const before = await orgSnapshot(ctx, ctx.root.org.id);
+    const res = await send(ctx, route, path, token);
+    expectProblem(res, 403, 'insufficient_scope');
+    expect(res.body.detail).toContain(route.scope);
+    expect(res.body.required_scope).toContain(route.scope);
+    expect(res.headers['www-authenticate']).toContain('error="insufficient_scope"');
+    expect(await orgSnapshot(ctx, ctx.root.org.id)).toEqual(before);
+  });
+
+  if (route.otherOrg !== undefined) {
+    const status = route.otherOrg;
+    it(`${label} answers ${status} to an admin of another org and changes nothing`, async () => {
+      const ctx = getCtx();
+      const other = await ctx.createOrg('other');
+      // Every admin scope, even admin.orgs:full, which no app outside the root org can be granted.
+      const { token } = await ctx.tokenFor(ADMIN_SCOPES, { orgId: other.org.id });
+      const path = await route.path(ctx, ctx.root.org.id);
+      const before = await orgSnapshot(ctx, ctx.root.org.id);
+      const res = await send(ctx, route, path, token);
+      expectProblem(res, status, status === 404 ? 'not_found' : 'forbidden');
+      expect(await orgSnapshot(ctx, ctx.root.org.id)).toEqual(before);
+    });
+  }
+}

@@ -1,0 +1,119 @@
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { orgSnapshot } from '../helpers/admin.js';
+import { runCommonAuthTests } from '../helpers/common-auth.js';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+import { DIALECTS, dialectTitle } from '../helpers/db.js';
+
+describe.each(DIALECTS)('/v1/apps, security on $dialect', (dialectCase) => {
+  describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
+    let ctx: TestContext;
+    beforeAll(async () => {
+      ctx = await createTestContext({ dialect: dialectCase.dialect });
+    });
+    afterAll(async () => ctx?.close());
+    const getCtx = () => ctx;
+    const appIn = async (c: TestContext, orgId: string) => (await c.createClient(['tools:deploy'], { orgId })).appId;
+
+    describe('GET /v1/apps', () => runCommonAuthTests(getCtx, { method: 'get', path: () => '/v1/apps', scope: 'admin.apps:view' }));
+    describe('POST /v1/apps', () =>
+      runCommonAuthTests(getCtx, { method: 'post', path: () => '/v1/apps', body: { name: 'x', scopes: [] }, scope: 'admin.apps:full' }));
+    describe('GET /v1/apps/{app_id}', () =>
+      runCommonAuthTests(getCtx, { method: 'get', path: async (c, o) => `/v1/apps/${await appIn(c, o)}`, scope: 'admin.apps:view', otherOrg: 404 }));
+    describe('PATCH /v1/apps/{app_id}', () =>
+      runCommonAuthTests(getCtx, {
+        method: 'patch',
+        path: async (c, o) => `/v1/apps/${await appIn(c, o)}`,
+        body: { name: 'hijacked' },
+        scope: 'admin.apps:edit',
+        otherOrg: 404,
+      }));
+    describe('DELETE /v1/apps/{app_id}', () =>
+      runCommonAuthTests(getCtx, { method: 'delete', path: async (c, o) => `/v1/apps/${await appIn(c, o)}`, scope: 'admin.apps:full', otherOrg: 404 }));
+    describe('GET /v1/apps/{app_id}/keys', () =>
+      runCommonAuthTests(getCtx, { method: 'get', path: async (c, o) => `/v1/apps/${await appIn(c, o)}/keys`, scope: 'admin.apps:view', otherOrg: 404 }));
+    describe('POST /v1/apps/{app_id}/keys', () =>
+      runCommonAuthTests(getCtx, {
+        method: 'post',
+        path: async (c, o) => `/v1/apps/${await appIn(c, o)}/keys`,
+        body: { name: 'stolen' },
+        scope: 'admin.apps:edit',
+        otherOrg: 404,
+      }));
+
+    describe('privilege escalation', () => {
+      const post = (token: string, body: object) => request(ctx.app).post('/v1/apps').set('Authorization', `Bearer ${token}`).send(body);
+
+      it('refuses to grant an admin scope the caller does not hold, naming it, and creates nothing', async () => {
+        const caller = await ctx.tokenFor(['admin.apps:full']);
+        const before = await orgSnapshot(ctx, caller.orgId);
+        const res = await post(caller.token, { name: 'escalate', scopes: ['admin.audit:view', 'tools:deploy'] }).expect(403);
+        expect(res.body).toMatchObject({ code: 'forbidden', forbidden_scopes: ['admin.audit:view'] });
+        expect(res.body.detail).toContain('admin.audit:view');
+        expect(await orgSnapshot(ctx, caller.orgId)).toEqual(before);
+      });
+
+      it('refuses tokens:introspect to a caller without it', async () => {
+        const caller = await ctx.tokenFor(['admin.apps:full']);
+        await post(caller.token, { name: 'introspector', scopes: ['tokens:introspect'] }).expect(403);
+      });
+
+      it('refuses a scope that implies an admin scope through the catalogue', async () => {
+        // admin.apps:full implies admin.apps:edit; a view-and-full-less editor cannot grant either.
+        const caller = await ctx.tokenFor(['admin.apps:edit']);
+        const app = await ctx.createApp(caller.orgId, ['tools:deploy']);
+        const res = await request(ctx.app)
+          .patch(`/v1/apps/${app.id}`)
+          .set('Authorization', `Bearer ${caller.token}`)
+          .send({ scopes: ['admin.apps:full'] })
+          .expect(403);
+        expect(res.body.forbidden_scopes).toEqual(['admin.apps:full']);
+      });
+
+      it('lets an editor narrow an app that holds more than the editor does', async () => {
+        const caller = await ctx.tokenFor(['admin.apps:edit']);
+        const app = await ctx.createApp(caller.orgId, ['admin.apps:full', 'admin.audit:view']);
+        const res = await request(ctx.app)
+          .patch(`/v1/apps/${app.id}`)
+          .set('Authorization', `Bearer ${caller.token}`)
+          .send({ scopes: ['admin.apps:full'] })
+          .expect(200);
+        expect(res.body.scopes).toEqual(['admin.apps:full']);
+      });
+
+      it('refuses to issue a key for an app holding admin scopes the caller lacks', async () => {
+        const caller = await ctx.tokenFor(['admin.apps:edit']);
+        const before = await orgSnapshot(ctx, caller.orgId);
+        const res = await request(ctx.app)
+          .post(`/v1/apps/${ctx.root.adminApp.id}/keys`)
+          .set('Authorization', `Bearer ${caller.token}`)
+          .send({ name: 'backdoor' })
+          .expect(403);
+        expect(res.body.code).toBe('forbidden');
+        expect(res.body.forbidden_scopes).toEqual(expect.arrayContaining(['admin.orgs:full', 'admin.audit:view']));
+        expect(await orgSnapshot(ctx, caller.orgId)).toEqual(before);
+      });
+
+      it('grants admin.orgs:full inside the root org to a caller holding it', async () => {
+        const res = await post(await ctx.tokenOf(ctx.rootCredentials), { name: 'org admin', scopes: ['admin.orgs:full'] }).expect(201);
+        expect(res.body.scopes).toEqual(['admin.orgs:full']);
+      });
+
+      it('never grants admin.orgs:full outside the root org, even to a caller holding it', async () => {
+        const other = await ctx.createOrg('tenant');
+        const caller = await ctx.tokenFor(['admin.apps:full', 'admin.orgs:full'], { orgId: other.org.id });
+        const res = await post(caller.token, { name: 'org admin', scopes: ['admin.orgs:full'] }).expect(403);
+        expect(res.body).toMatchObject({ code: 'forbidden', forbidden_scopes: ['admin.orgs:full'] });
+        expect(res.body.detail).toContain('root organization');
+      });
+
+      it('never shows an app of another org in a list', async () => {
+        const other = await ctx.createOrg('lister');
+        const foreign = await ctx.createApp(other.org.id, ['tools:deploy']);
+        const res = await request(ctx.app).get('/v1/apps?limit=200').set('Authorization', `Bearer ${await ctx.tokenOf(ctx.rootCredentials)}`).expect(200);
+        expect(res.body.data.every((a: { org_id: string }) => a.org_id === ctx.root.org.id)).toBe(true);
+        expect(res.body.data.map((a: { id: string }) => a.id)).not.toContain(foreign.id);
+      });
+    });
+  });
+});
