@@ -147,8 +147,14 @@ describe('oauth4webapi against a real scope-auth server', () => {
       app_id: appId,
     });
 
-    const { db, clock } = server.server.deps;
-    await db.updateTable('api_keys').set({ revoked_at: clock.now() }).where('id', '=', client.client_id).execute();
+    // Revoked through the admin API, as an org admin would (the bootstrap key holds admin.apps:edit).
+    const admin = (await clientCredentials({ client_id: server.keyId }, oauth.ClientSecretPost(server.secret), 'admin.apps:edit')).access_token;
+    const revoked = await fetch(`${server.url}/v1/keys/${client.client_id}/revoke`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ reason: 'conformance test' }),
+    });
+    expect(revoked.status).toBe(200);
     expect(await introspect(callerToken, token)).toEqual({ active: false });
   });
 });

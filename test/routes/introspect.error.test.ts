@@ -35,6 +35,12 @@ describe.each(DIALECTS)('POST /oauth2/introspect, errors and inactive tokens on 
       expect(res.headers['cache-control']).toBe('no-store');
       expect(res.body).toEqual({ active: false });
     }
+    /** The admin API as an org admin would call it, with a fresh root admin token. */
+    async function admin(method: 'post' | 'delete', path: string) {
+      const token = await ctx.tokenOf(ctx.rootCredentials);
+      const req = request(ctx.app)[method](path).set('Authorization', `Bearer ${token}`);
+      return (method === 'post' ? req.send({}) : req).expect(method === 'post' ? 200 : 204);
+    }
     function claimsOf(token: string): JWTPayload {
       return JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as JWTPayload;
     }
@@ -144,17 +150,17 @@ describe.each(DIALECTS)('POST /oauth2/introspect, errors and inactive tokens on 
         await expectInactive(idToken);
       });
 
-      it('for a token whose key has since been revoked', async () => {
+      it('for a token whose key has since been revoked (POST /v1/keys/{id}/revoke)', async () => {
         const { client, token } = await issued();
         await expectActive(token);
-        await ctx.db.updateTable('api_keys').set({ revoked_at: ctx.clock.now() }).where('id', '=', client.keyId).execute();
+        await admin('post', `/v1/keys/${client.keyId}/revoke`);
         await expectInactive(token);
       });
 
-      it('for a token whose key has since been deleted', async () => {
+      it('for a token whose key has since been deleted (DELETE /v1/keys/{id})', async () => {
         const { client, token } = await issued();
         await expectActive(token);
-        await ctx.db.deleteFrom('api_keys').where('id', '=', client.keyId).execute();
+        await admin('delete', `/v1/keys/${client.keyId}`);
         await expectInactive(token);
       });
 
@@ -167,7 +173,14 @@ describe.each(DIALECTS)('POST /oauth2/introspect, errors and inactive tokens on 
         await expectInactive(token);
       });
 
-      it('for a token whose app has since been deleted', async () => {
+      it('for a token whose app has since been deleted (DELETE /v1/apps/{id})', async () => {
+        const { client, token } = await issued();
+        await expectActive(token);
+        await admin('delete', `/v1/apps/${client.appId}`);
+        await expectInactive(token);
+      });
+
+      it('for a token whose app was soft-deleted behind the API’s back (deleted_at set on the row)', async () => {
         const { client, token } = await issued();
         await expectActive(token);
         await ctx.db.updateTable('apps').set({ deleted_at: ctx.clock.now() }).where('id', '=', client.appId).execute();

@@ -53,7 +53,8 @@ describe.each(DIALECTS)('POST /oauth2/introspect, security on $dialect', (dialec
         const { client, token: caller } = await tokenFor(['tokens:introspect']);
         const { token } = await tokenFor(['tools:deploy']);
         await introspect(`Bearer ${caller}`, token).expect(200);
-        await ctx.db.updateTable('api_keys').set({ revoked_at: ctx.clock.now() }).where('id', '=', client.keyId).execute();
+        const admin = await ctx.tokenOf(ctx.rootCredentials);
+        await request(ctx.app).post(`/v1/keys/${client.keyId}/revoke`).set('Authorization', `Bearer ${admin}`).send({}).expect(200);
         await introspect(`Bearer ${caller}`, token).expect(401);
       });
 
