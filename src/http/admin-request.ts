@@ -19,7 +19,8 @@ function describeIssue(issue: z.core.$ZodIssue, where: string): string {
   const path = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((k) => (path ? `${path}.${k}` : k));
-    return `${where}: unknown ${keys.length > 1 ? 'fields' : 'field'} ${keys.join(', ')}`;
+    const noun = where === 'query' ? 'parameter' : 'field';
+    return `${where}: unknown ${noun}${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
   }
   return `${path || where}: ${issue.message}`;
 }
