@@ -13,6 +13,8 @@ export interface ProtectedRoute {
   readonly body?: object;
   /** The scope whose absence is a 403 naming it. */
   readonly scope: string;
+  /** The scopes of the token without it; default: every built-in that does not imply `scope`. */
+  readonly heldWithout?: readonly string[];
   /**
    * What a token of another org (holding every scope its org may hold) gets: 404 for routes
    * naming an object of the first org, 403 for root-only routes.
@@ -79,7 +81,7 @@ export function runCommonAuthTests(getCtx: () => TestContext, route: ProtectedRo
   it(`${label} answers 403 naming ${route.scope} when the token lacks it`, async () => {
     const ctx = getCtx();
     // Every built-in scope except the required one and those that imply it.
-    const held = ctx.deps.catalog.builtins.filter((s) => !ctx.deps.catalog.expand([s]).includes(route.scope));
+    const held = route.heldWithout ?? ctx.deps.catalog.builtins.filter((s) => !ctx.deps.catalog.expand([s]).includes(route.scope));
     const { token } = await ctx.tokenFor([...held, 'agents:full']);
     const path = await route.path(ctx, ctx.root.org.id);
     const before = await orgSnapshot(ctx, ctx.root.org.id);
