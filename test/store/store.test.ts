@@ -269,13 +269,18 @@ describe.each(DIALECTS)('store on $dialect', (dialectCase) => {
             release = resolve;
           });
           let otherPid: number | undefined;
+          let holdsFirst!: () => void;
+          const holding = new Promise<void>((resolve) => {
+            holdsFirst = resolve;
+          });
           const otherFlush = other.db.transaction().execute(async (trx) => {
             otherPid = (await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(trx)).rows[0]!.pid;
             await trx.updateTable('api_keys').set({ use_count: sql`use_count + 1` }).where('id', '=', first!.id).execute();
+            holdsFirst();
             await gate;
             await trx.updateTable('api_keys').set({ use_count: sql`use_count + 1` }).where('id', '=', second!.id).execute();
           });
-          while (otherPid === undefined) await new Promise((resolve) => setImmediate(resolve));
+          await Promise.race([holding, otherFlush]);
 
           // This process's batch names the keys in the other order (the order requests came in).
           const ours = recordLastUsed(db, [
@@ -285,9 +290,13 @@ describe.each(DIALECTS)('store on $dialect', (dialectCase) => {
           const blocked = async () =>
             (await sql<{ n: number }>`select count(*)::int as n from pg_stat_activity where ${otherPid}::int = any(pg_blocking_pids(pid))`.execute(db))
               .rows[0]!.n > 0;
-          for (let i = 0; i < 500 && !(await blocked()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
-          expect(await blocked()).toBe(true);
-          release();
+          try {
+            for (let i = 0; i < 500 && !(await blocked()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+            expect(await blocked()).toBe(true);
+          } finally {
+            // Never leave the other transaction open: it would hang the pool's shutdown.
+            release();
+          }
 
           await expect(Promise.all([otherFlush, ours])).resolves.toBeDefined();
           const counts = await db.selectFrom('api_keys').select(['id', 'use_count']).where('id', 'in', [first!.id, second!.id]).orderBy('id').execute();
