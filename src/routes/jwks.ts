@@ -1,15 +1,7 @@
 // GET /.well-known/jwks.json: the published signing keys, precomputed with their ETag.
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import type { Keyring } from '../domain/keyring.js';
-
-function matches(req: Request, etag: string): boolean {
-  const header = req.get('if-none-match');
-  if (!header) return false;
-  return header
-    .split(',')
-    .map((tag) => tag.trim().replace(/^W\//, ''))
-    .some((tag) => tag === '*' || tag === etag);
-}
+import { ifNoneMatch } from '../http/etag.js';
 
 export function jwksRoutes(deps: { keyring: Keyring; maxAgeSeconds: number }): Router {
   const router = Router();
@@ -17,7 +9,7 @@ export function jwksRoutes(deps: { keyring: Keyring; maxAgeSeconds: number }): R
   router.get('/.well-known/jwks.json', (req, res) => {
     const { body, etag } = deps.keyring.jwks();
     res.set({ 'Cache-Control': cacheControl, ETag: etag, 'Access-Control-Allow-Origin': '*' });
-    if (matches(req, etag)) {
+    if (ifNoneMatch(req, etag)) {
       res.status(304).end();
       return;
     }
