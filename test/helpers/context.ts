@@ -38,6 +38,8 @@ export interface TestContext {
   readonly db: Db;
   readonly database: TestDatabase;
   readonly clock: TestClock;
+  /** The key-encryption key, so a second app instance can open the same signing keys. */
+  readonly kek: Buffer;
   /** The bootstrapped root org with its admin app and key. */
   readonly root: CreatedOrg;
   readonly rootCredentials: TestCredentials;
@@ -60,7 +62,8 @@ export async function createTestContext(options: { dialect: Dialect; env?: TestE
   const db = database.handle.db;
   const clock = options.clock ?? createTestClock();
   const config = loadConfig({ ...TEST_ENV, ...options.env });
-  const deps = await createServices(config, { db, kek: randomBytes(32), logger: pino({ level: 'silent' }), clock });
+  const kek = randomBytes(32);
+  const deps = await createServices(config, { db, kek, logger: pino({ level: 'silent' }), clock });
   const root = (await bootstrapRootOrg(deps))!;
   const app = createApp(deps);
 
@@ -70,6 +73,7 @@ export async function createTestContext(options: { dialect: Dialect; env?: TestE
     db,
     database,
     clock,
+    kek,
     root,
     rootCredentials: { orgId: root.org.id, keyId: root.key.id, secret: root.secret },
     createOrg: (name = 'acme') => createOrgWithAdmin(deps, { name, root: false, actor: 'system' }),
