@@ -39,11 +39,23 @@ describe.each(DIALECTS)('POST /oauth2/introspect, security on $dialect', (dialec
     describe('tenant isolation', () => {
       it('answers active:false for a valid token of another org, which that org’s own introspector sees as active', async () => {
         const acme = await ctx.createOrg('acme');
+        const beta = await ctx.createOrg('beta');
         const { token } = await tokenFor(['tools:deploy'], acme.org.id);
-        const { token: rootCaller } = await tokenFor(['tokens:introspect']);
+        const { token: betaCaller } = await tokenFor(['tokens:introspect'], beta.org.id);
         const { token: acmeCaller } = await tokenFor(['tokens:introspect'], acme.org.id);
-        expect((await introspect(`Bearer ${rootCaller}`, token).expect(200)).body).toEqual({ active: false });
+        expect((await introspect(`Bearer ${betaCaller}`, token).expect(200)).body).toEqual({ active: false });
         expect((await introspect(`Bearer ${acmeCaller}`, token).expect(200)).body).toMatchObject({ active: true, org_id: acme.org.id });
+      });
+
+      it('lets the root org, the operator’s own services, introspect the tokens of every org', async () => {
+        const delta = await ctx.createOrg('delta');
+        const { token } = await tokenFor(['tools:deploy'], delta.org.id);
+        const { token: rootCaller } = await tokenFor(['tokens:introspect']);
+        expect((await introspect(`Bearer ${rootCaller}`, token).expect(200)).body).toMatchObject({
+          active: true,
+          org_id: delta.org.id,
+          scope: 'tools:deploy',
+        });
       });
 
       it('does not let an org introspect the root org’s tokens either', async () => {
@@ -56,10 +68,10 @@ describe.each(DIALECTS)('POST /oauth2/introspect, security on $dialect', (dialec
 
     it('answers every inactive token with byte-identical bodies and headers', async () => {
       const gamma = await ctx.createOrg('gamma');
-      const { token: caller } = await tokenFor(['tokens:introspect']);
-      const revoked = await tokenFor(['tools:deploy']);
+      const { token: caller } = await tokenFor(['tokens:introspect'], gamma.org.id);
+      const revoked = await tokenFor(['tools:deploy'], gamma.org.id);
       await ctx.db.updateTable('api_keys').set({ revoked_at: ctx.clock.now() }).where('id', '=', revoked.client.keyId).execute();
-      const foreignOrg = await tokenFor(['tools:deploy'], gamma.org.id);
+      const foreignOrg = await tokenFor(['tools:deploy']);
       const responses = [
         await introspect(`Bearer ${caller}`, 'garbage'),
         await introspect(`Bearer ${caller}`, revoked.token),
