@@ -1,11 +1,13 @@
 // GET /v1/scopes: the catalogue an admin picks scopes from, built-ins included.
 import { Router, type RequestHandler } from 'express';
+import { z } from 'zod';
 import type { Catalog } from '../domain/scopes.js';
+import { parseInput } from '../http/admin-request.js';
 import { requireAnyScope } from '../http/bearer-auth.js';
 import { renderCatalog } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
-import { parseInput } from '../http/admin-request.js';
-import { z } from 'zod';
+
+const noQuery = z.strictObject({});
 
 export function scopesRoutes(deps: { catalog: Catalog; auth: RequestHandler }): Router {
   // "Any admin scope": every built-in admin.* scope opens the catalogue.
@@ -13,7 +15,7 @@ export function scopesRoutes(deps: { catalog: Catalog; auth: RequestHandler }): 
   const body = renderCatalog(deps.catalog);
   const router = Router();
   router.get('/v1/scopes', deps.auth, noStore, requireAnyScope(adminScopes), (req, res) => {
-    parseInput(z.strictObject({}), req.query, 'query');
+    parseInput(noQuery, req.query, 'query');
     res.json(body);
   });
   return router;
