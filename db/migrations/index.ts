@@ -2,7 +2,9 @@
 // from the folder at run time) so they work the same from src/ under tsx and from dist/.
 import type { Migration } from 'kysely';
 import * as initial from './0001-initial.js';
+import * as auditFilters from './0002-audit-filters.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-audit-filters': auditFilters,
 };
