@@ -1,5 +1,5 @@
 // The one place that knows which SQL dialect runs.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { CompiledQuery, Kysely, Migrator, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type KyselyConfig } from 'kysely';
@@ -53,6 +53,13 @@ export interface DatabaseHandle {
 export interface DatabaseOptions {
   /** PostgreSQL only: the schema to use (created when missing); tests give each file its own. */
   readonly schema?: string;
+  /** SQLite only: refuse to create the file (the CLI must not leave empty databases behind). */
+  readonly mustExist?: boolean;
+}
+
+/** A SQLite file that is not there, with `mustExist`. */
+export class DatabaseNotFoundError extends Error {
+  override name = 'DatabaseNotFoundError';
 }
 
 const PG_INT8 = 20;
@@ -62,8 +69,9 @@ function sqlitePath(url: string): string {
   return path === ':memory:' ? path : path.replace(/^\/\/(?=\/)/, '');
 }
 
-function openSqlite(url: string): DatabaseHandle {
+function openSqlite(url: string, options: DatabaseOptions): DatabaseHandle {
   const path = sqlitePath(url);
+  if (options.mustExist && path !== ':memory:' && !existsSync(path)) throw new DatabaseNotFoundError(`no SQLite database at ${path}`);
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
@@ -118,7 +126,7 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
 
 /** Opens `sqlite:<path>` or `postgres://…`; does not migrate. */
 export async function createDatabase(url: string, options: DatabaseOptions = {}): Promise<DatabaseHandle> {
-  if (url.startsWith('sqlite:')) return openSqlite(url);
+  if (url.startsWith('sqlite:')) return openSqlite(url, options);
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options);
   throw new Error('unsupported database URL: expected sqlite:<path> or postgres://…');
 }
@@ -131,6 +139,33 @@ export async function migrateToLatest(db: Db): Promise<void> {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`migration ${failed} failed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+export interface MigrationStatus {
+  /** Migrations the database has applied. */
+  readonly applied: string[];
+  /** Migrations of this code the database has not applied yet, in order. */
+  readonly pending: string[];
+  /** Migrations the database has applied that this code does not know (a newer version ran). */
+  readonly unknown: string[];
+}
+
+/**
+ * Read-only (unlike kysely's Migrator, which creates its tables): lets the CLI refuse to
+ * work on a schema other than the one it was written for without changing anything.
+ */
+export async function migrationStatus(db: Db): Promise<MigrationStatus> {
+  await ping(db);
+  let applied: string[];
+  try {
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
+    applied = rows.map((row) => row.name);
+  } catch {
+    // The database answered the ping, so the table is missing: nothing was ever applied.
+    applied = [];
+  }
+  const known = Object.keys(migrations).sort();
+  return { applied, pending: known.filter((name) => !applied.includes(name)), unknown: applied.filter((name) => !known.includes(name)).sort() };
 }
 
 /**

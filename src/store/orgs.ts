@@ -21,3 +21,8 @@ export async function listOrgs(db: Db, window: { limit: number; before: string |
   if (window.before !== null) query = query.where('id', '<', window.before);
   return query.orderBy('id', 'desc').limit(window.limit).execute();
 }
+
+/** The org created at bootstrap (at most one, by a partial unique index). */
+export async function getRootOrg(db: Db): Promise<OrgRow | undefined> {
+  return db.selectFrom('orgs').selectAll().where('is_root', '=', 1).executeTakeFirst();
+}
