@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import pg from 'pg';
+import { migrations } from '../../db/migrations/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newId } from '../../src/domain/credentials.js';
 import { findKeyForExchange, insertApiKey, recordLastUsed, type ApiKeyRow } from '../../src/store/api-keys.js';
