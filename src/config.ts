@@ -122,6 +122,14 @@ function url(env: Env, name: EnvName, what: string): string {
   return raw.replace(/\/+$/, '');
 }
 
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+function host(env: Env): string {
+  const raw = read(env, 'SCOPE_AUTH_HOST');
+  if (isIP(raw) !== 0 || HOSTNAME.test(raw)) return raw;
+  throw new ConfigError(`SCOPE_AUTH_HOST=${JSON.stringify(raw)} is invalid: expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name`);
+}
+
 function databaseUrl(env: Env): string {
   const raw = read(env, 'SCOPE_AUTH_DATABASE_URL');
   if (/^sqlite:.+/.test(raw) || /^postgres(ql)?:\/\/.+/.test(raw)) return raw;
@@ -166,7 +174,11 @@ export function loadConfig(env: Env): Config {
   const issuer = url(env, 'SCOPE_AUTH_ISSUER', 'an http(s) URL without query or fragment, e.g. https://auth.example.com');
   const audience = read(env, 'SCOPE_AUTH_AUDIENCE') || issuer;
   const tokenTtlMaxSeconds = int(env, 'SCOPE_AUTH_TOKEN_TTL_MAX', 60, 86_400);
-  const tokenTtlSeconds = int(env, 'SCOPE_AUTH_TOKEN_TTL', 60, 86_400);
+  // An operator who lowers only the maximum gets a default lifetime lowered with it.
+  const ttlGiven = (env.SCOPE_AUTH_TOKEN_TTL ?? '').trim() !== '';
+  const tokenTtlSeconds = ttlGiven
+    ? int(env, 'SCOPE_AUTH_TOKEN_TTL', 60, 86_400)
+    : Math.min(Number(DEFAULTS.SCOPE_AUTH_TOKEN_TTL), tokenTtlMaxSeconds);
   if (tokenTtlSeconds > tokenTtlMaxSeconds) {
     throw new ConfigError(
       `SCOPE_AUTH_TOKEN_TTL=${tokenTtlSeconds} is invalid: it must not exceed SCOPE_AUTH_TOKEN_TTL_MAX (${tokenTtlMaxSeconds})`,
@@ -175,7 +187,7 @@ export function loadConfig(env: Env): Config {
   const maxLifetime = read(env, 'SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS');
   const catalogPath = read(env, 'SCOPE_AUTH_CATALOG');
   return Object.freeze({
-    host: read(env, 'SCOPE_AUTH_HOST'),
+    host: host(env),
     port: int(env, 'SCOPE_AUTH_PORT', 0, 65_535),
     issuer,
     audience,

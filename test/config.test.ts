@@ -138,6 +138,8 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_PORT', '-1', 'expected a whole number from 0 to 65535'],
       ['SCOPE_AUTH_PORT', '80.5', 'expected a whole number from 0 to 65535'],
       ['SCOPE_AUTH_PORT', 'http', 'expected a whole number from 0 to 65535'],
+      ['SCOPE_AUTH_HOST', 'local host', 'expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name'],
+      ['SCOPE_AUTH_HOST', 'http://127.0.0.1', 'expected an IP address'],
       ['SCOPE_AUTH_ISSUER', 'https://auth.example.com/?tenant=1', 'expected an http(s) URL without query or fragment'],
       ['SCOPE_AUTH_ISSUER', 'https://auth.example.com/#top', 'expected an http(s) URL without query or fragment'],
       ['SCOPE_AUTH_ISSUER', 'ftp://auth.example.com', 'expected an http(s) URL without query or fragment'],
@@ -178,8 +180,20 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_LOG_LEVEL', 'loud', 'expected one of fatal, error, warn, info, debug, trace, silent'],
     ];
 
+    it('lowers the default token lifetime with a lower maximum when the lifetime is not set', () => {
+      expect(loadConfig({ SCOPE_AUTH_TOKEN_TTL_MAX: '600' }).tokenTtlSeconds).toBe(600);
+      expect(loadConfig({ SCOPE_AUTH_TOKEN_TTL_MAX: '600', SCOPE_AUTH_TOKEN_TTL: '300' }).tokenTtlSeconds).toBe(300);
+      expect(loadConfig({ SCOPE_AUTH_TOKEN_TTL_MAX: '7200' }).tokenTtlSeconds).toBe(900);
+    });
+
+    it('accepts host names and IPv4 and IPv6 addresses for SCOPE_AUTH_HOST', () => {
+      for (const value of ['0.0.0.0', '::', '::1', 'localhost', 'auth-1.internal']) {
+        expect(loadConfig({ SCOPE_AUTH_HOST: value }).host).toBe(value);
+      }
+    });
+
     it('has a case for every variable that does not accept free text', () => {
-      const freeText = ['SCOPE_AUTH_HOST', 'SCOPE_AUTH_AUDIENCE', 'SCOPE_AUTH_KEYS_DIR', 'SCOPE_AUTH_CATALOG'];
+      const freeText = ['SCOPE_AUTH_AUDIENCE', 'SCOPE_AUTH_KEYS_DIR', 'SCOPE_AUTH_CATALOG'];
       const tested = new Set(cases.map(([name]) => name));
       const untested = Object.keys(DEFAULTS).filter((name) => !freeText.includes(name) && !tested.has(name as EnvName));
       expect(untested, `add a bad-value case for: ${untested.join(', ')}`).toEqual([]);
