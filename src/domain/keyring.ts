@@ -10,7 +10,7 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type Cry
 import type { Logger } from 'pino';
 import type { SigningAlg } from '../config.js';
 import type { Db } from '../store/database.js';
-import { insertSigningKey, listSigningKeys, type SigningKeyRow } from '../store/signing-keys.js';
+import { deleteSigningKeys, insertSigningKey, listSigningKeys, type SigningKeyRow } from '../store/signing-keys.js';
 import type { Clock } from './clock.js';
 import { open, seal } from './kek.js';
 
@@ -53,7 +53,9 @@ export interface Keyring {
   rotate(options?: { immediate?: boolean }): Promise<SigningKeyInfo>;
   /** Rotates when the newest key is older than the rotation period. */
   rotateIfDue(): Promise<boolean>;
-  /** Refreshes and rotates-if-due every `refreshSeconds` until stop(). */
+  /** Deletes keys that have left the JWKS: no token they signed is valid any more, so their private halves need not be kept. */
+  pruneUnpublished(): Promise<string[]>;
+  /** Refreshes, prunes and rotates-if-due every `refreshSeconds` until stop(). */
   start(): void;
   stop(): void;
 }
@@ -240,10 +242,27 @@ export function createKeyring(options: KeyringOptions): Keyring {
       return true;
     },
 
+    async pruneUnpublished() {
+      const now = clock.now();
+      const gone = rows.filter((r) => {
+        const end = unpublishesAt(r);
+        return end !== null && end <= now;
+      });
+      if (gone.length === 0) return [];
+      const kids = gone.map((r) => r.kid);
+      await deleteSigningKeys(db, kids);
+      logger.info({ kids }, 'deleted signing keys that left the JWKS');
+      await keyring.refresh();
+      return kids;
+    },
+
     start() {
       if (timer) return;
       timer = setInterval(() => {
-        keyring.rotateIfDue().catch((error: unknown) => logger.error({ err: error }, 'keyring refresh failed'));
+        keyring
+          .rotateIfDue()
+          .then(() => keyring.pruneUnpublished())
+          .catch((error: unknown) => logger.error({ err: error }, 'keyring refresh failed'));
       }, options.refreshSeconds * 1000);
       timer.unref();
     },

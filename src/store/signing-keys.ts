@@ -23,3 +23,8 @@ export async function insertSigningKey(db: Db, row: SigningKeyRow): Promise<void
       .execute();
   });
 }
+
+export async function deleteSigningKeys(db: Db, kids: readonly string[]): Promise<void> {
+  if (kids.length === 0) return;
+  await db.deleteFrom('signing_keys').where('kid', 'in', kids).execute();
+}

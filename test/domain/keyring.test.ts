@@ -234,6 +234,19 @@ describe.each(DIALECTS)('keyring on $dialect', (dialectCase) => {
         expect(keyring.verificationKey(created.kid)).toBeDefined();
       });
 
+      it('deletes a key from the database once it has left the JWKS, and only then', async () => {
+        const created = await keyring.rotate();
+        const unpublishesAt = created.activates_at + TTL_MAX_SECONDS * SECOND + LEEWAY;
+        clock.set(unpublishesAt - 1);
+        expect(await keyring.pruneUnpublished()).toEqual([]);
+        clock.set(unpublishesAt);
+        expect(await keyring.pruneUnpublished()).toEqual([oldKid]);
+        const stored = await db.selectFrom('signing_keys').select('kid').execute();
+        expect(stored.map((r) => r.kid)).toEqual([created.kid]);
+        expect(keyring.list().map((k) => k.kid)).toEqual([created.kid]);
+        expect(keyring.signingKey().kid).toBe(created.kid);
+      });
+
       it('changes the JWKS ETag exactly when the published set changes', async () => {
         const initial = keyring.jwks().etag;
         expect(initial).toMatch(/^"[\w-]+"$/);
