@@ -1,0 +1,157 @@
+// What the CLI does to a server running on the same database: a revocation applies to the
+// next exchange, a signing-key rotation within the keyring's 5-second refresh. And `serve`
+// itself, through the real bin.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeProtectedHeader } from 'jose';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { startServer, type RunningServer } from '../../src/server.js';
+import { buildCli, type Cli } from '../helpers/cli.js';
+import { TEST_ENV } from '../helpers/context.js';
+import { freePort } from '../helpers/server.js';
+
+/** The keyring re-reads signing keys every 5 s; allow for a loaded machine on top. */
+const NOTICE_WITHIN_MS = 5_000;
+const SLACK_MS = 2_500;
+
+interface SigningKeyJson {
+  kid: string;
+  state: string;
+  generation: number;
+  activates_at: string;
+  retires_at: string | null;
+  unpublishes_at: string | null;
+}
+
+describe('the CLI and a server running on the same database', () => {
+  let cli: Cli;
+  let dir: string;
+  let server: RunningServer;
+  let url: string;
+  let env: Record<string, string>;
+  let orgId: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'scope-auth-cli-server-'));
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    env = {
+      SCOPE_AUTH_DATABASE_URL: `sqlite:${join(dir, 'scope-auth.sqlite')}`,
+      SCOPE_AUTH_KEYS_DIR: join(dir, 'keys'),
+      SCOPE_AUTH_ISSUER: url,
+      SCOPE_AUTH_PORT: String(port),
+    };
+    [cli, server] = await Promise.all([buildCli(env), startServer(loadConfig({ ...TEST_ENV, ...env }), { logger: pino({ level: 'silent' }) })]);
+    orgId = server.bootstrap!.org.id;
+  });
+  afterAll(async () => {
+    cli?.remove();
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function exchange(credentials: { keyId: string; secret: string }) {
+    const res = await fetch(`${url}/v1/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ org_id: orgId, key_id: credentials.keyId, secret: credentials.secret }),
+    });
+    return { status: res.status, body: (await res.json()) as { access_token?: string; error?: string } };
+  }
+  const jwksKids = async () => ((await (await fetch(`${url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] }).keys.map((k) => k.kid);
+  const tokenKid = async (credentials: { keyId: string; secret: string }) => decodeProtectedHeader((await exchange(credentials)).body.access_token!).kid;
+
+  /** Polls until `check` holds; fails after `ms`. Real time: the other process is real. */
+  async function within(ms: number, check: () => Promise<boolean>): Promise<void> {
+    const start = Date.now();
+    while (!(await check())) {
+      if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it('refuses the next exchange of a key revoked with the CLI', async () => {
+    const app = await cli.json<{ id: string }>(['apps', 'create', '--org', orgId, '--name', 'worker', '--scope', 'runtime:run']);
+    const created = await cli.json<{ key: { id: string }; secret: string }>(['keys', 'create', '--org', orgId, '--app', app.id, '--name', 'worker-1']);
+    const credentials = { keyId: created.key.id, secret: created.secret };
+    // Twice, so the server's verified-credential cache holds it.
+    expect((await exchange(credentials)).status).toBe(200);
+    expect((await exchange(credentials)).status).toBe(200);
+
+    const revoked = await cli.run(['keys', 'revoke', created.key.id, '--org', orgId, '--reason', 'compromised']);
+    expect(revoked.code).toBe(0);
+    expect(await exchange(credentials)).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_client' }) });
+  });
+
+  it('lists the signing keys, and one rotated with --now signs the running server\'s tokens within 5 seconds', async () => {
+    const client = { keyId: server.bootstrap!.key.id, secret: server.bootstrap!.secret };
+    const before = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
+    expect(before.data).toHaveLength(1);
+    expect(before.data[0]).toMatchObject({ state: 'active', generation: 1, retires_at: null, unpublishes_at: null });
+    expect(await tokenKid(client)).toBe(before.data[0]!.kid);
+
+    const human = await cli.run(['signing-keys', 'list']);
+    expect(human.stdout).toMatch(new RegExp(`^KID +ALG +GEN +STATE +CREATED +SIGNS FROM +RETIRES +LEAVES JWKS\\n${before.data[0]!.kid} +ES256 +1 +active .* +- +-\\n$`));
+
+    const rotated = await cli.json<SigningKeyJson>(['signing-keys', 'rotate', '--now']);
+    expect(rotated).toMatchObject({ state: 'active', generation: 2, retires_at: null });
+    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await tokenKid(client)) === rotated.kid);
+    // Both keys are published: tokens signed by the old one are still valid.
+    expect((await jwksKids()).sort()).toEqual([before.data[0]!.kid, rotated.kid].sort());
+
+    const after = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
+    expect(after.data.map((k) => [k.generation, k.state])).toEqual([[1, 'retired'], [2, 'active']]);
+    expect(after.data[0]!.retires_at).toBe(rotated.activates_at);
+    // Retired keys leave the JWKS once every token they signed has expired (TTL max 3600 s + 60 s leeway).
+    expect(Date.parse(after.data[0]!.unpublishes_at!) - Date.parse(rotated.activates_at)).toBe(3_660_000);
+  });
+
+  it('publishes a key rotated without --now within 5 seconds, and signs with it only after the JWKS max-age', async () => {
+    const client = { keyId: server.bootstrap!.key.id, secret: server.bootstrap!.secret };
+    const signing = await tokenKid(client);
+    const result = await cli.run(['signing-keys', 'rotate']);
+    expect(result.code).toBe(0);
+    const kid = /^Created signing key (\S+) \(ES256, generation 3\); it is in the JWKS now\.\n/.exec(result.stdout)?.[1];
+    expect(kid).toBeDefined();
+    expect(result.stdout).toMatch(/\nIt signs from \S+ \(in 5 minutes\); servers on this database switch to it then\.\n/);
+    expect(result.stdout).toContain(`Key ${signing} stops signing then and leaves the JWKS at `);
+
+    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await jwksKids()).includes(kid!));
+    expect(await tokenKid(client)).toBe(signing);
+    const listed = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
+    expect(listed.data.find((k) => k.kid === kid)).toMatchObject({ state: 'pending', generation: 3 });
+  });
+
+  it('serves through the bin: prints the first-start credentials once and drains on SIGTERM', async () => {
+    const serveDir = mkdtempSync(join(tmpdir(), 'scope-auth-cli-serve-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, [cli.bin, 'serve', '--json'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...(TEST_ENV as Record<string, string>),
+        SCOPE_AUTH_DATABASE_URL: `sqlite:${join(serveDir, 'db.sqlite')}`,
+        SCOPE_AUTH_KEYS_DIR: join(serveDir, 'keys'),
+        SCOPE_AUTH_PORT: String(port),
+      },
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await within(20_000, async () => stdout.includes('\n'));
+      const first = JSON.parse(stdout.split('\n')[0]!) as Record<string, { id: string } | string>;
+      expect(Object.keys(first).sort()).toEqual(['admin_app', 'key', 'org', 'secret']);
+      expect(first.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(serveDir, { recursive: true, force: true });
+    }
+  });
+});
