@@ -43,13 +43,13 @@ const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-// Each unit is used while its rounded count stays below `below`; days run to 60 because
-// "45 days ago" says more than "2 months ago" about a key's last use.
+// Each unit is used while its rounded count stays below `below`; days run to 99 because
+// keys expire and go stale in days ("in 90 days", "45 days ago"), not in rounded months.
 const STEPS: readonly { unit: Intl.RelativeTimeFormatUnit; ms: number; below: number }[] = [
   { unit: 'second', ms: SECOND, below: 60 },
   { unit: 'minute', ms: MINUTE, below: 60 },
   { unit: 'hour', ms: HOUR, below: 24 },
-  { unit: 'day', ms: DAY, below: 60 },
+  { unit: 'day', ms: DAY, below: 100 },
   { unit: 'month', ms: 30 * DAY, below: 12 },
   { unit: 'year', ms: 365 * DAY, below: Infinity },
 ];

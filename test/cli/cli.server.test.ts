@@ -22,6 +22,7 @@ interface SigningKeyJson {
   kid: string;
   state: string;
   generation: number;
+  created_at: string;
   activates_at: string;
   retires_at: string | null;
   unpublishes_at: string | null;
@@ -97,33 +98,39 @@ describe('the CLI and a server running on the same database', () => {
     const human = await cli.run(['signing-keys', 'list']);
     expect(human.stdout).toMatch(new RegExp(`^KID +ALG +GEN +STATE +CREATED +SIGNS FROM +RETIRES +LEAVES JWKS\\n${before.data[0]!.kid} +ES256 +1 +active .* +- +-\\n$`));
 
-    const rotated = await cli.json<SigningKeyJson>(['signing-keys', 'rotate', '--now']);
-    expect(rotated).toMatchObject({ state: 'active', generation: 2, retires_at: null });
-    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await tokenKid(client)) === rotated.kid);
+    const result = await cli.run(['signing-keys', 'rotate', '--now']);
+    const kid = /^Created signing key (\S+) \(ES256, generation 2\); it is in the JWKS now\.\n/.exec(result.stdout)?.[1];
+    expect(kid).toBeDefined();
+    expect(result.stdout).toContain('\nIt signs from now on: servers on this database switch to it within 5 seconds.\n');
+    expect(result.stdout).toMatch(
+      new RegExp(`\\nThe key signing until now, ${before.data[0]!.kid}, stops now; it stays in the JWKS until \\S+ \\(in 1 hour\\), when every token it signed has expired\\.\\n$`),
+    );
+    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await tokenKid(client)) === kid);
     // Both keys are published: tokens signed by the old one are still valid.
-    expect((await jwksKids()).sort()).toEqual([before.data[0]!.kid, rotated.kid].sort());
+    expect((await jwksKids()).sort()).toEqual([before.data[0]!.kid, kid!].sort());
 
     const after = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
-    expect(after.data.map((k) => [k.generation, k.state])).toEqual([[1, 'retired'], [2, 'active']]);
-    expect(after.data[0]!.retires_at).toBe(rotated.activates_at);
+    expect(after.data.map((k) => [k.kid, k.generation, k.state])).toEqual([[before.data[0]!.kid, 1, 'retired'], [kid, 2, 'active']]);
+    expect(after.data[0]!.retires_at).toBe(after.data[1]!.activates_at);
     // Retired keys leave the JWKS once every token they signed has expired (TTL max 3600 s + 60 s leeway).
-    expect(Date.parse(after.data[0]!.unpublishes_at!) - Date.parse(rotated.activates_at)).toBe(3_660_000);
+    expect(Date.parse(after.data[0]!.unpublishes_at!) - Date.parse(after.data[1]!.activates_at)).toBe(3_660_000);
   });
 
   it('publishes a key rotated without --now within 5 seconds, and signs with it only after the JWKS max-age', async () => {
     const client = { keyId: server.bootstrap!.key.id, secret: server.bootstrap!.secret };
     const signing = await tokenKid(client);
-    const result = await cli.run(['signing-keys', 'rotate']);
-    expect(result.code).toBe(0);
-    const kid = /^Created signing key (\S+) \(ES256, generation 3\); it is in the JWKS now\.\n/.exec(result.stdout)?.[1];
-    expect(kid).toBeDefined();
-    expect(result.stdout).toMatch(/\nIt signs from \S+ \(in 5 minutes\); servers on this database switch to it then\.\n/);
-    expect(result.stdout).toContain(`Key ${signing} stops signing then and leaves the JWKS at `);
+    const rotated = await cli.json<SigningKeyJson>(['signing-keys', 'rotate']);
+    expect(Object.keys(rotated).sort()).toEqual(['activates_at', 'alg', 'created_at', 'generation', 'kid', 'retires_at', 'state', 'unpublishes_at']);
+    expect(rotated).toMatchObject({ alg: 'ES256', generation: 3, state: 'pending', retires_at: null, unpublishes_at: null });
+    // Published now, signing after the JWKS max-age (300 s), so cached JWKS have it first.
+    const delay = Date.parse(rotated.activates_at) - Date.parse(rotated.created_at);
+    expect(delay).toBeGreaterThan(299_000);
+    expect(delay).toBeLessThanOrEqual(300_000);
 
-    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await jwksKids()).includes(kid!));
+    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await jwksKids()).includes(rotated.kid));
     expect(await tokenKid(client)).toBe(signing);
     const listed = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
-    expect(listed.data.find((k) => k.kid === kid)).toMatchObject({ state: 'pending', generation: 3 });
+    expect(listed.data.find((k) => k.kid === rotated.kid)).toEqual(rotated);
   });
 
   it('serves through the bin: prints the first-start credentials once and drains on SIGTERM', async () => {

@@ -62,9 +62,11 @@ export function registerSigningKeys(program: Command, io: CliIo): void {
     )
     .action(async (options: { now?: boolean; json?: boolean }) => {
       const out = outputFor(io);
-      const { created, keys, refreshSeconds } = await withServices(io, async (deps) => {
+      const { created, signing, refreshSeconds } = await withServices(io, async (deps) => {
+        const signingKid = deps.keyring.list().find((key) => key.state === 'active')?.kid;
         const created = await deps.keyring.rotate({ immediate: options.now === true });
-        return { created, keys: deps.keyring.list(), refreshSeconds: deps.config.keyringRefreshSeconds };
+        const signing = deps.keyring.list().find((key) => key.kid === signingKid);
+        return { created, signing, refreshSeconds: deps.config.keyringRefreshSeconds };
       });
       if (options.json) return out.json(signingKeyJson(created));
       out.line(`Created signing key ${out.paint('bold', created.kid)} (${created.alg}, generation ${created.generation}); it is in the JWKS now.`);
@@ -73,9 +75,10 @@ export function registerSigningKeys(program: Command, io: CliIo): void {
           ? `It signs from now on: servers on this database switch to it within ${refreshSeconds} seconds.`
           : `It signs from ${when(out, created.activates_at, '')}; servers on this database switch to it then.`,
       );
-      const previous = keys.filter((key) => key.generation < created.generation && key.retires_at === created.activates_at);
-      for (const key of previous) {
-        out.line(`Key ${key.kid} stops signing ${options.now ? 'now' : 'then'} and leaves the JWKS at ${when(out, key.unpublishes_at, 'never')}.`);
+      if (signing) {
+        out.line(
+          `The key signing until now, ${signing.kid}, stops ${options.now ? 'now' : 'then'}; it stays in the JWKS until ${when(out, signing.unpublishes_at, 'further notice')}, when every token it signed has expired.`,
+        );
       }
     });
 }
