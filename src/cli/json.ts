@@ -1,5 +1,5 @@
-// --json output: the HTTP API's objects, built by its renderers (src/http/render.ts), plus
-// the two shapes only the CLI prints (signing keys, migrations).
+// --json output: the HTTP API's objects, built by its renderers (src/http/render.ts), and
+// signing keys, which only the CLI shows (times in ISO 8601, as everywhere in the API).
 import type { CreatedKey } from '../domain/keys.js';
 import type { CreatedOrgView } from '../domain/orgs.js';
 import type { SigningKeyInfo } from '../domain/keyring.js';

@@ -4,8 +4,7 @@ import type { Config } from '../../config.js';
 import { createApp, deleteApp, listApps, updateApp, type AppView, type UpdateAppInput } from '../../domain/apps.js';
 import { renderApp, renderPage } from '../../http/render.js';
 import { outputFor, UsageError, withSession, type CliIo } from '../context.js';
-import type { Output } from '../output.js';
-import { pageTable } from '../output.js';
+import { pageTable, type Output } from '../output.js';
 import { collectScopes, duration, example, idArgument, jsonOption, pageOptions, type PageOptions } from '../options.js';
 
 interface AppFieldOptions {
