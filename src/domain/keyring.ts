@@ -101,6 +101,8 @@ export function createKeyring(options: KeyringOptions): Keyring {
   // Derived views, recomputed when the rows change or a stored time passes.
   let cache: { signing: ActiveSigningKey | null; jwks: Jwks; published: Set<string>; validUntil: number } | null = null;
 
+  /** A pending key overtaken by a newer rotation (e.g. `rotate --now`) never signs. */
+  const supersededBeforeActivation = (row: SigningKeyRow) => row.retires_at !== null && row.retires_at <= row.activates_at;
   const unpublishesAt = (row: SigningKeyRow) => (row.retires_at === null ? null : row.retires_at + unpublishDelay);
 
   function derive(now: number) {
@@ -159,12 +161,11 @@ export function createKeyring(options: KeyringOptions): Keyring {
       activates_at: row.activates_at,
       retires_at: row.retires_at,
       unpublishes_at: unpublishesAt(row),
-      state: row.kid === activeKid ? 'active' : row.activates_at > now ? 'pending' : 'retired',
+      state: row.kid === activeKid ? 'active' : row.activates_at > now && !supersededBeforeActivation(row) ? 'pending' : 'retired',
     };
   }
 
-  async function addKey(activatesAt: number): Promise<SigningKeyRow> {
-    const now = clock.now();
+  async function addKey(now: number, activatesAt: number): Promise<SigningKeyRow> {
     const { privateJwk, publicJwk, kid } = await generate(options.alg);
     const generation = (rows.at(-1)?.generation ?? 0) + 1;
     const row: SigningKeyRow = {
@@ -187,7 +188,8 @@ export function createKeyring(options: KeyringOptions): Keyring {
       await keyring.refresh();
       if (rows.length > 0) return;
       try {
-        await addKey(clock.now());
+        const now = clock.now();
+        await addKey(now, now);
       } catch (error) {
         // Another process created the first key at the same moment: use theirs.
         await keyring.refresh();
@@ -222,9 +224,9 @@ export function createKeyring(options: KeyringOptions): Keyring {
 
     async rotate({ immediate = false } = {}) {
       await keyring.refresh();
-      const row = await addKey(clock.now() + (immediate ? 0 : options.publishSeconds * 1000));
-      await keyring.refresh();
       const now = clock.now();
+      const row = await addKey(now, now + (immediate ? 0 : options.publishSeconds * 1000));
+      await keyring.refresh();
       return info(row, now, current().signing?.kid);
     },
 

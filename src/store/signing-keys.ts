@@ -8,8 +8,9 @@ export async function listSigningKeys(db: Db): Promise<SigningKeyRow[]> {
 }
 
 /**
- * Adds the next generation and schedules every key that has not yet been given a
- * retirement to retire when it activates. The unique generation makes a concurrent
+ * Adds the next generation and schedules every older key to retire when it activates (or
+ * earlier, if one was already due to retire sooner). A key that was still pending and is
+ * superseded this way never signs. The unique generation makes a concurrent
  * rotation by another process fail instead of producing two successors.
  */
 export async function insertSigningKey(db: Db, row: SigningKeyRow): Promise<void> {
@@ -19,7 +20,7 @@ export async function insertSigningKey(db: Db, row: SigningKeyRow): Promise<void
       .updateTable('signing_keys')
       .set({ retires_at: row.activates_at })
       .where('generation', '<', row.generation)
-      .where('retires_at', 'is', null)
+      .where((eb) => eb.or([eb('retires_at', 'is', null), eb('retires_at', '>', row.activates_at)]))
       .execute();
   });
 }

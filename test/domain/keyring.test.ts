@@ -234,6 +234,28 @@ describe.each(DIALECTS)('keyring on $dialect', (dialectCase) => {
         expect(keyring.verificationKey(created.kid)).toBeDefined();
       });
 
+      it('retires a still-pending key and pulls the old key\'s retirement forward when an immediate rotation overtakes it', async () => {
+        const pending = await keyring.rotate();
+        expect(pending.state).toBe('pending');
+        const now = clock.now();
+        const immediate = await keyring.rotate({ immediate: true });
+        expect(keyring.signingKey().kid).toBe(immediate.kid);
+        expect(keyring.list().map((k) => [k.kid, k.state, k.retires_at])).toEqual([
+          [oldKid, 'retired', now],
+          [pending.kid, 'retired', now],
+          [immediate.kid, 'active', null],
+        ]);
+        // Even once its own activation time comes, the overtaken key never signs.
+        clock.set(pending.activates_at);
+        expect(keyring.signingKey().kid).toBe(immediate.kid);
+        expect(keyring.list().find((k) => k.kid === pending.kid)?.state).toBe('retired');
+      });
+
+      it('publishes a rotated key exactly the publish delay before it signs', async () => {
+        const created = await keyring.rotate();
+        expect(created.activates_at - created.created_at).toBe(PUBLISH_SECONDS * SECOND);
+      });
+
       it('deletes a key from the database once it has left the JWKS, and only then', async () => {
         const created = await keyring.rotate();
         const unpublishesAt = created.activates_at + TTL_MAX_SECONDS * SECOND + LEEWAY;
