@@ -1,6 +1,7 @@
 // The only module that reads process.env (main.ts passes it in). Every default lives in
 // DEFAULTS below; .env.example mirrors it line for line.
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -68,7 +69,7 @@ export const DEFAULTS = {
   SCOPE_AUTH_ARGON2_MEMORY_KIB: '19456',
   SCOPE_AUTH_ARGON2_TIME_COST: '2',
   SCOPE_AUTH_ARGON2_PARALLELISM: '1',
-  SCOPE_AUTH_ARGON2_CONCURRENCY: '4', // libuv's default threadpool size, where argon2 runs
+  SCOPE_AUTH_ARGON2_CONCURRENCY: '', // empty: one per CPU, at most libuv's threadpool size (UV_THREADPOOL_SIZE, 4)
   SCOPE_AUTH_ARGON2_QUEUE_LIMIT: '64',
   SCOPE_AUTH_VERIFIED_CACHE_SIZE: '10000', // 0: off, every exchange runs argon2
   SCOPE_AUTH_VERIFIED_CACHE_TTL: '3600',
@@ -169,6 +170,17 @@ function trustProxy(env: Env): TrustProxy {
   );
 }
 
+/**
+ * argon2 is pure CPU: more verifications at once than cores only stretch each one (and hold
+ * 19 MiB apiece), and more than libuv's threadpool has threads only queue inside libuv,
+ * out of sight of the bounded queue.
+ */
+function argon2Concurrency(env: Env): number {
+  if (read(env, 'SCOPE_AUTH_ARGON2_CONCURRENCY') !== '') return int(env, 'SCOPE_AUTH_ARGON2_CONCURRENCY', 1, 1024);
+  const pool = Number(env.UV_THREADPOOL_SIZE);
+  return Math.max(1, Math.min(availableParallelism(), Number.isInteger(pool) && pool >= 1 && pool <= 1024 ? pool : 4));
+}
+
 /** Parses and validates the environment once; throws ConfigError naming the variable on a bad value. */
 export function loadConfig(env: Env): Config {
   const issuer = url(env, 'SCOPE_AUTH_ISSUER', 'an http(s) URL without query or fragment, e.g. https://auth.example.com');
@@ -203,7 +215,7 @@ export function loadConfig(env: Env): Config {
       memoryKiB: int(env, 'SCOPE_AUTH_ARGON2_MEMORY_KIB', 1024, 4_194_304),
       timeCost: int(env, 'SCOPE_AUTH_ARGON2_TIME_COST', 1, 100),
       parallelism: int(env, 'SCOPE_AUTH_ARGON2_PARALLELISM', 1, 64),
-      concurrency: int(env, 'SCOPE_AUTH_ARGON2_CONCURRENCY', 1, 1024),
+      concurrency: argon2Concurrency(env),
       queueLimit: int(env, 'SCOPE_AUTH_ARGON2_QUEUE_LIMIT', 0, 1_000_000),
     }),
     verifiedCache: Object.freeze({

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, DEFAULTS, loadConfig, type EnvName } from '../src/config.js';
@@ -30,7 +31,7 @@ describe('loadConfig', () => {
       tokenTtlSeconds: 900,
       tokenTtlMaxSeconds: 3600,
       keyMaxLifetimeDays: null,
-      argon2: { memoryKiB: 19456, timeCost: 2, parallelism: 1, concurrency: 4, queueLimit: 64 },
+      argon2: { memoryKiB: 19456, timeCost: 2, parallelism: 1, concurrency: Math.min(availableParallelism(), 4), queueLimit: 64 },
       verifiedCache: { maxEntries: 10000, maxAgeSeconds: 3600 },
       throttle: { keyFailuresPerMinute: 10, ipFailuresPerMinute: 100 },
       catalogPath: null,
@@ -41,6 +42,12 @@ describe('loadConfig', () => {
       lastUsedFlushMs: 1000,
       tokenTtlMinSeconds: 60,
     });
+  });
+
+  it('runs one argon2 verification per CPU by default, at most as many as libuv has threads', () => {
+    expect(loadConfig({ UV_THREADPOOL_SIZE: '1' }).argon2.concurrency).toBe(1);
+    expect(loadConfig({ UV_THREADPOOL_SIZE: '64' }).argon2.concurrency).toBe(availableParallelism());
+    expect(loadConfig({ UV_THREADPOOL_SIZE: 'lots' }).argon2.concurrency).toBe(Math.min(availableParallelism(), 4));
   });
 
   it('treats empty and blank variables as unset', () => {
