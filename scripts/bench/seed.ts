@@ -1,0 +1,114 @@
+// Seeds a benchmark database directly, through the domain and store functions.
+//
+// A real argon2id hash costs ~25 ms of CPU, so hashing 100,000 secrets would take longer
+// than the whole benchmark. The cost of verifying does not depend on which secret is
+// hashed, only on the parameters in the PHC string. So every seeded key shares one secret:
+// prepareKey hashes it once (with the server's own argon2 parameters) and the other rows
+// are copies of that row with ids of their own. A cold exchange of any key still runs a
+// full argon2 verification, because the verified-credential cache is keyed by key id.
+import { createArgon2Hasher, type Argon2Params } from '../../src/domain/hashing.js';
+import { newId } from '../../src/domain/credentials.js';
+import { prepareKey } from '../../src/domain/keys.js';
+import type { ApiKeyRow } from '../../src/store/api-keys.js';
+import { insertApp } from '../../src/store/apps.js';
+import type { Db } from '../../src/store/database.js';
+import { insertOrg } from '../../src/store/orgs.js';
+
+/** The scopes of the benchmark app: expanded, they give a token like a typical client's. */
+export const BENCH_SCOPES = ['agents:edit', 'runtime:run', 'tools:deploy'];
+
+export interface Seeded {
+  readonly orgId: string;
+  readonly appIds: readonly string[];
+  /** The one secret every seeded key has. */
+  readonly secret: string;
+  /** Its argon2id PHC string, for the bare argon2 baseline. */
+  readonly secretHash: string;
+  /** Keys never exchanged yet: the cold exchanges, then the warm working set. */
+  readonly workingKeys: readonly string[];
+  /** A key for obtaining the token the verifier figures use (kept out of the working set). */
+  readonly tokenKey: string;
+}
+
+const YEAR_MS = 365 * 86_400_000;
+const APPS = 10;
+const CHUNK = 500;
+
+/**
+ * Ids carry their creation time (ULID), so keys created over a year interleave in the
+ * primary-key index: the working set is spread among all the other keys, as in a real
+ * installation, rather than clustered at one end.
+ */
+function keyRow(template: ApiKeyRow, appIds: readonly string[], now: number, i: number): ApiKeyRow {
+  const createdAt = now - Math.floor(Math.random() * YEAR_MS);
+  return {
+    ...template,
+    id: newId('key', createdAt),
+    app_id: appIds[i % appIds.length]!,
+    name: `bench key ${i}`,
+    created_at: createdAt,
+    last_used_at: null,
+    last_used_ip: null,
+    use_count: 0,
+  };
+}
+
+async function insertKeys(db: Db, rows: readonly ApiKeyRow[]): Promise<void> {
+  // Many rows per statement: 100,000 single-row inserts take minutes on PostgreSQL.
+  for (let i = 0; i < rows.length; i += CHUNK) {
+    await db.insertInto('api_keys').values(rows.slice(i, i + CHUNK)).execute();
+  }
+}
+
+/** An org, its apps and `total` keys, of which `working` are returned as never exchanged. */
+export async function seedDatabase(db: Db, argon2: Argon2Params, options: { total: number; working: number }): Promise<Seeded> {
+  const now = Date.now();
+  const orgId = newId('org', now);
+  await insertOrg(db, { id: orgId, name: 'bench', is_root: 0, created_at: now, created_by: 'cli' });
+  const appIds: string[] = [];
+  for (let i = 0; i < APPS; i++) {
+    const id = newId('app', now);
+    await insertApp(db, {
+      id,
+      org_id: orgId,
+      name: `bench app ${i}`,
+      description: '',
+      scopes: BENCH_SCOPES,
+      audience: null,
+      token_ttl_seconds: null,
+      created_at: now,
+      created_by: 'cli',
+      updated_at: now,
+      deleted_at: null,
+    });
+    appIds.push(id);
+  }
+  const { row: template, secret } = await prepareKey(createArgon2Hasher(argon2), now, {
+    orgId,
+    appId: appIds[0]!,
+    name: 'bench key',
+    expiresAt: null,
+    actor: 'cli',
+  });
+  const rows = Array.from({ length: options.total }, (_, i) => keyRow(template, appIds, now, i));
+  await insertKeys(db, rows);
+  return {
+    orgId,
+    appIds,
+    secret,
+    secretHash: template.secret_hash,
+    workingKeys: rows.slice(0, options.working).map((r) => r.id),
+    tokenKey: rows[options.working]!.id,
+  };
+}
+
+/** Adds keys (same secret) until the database holds `total`. */
+export async function growKeys(db: Db, seeded: Seeded, total: number): Promise<number> {
+  const { count } = await db.selectFrom('api_keys').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+  const existing = Number(count);
+  const template = await db.selectFrom('api_keys').selectAll().where('id', '=', seeded.tokenKey).executeTakeFirstOrThrow();
+  const now = Date.now();
+  const rows = Array.from({ length: Math.max(0, total - existing) }, (_, i) => keyRow(template, seeded.appIds, now, existing + i));
+  await insertKeys(db, rows);
+  return existing + rows.length;
+}
