@@ -1,5 +1,9 @@
 // Last-used figures are batched in memory and written at most every `flushMs`, so a
 // successful exchange never waits for a write. A crash loses at most that last interval.
+// A batch is written in transactions of at most FLUSH_CHUNK keys, with a turn of the event
+// loop between them: on SQLite every write blocks the event loop, and a second's worth of
+// a busy server's keys (hundreds, each row on its own page) written in one go stalled
+// every request for tens of milliseconds.
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
 import { recordLastUsed, type LastUsedUpdate } from '../store/api-keys.js';
@@ -11,6 +15,9 @@ export interface LastUsedRecorder {
   /** Stops the timer and writes what is pending. */
   stop(): Promise<void>;
 }
+
+/** Keys written per transaction. */
+export const FLUSH_CHUNK = 100;
 
 export function createLastUsedRecorder(db: Db, logger: Logger, flushMs: number): LastUsedRecorder {
   let pending = new Map<string, LastUsedUpdate>();
@@ -32,14 +39,19 @@ export function createLastUsedRecorder(db: Db, logger: Logger, flushMs: number):
 
   async function write() {
     if (pending.size === 0) return;
-    const batch = pending;
+    const batch = [...pending.values()];
     pending = new Map();
-    try {
-      await recordLastUsed(db, [...batch.values()]);
-    } catch (error) {
-      // Keep the figures for the next attempt rather than dropping them.
-      for (const update of batch.values()) merge(update);
-      logger.error({ err: error, keys: batch.size }, 'writing last-used figures failed; will retry');
+    for (let start = 0; start < batch.length; start += FLUSH_CHUNK) {
+      if (start > 0) await new Promise((resolve) => setImmediate(resolve));
+      try {
+        await recordLastUsed(db, batch.slice(start, start + FLUSH_CHUNK));
+      } catch (error) {
+        // Keep the figures not written for the next attempt rather than dropping them.
+        const unwritten = batch.slice(start);
+        for (const update of unwritten) merge(update);
+        logger.error({ err: error, keys: unwritten.length }, 'writing last-used figures failed; will retry');
+        return;
+      }
     }
   }
 

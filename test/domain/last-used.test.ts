@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { newId } from '../../src/domain/credentials.js';
-import { createLastUsedRecorder, type LastUsedRecorder } from '../../src/domain/last-used.js';
+import { FLUSH_CHUNK, createLastUsedRecorder, type LastUsedRecorder } from '../../src/domain/last-used.js';
 import { insertApiKey } from '../../src/store/api-keys.js';
 import { insertApp } from '../../src/store/apps.js';
 import type { Db, Dialect } from '../../src/store/database.js';
@@ -171,6 +171,21 @@ describe.each(DIALECTS)('last-used recorder on $dialect', (dialectCase) => {
         last_used_at: T + (recorded - 1) * 1000,
         last_used_ip: `10.0.1.${(recorded - 1) % 256}`,
       });
+    });
+
+    it('lets other work run while it writes a large batch, and writes all of it', async () => {
+      const keyIds = [keyId];
+      for (let i = 1; i < FLUSH_CHUNK * 2 + 1; i++) keyIds.push(await seedKey(db));
+      for (const [i, id] of keyIds.entries()) recorder.record(id, T + i, '10.0.0.1');
+      let otherWorkRan = false;
+      const flushing = recorder.flush();
+      setImmediate(() => (otherWorkRan = true));
+      await flushing;
+      // On SQLite each write blocks the event loop; one transaction for the whole batch would
+      // have kept everything else waiting until the end.
+      expect(otherWorkRan).toBe(true);
+      const written = await db.selectFrom('api_keys').select('id').where('use_count', '=', 1).execute();
+      expect(written.map((row) => row.id).sort()).toEqual([...keyIds].sort());
     });
 
     it('keeps figures it could not write and writes them on the next flush', async () => {
