@@ -639,10 +639,10 @@ function table(figures: readonly Figure[]): string {
     f.dialect,
     format(f.measured, f.unit),
     f.baseline === null ? '—' : format(f.baseline, f.baselineUnit ?? ''),
-    f.baseline === null ? '—' : f.ratio.toFixed(2),
+    f.baseline === null ? '—' : f.ratio.toFixed(3),
     f.target,
     f.pass === null ? '—' : f.pass ? 'pass' : 'FAIL',
-    f.cpuRatio === null ? '—' : f.cpuRatio.toFixed(2),
+    f.cpuRatio === null ? '—' : f.cpuRatio.toFixed(3),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
