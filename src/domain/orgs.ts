@@ -16,7 +16,6 @@ import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 import { ROOT_ONLY_SCOPES } from './grants.js';
 import type { Catalog } from './scopes.js';
 
-export { ROOT_ONLY_SCOPES } from './grants.js';
 
 export interface OrgDeps {
   readonly db: Db;
