@@ -5,7 +5,7 @@
 //   signing    the highest generation whose activates_at has passed
 // A rotation publishes the new key `publishSeconds` before it signs (downstream JWKS caches
 // pick it up first) and schedules the previous keys to retire when it starts signing.
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type CryptoKey, type JWK } from 'jose';
 import type { Logger } from 'pino';
 import type { SigningAlg } from '../config.js';
@@ -17,7 +17,8 @@ import { open, seal } from './kek.js';
 export interface ActiveSigningKey {
   readonly kid: string;
   readonly alg: SigningAlg;
-  readonly privateKey: CryptoKey;
+  /** A node:crypto key, made once per key at load, so signing converts nothing per token. */
+  readonly privateKey: KeyObject;
 }
 
 export interface SigningKeyInfo {
@@ -94,7 +95,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
   const { db, kek, clock, logger } = options;
   const unpublishDelay = options.tokenTtlMaxSeconds * 1000 + VERIFIER_LEEWAY_MS;
   let rows: SigningKeyRow[] = [];
-  const privateKeys = new Map<string, CryptoKey>();
+  const privateKeys = new Map<string, KeyObject>();
   const publicKeys = new Map<string, CryptoKey>();
   let timer: NodeJS.Timeout | undefined;
 
@@ -139,7 +140,7 @@ export function createKeyring(options: KeyringOptions): Keyring {
     for (const row of next) {
       if (privateKeys.has(row.kid)) continue;
       const jwk = JSON.parse(open(kek, row.private_jwk_enc, `signing key ${row.kid}`)) as JWK;
-      privateKeys.set(row.kid, (await importJWK(jwk, row.alg)) as CryptoKey);
+      privateKeys.set(row.kid, createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' }));
       publicKeys.set(row.kid, (await importJWK(JSON.parse(row.public_jwk) as JWK, row.alg)) as CryptoKey);
     }
     for (const kid of privateKeys.keys()) {

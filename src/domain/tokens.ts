@@ -6,7 +6,7 @@
 // verifications. An ES256 or Ed25519 signature takes ~40 µs; it is made synchronously on
 // the main thread. RSA signatures (~2 ms) still go to the threadpool. jose verifies the
 // result in the tests and in every verifier.
-import { KeyObject, constants, randomUUID, sign, type SignKeyObjectInput, type SignPrivateKeyInput } from 'node:crypto';
+import { constants, randomUUID, sign, type KeyObject, type SignKeyObjectInput, type SignPrivateKeyInput } from 'node:crypto';
 import type { SigningAlg } from '../config.js';
 import type { ActiveSigningKey } from './keyring.js';
 
@@ -51,7 +51,7 @@ export async function mintAccessToken(key: ActiveSigningKey, input: AccessTokenI
   };
   const header = { alg: key.alg, kid: key.kid, typ: 'at+jwt' };
   const signingInput = `${base64url(JSON.stringify(header))}.${base64url(JSON.stringify(claims))}`;
-  const signature = await jwsSignature(key.alg, KeyObject.from(key.privateKey), Buffer.from(signingInput));
+  const signature = await jwsSignature(key.alg, key.privateKey, Buffer.from(signingInput));
   return `${signingInput}.${signature.toString('base64url')}`;
 }
 
