@@ -4,10 +4,7 @@
 // RFC 7662 introspection, before and after the key is revoked.
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { newId } from '../../src/domain/credentials.js';
-import { prepareKey } from '../../src/domain/keys.js';
-import { insertApiKey } from '../../src/store/api-keys.js';
-import { insertApp } from '../../src/store/apps.js';
+import { seedClient } from '../helpers/rows.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const insecure = { [oauth.allowInsecureRequests]: true } as const;
@@ -17,25 +14,8 @@ let as: oauth.AuthorizationServer;
 
 /** A fresh app with `scopes` and a key on it in the root org, written through the server's own store. */
 async function createClient(scopes: string[]): Promise<{ client: oauth.Client; secret: string; appId: string }> {
-  const { db, clock, hasher } = server.server.deps;
-  const now = clock.now();
-  const appId = newId('app', now);
-  await insertApp(db, {
-    id: appId,
-    org_id: server.orgId,
-    name: 'conformance',
-    description: '',
-    scopes,
-    audience: null,
-    token_ttl_seconds: null,
-    created_at: now,
-    created_by: 'system',
-    updated_at: now,
-    deleted_at: null,
-  });
-  const { row, secret } = await prepareKey(hasher, now, { orgId: server.orgId, appId, name: 'conformance', expiresAt: null, actor: 'system' });
-  await insertApiKey(db, row);
-  return { client: { client_id: row.id }, secret, appId };
+  const { app, key, secret } = await seedClient(server.server.deps, server.orgId, scopes, { app: { name: 'conformance' }, keyName: 'conformance' });
+  return { client: { client_id: key.id }, secret, appId: app.id };
 }
 
 async function clientCredentials(client: oauth.Client, auth: oauth.ClientAuth, scope?: string) {

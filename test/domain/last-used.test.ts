@@ -1,53 +1,25 @@
 import { pino } from 'pino';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { newId } from '../../src/domain/credentials.js';
 import { FLUSH_CHUNK, createLastUsedRecorder, type LastUsedRecorder } from '../../src/domain/last-used.js';
 import { insertApiKey } from '../../src/store/api-keys.js';
 import { insertApp } from '../../src/store/apps.js';
 import type { Db, Dialect } from '../../src/store/database.js';
 import { insertOrg } from '../../src/store/orgs.js';
 import { DIALECTS, dialectTitle, openTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { appRow, keyRow, orgRow } from '../helpers/rows.js';
 
 const T = Date.UTC(2026, 10, 23, 12, 0, 0);
 
 /** An org, an app and a key, stored; returns the key id. */
 async function seedKey(db: Db): Promise<string> {
-  const orgId = newId('org', T);
-  const appId = newId('app', T);
-  const keyId = newId('key', T);
-  await insertOrg(db, { id: orgId, name: 'acme', is_root: 0, created_at: T, created_by: 'system' });
-  await insertApp(db, {
-    id: appId,
-    org_id: orgId,
-    name: 'app',
-    description: '',
-    scopes: ['agents:view'],
-    audience: null,
-    token_ttl_seconds: null,
-    created_at: T,
-    created_by: 'system',
-    updated_at: T,
-    deleted_at: null,
-  });
-  await insertApiKey(db, {
-    id: keyId,
-    org_id: orgId,
-    app_id: appId,
-    name: 'key',
-    secret_hash: '$argon2id$not-a-real-hash',
-    secret_hint: 'abcd',
-    created_at: T,
-    created_by: 'system',
-    expires_at: null,
-    revoked_at: null,
-    revoked_by: null,
-    revoke_reason: null,
-    last_used_at: null,
-    last_used_ip: null,
-    use_count: 0,
-  });
-  return keyId;
+  const org = orgRow(T);
+  const app = appRow(org.id, T, { scopes: ['agents:view'] });
+  const key = keyRow(org.id, app.id, T);
+  await insertOrg(db, org);
+  await insertApp(db, app);
+  await insertApiKey(db, key);
+  return key.id;
 }
 
 async function usage(db: Db, keyId: string) {

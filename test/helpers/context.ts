@@ -6,7 +6,6 @@ import { pino } from 'pino';
 import request from 'supertest';
 import { createApp, type AppDeps } from '../../src/app.js';
 import { loadConfig, type EnvName } from '../../src/config.js';
-import { newId } from '../../src/domain/credentials.js';
 import { prepareKey } from '../../src/domain/keys.js';
 import { bootstrapRootOrg, createOrgWithAdmin, type CreatedOrg } from '../../src/domain/orgs.js';
 import { createServices } from '../../src/services.js';
@@ -15,6 +14,7 @@ import { insertApp, type AppRecord } from '../../src/store/apps.js';
 import type { Db, Dialect } from '../../src/store/database.js';
 import { createTestClock, type TestClock } from './clock.js';
 import { openTestDatabase, type TestDatabase } from './db.js';
+import { appRow, seedClient } from './rows.js';
 
 export type TestEnv = Partial<Record<EnvName, string>>;
 
@@ -78,21 +78,7 @@ export async function createTestContext(options: { dialect: Dialect; env?: TestE
     rootCredentials: { orgId: root.org.id, keyId: root.key.id, secret: root.secret },
     createOrg: (name = 'acme') => createOrgWithAdmin(deps, { name, root: false, actor: 'system' }),
     async createApp(orgId, scopes, extra = {}) {
-      const now = clock.now();
-      const record: AppRecord = {
-        id: newId('app', now),
-        org_id: orgId,
-        name: 'test app',
-        description: '',
-        scopes,
-        audience: null,
-        token_ttl_seconds: null,
-        created_at: now,
-        created_by: 'system',
-        updated_at: now,
-        deleted_at: null,
-        ...extra,
-      };
+      const record = appRow(orgId, clock.now(), { scopes, ...extra });
       await insertApp(db, record);
       return record;
     },
@@ -109,8 +95,7 @@ export async function createTestContext(options: { dialect: Dialect; env?: TestE
     },
     async createClient(scopes, opts = {}) {
       const orgId = opts.orgId ?? root.org.id;
-      const created = await context.createApp(orgId, scopes, opts.app);
-      const { key, secret } = await context.createKey(orgId, created.id);
+      const { app: created, key, secret } = await seedClient(deps, orgId, scopes, opts.app === undefined ? {} : { app: opts.app });
       return { orgId, appId: created.id, keyId: key.id, secret };
     },
     exchange(credentials, scope) {

@@ -14,6 +14,7 @@ import { createDatabase, migrateToLatest, type DatabaseHandle, type Db, type Dia
 import { anyOrgExists, getOrg, insertOrg, type OrgRow } from '../../src/store/orgs.js';
 import { insertSigningKey, listSigningKeys, type SigningKeyRow } from '../../src/store/signing-keys.js';
 import { DIALECTS, dialectTitle, openTestDatabase, PG_URL, type TestDatabase } from '../helpers/db.js';
+import { appRow, keyRow, orgRow } from '../helpers/rows.js';
 
 const T = Date.UTC(2026, 10, 23, 12, 0, 0);
 const TABLES = ['api_keys', 'apps', 'audit_events', 'orgs', 'signing_keys'];
@@ -54,47 +55,10 @@ async function tableNames(db: Db, schema: string | undefined): Promise<string[]>
     .sort();
 }
 
-function org(overrides: Partial<OrgRow> = {}): OrgRow {
-  return { id: newId('org', T), name: 'acme', is_root: 0, created_at: T, created_by: 'system', ...overrides };
-}
-
-function app(orgId: string, overrides: Partial<AppRecord> = {}): AppRecord {
-  return {
-    id: newId('app', T),
-    org_id: orgId,
-    name: 'billing',
-    description: 'Billing service',
-    scopes: ['agents:edit', 'runtime:run'],
-    audience: null,
-    token_ttl_seconds: null,
-    created_at: T,
-    created_by: 'system',
-    updated_at: T,
-    deleted_at: null,
-    ...overrides,
-  };
-}
-
-function apiKey(orgId: string, appId: string, overrides: Partial<ApiKeyRow> = {}): ApiKeyRow {
-  return {
-    id: newId('key', T),
-    org_id: orgId,
-    app_id: appId,
-    name: 'ci',
-    secret_hash: '$argon2id$v=19$m=1024,t=1,p=1$c2FsdA$aGFzaA',
-    secret_hint: 'wxyz',
-    created_at: T,
-    created_by: 'system',
-    expires_at: null,
-    revoked_at: null,
-    revoked_by: null,
-    revoke_reason: null,
-    last_used_at: null,
-    last_used_ip: null,
-    use_count: 0,
-    ...overrides,
-  };
-}
+const org = (overrides: Partial<OrgRow> = {}) => orgRow(T, overrides);
+const app = (orgId: string, overrides: Partial<AppRecord> = {}) =>
+  appRow(orgId, T, { name: 'billing', description: 'Billing service', scopes: ['agents:edit', 'runtime:run'], ...overrides });
+const apiKey = (orgId: string, appId: string, overrides: Partial<ApiKeyRow> = {}) => keyRow(orgId, appId, T, { name: 'ci', ...overrides });
 
 function signingKey(generation: number, activatesAt: number): SigningKeyRow {
   return {
