@@ -5,7 +5,7 @@ import * as store from '../store/apps.js';
 import type { AppRecord } from '../store/apps.js';
 import { getOrg } from '../store/orgs.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
-import { recordAudit } from './audit.js';
+import { recordActorAudit } from './audit.js';
 import { newId } from './credentials.js';
 import { checkGrant } from './grants.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
@@ -117,11 +117,8 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   };
   await deps.db.transaction().execute(async (trx) => {
     await store.insertApp(trx, app);
-    await recordAudit(trx, deps.clock, {
-      orgId: actor.orgId,
-      actor: actor.id,
-      ip: actor.ip,
-      action: 'app.created',
+    await recordActorAudit(trx, deps.clock, actor, {
+            action: 'app.created',
       targetType: 'app',
       targetId: app.id,
       details: { name, scopes, description, audience, token_ttl_seconds: ttl },
@@ -157,11 +154,8 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
   const updated = await deps.db.transaction().execute(async (trx) => {
     const app = await store.updateApp(trx, actor.orgId, input.appId, changes);
     if (!app) throw appNotFound(input.appId);
-    await recordAudit(trx, deps.clock, {
-      orgId: actor.orgId,
-      actor: actor.id,
-      ip: actor.ip,
-      action: 'app.updated',
+    await recordActorAudit(trx, deps.clock, actor, {
+            action: 'app.updated',
       targetType: 'app',
       targetId: app.id,
       details: { changes: diff },
@@ -177,11 +171,8 @@ export async function deleteApp(deps: AdminDeps, actor: Actor, input: { appId: s
   const current = await findApp(deps, actor, input.appId);
   await deps.db.transaction().execute(async (trx) => {
     if (!(await store.softDeleteApp(trx, actor.orgId, input.appId, deps.clock.now()))) throw appNotFound(input.appId);
-    await recordAudit(trx, deps.clock, {
-      orgId: actor.orgId,
-      actor: actor.id,
-      ip: actor.ip,
-      action: 'app.deleted',
+    await recordActorAudit(trx, deps.clock, actor, {
+            action: 'app.deleted',
       targetType: 'app',
       targetId: current.id,
       details: { name: current.name },

@@ -1,7 +1,6 @@
 // The audit log: who did what to which object, per org. Never a secret, hash or token.
 import type { Db } from '../store/database.js';
-import * as auditStore from '../store/audit-events.js';
-import { insertAuditEvent, type AuditEventRow } from '../store/audit-events.js';
+import { insertAuditEvent, listAuditEvents as listStoredEvents, type AuditEventRow } from '../store/audit-events.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import type { Clock } from './clock.js';
 import { newId } from './credentials.js';
@@ -50,11 +49,16 @@ export function toAuditEventView(row: AuditEventRow): AuditEventView {
 export async function listAuditEvents(deps: Pick<AdminDeps, 'db'>, actor: Actor, input: ListAuditInput = {}): Promise<Page<AuditEventView>> {
   requireActorScope(actor, 'admin.audit:view');
   const query = pageQuery(input);
-  const rows = await auditStore.listAuditEvents(deps.db, actor.orgId, {
+  const rows = await listStoredEvents(deps.db, actor.orgId, {
     ...(input.action === undefined ? {} : { action: input.action }),
     ...(input.targetId === undefined ? {} : { targetId: input.targetId }),
     limit: query.limit + 1,
     before: query.before,
   });
   return toPage(rows, query, toAuditEventView);
+}
+
+/** An admin use case's event: filed in the actor's org, under the actor's id and address. */
+export function recordActorAudit(db: Db, clock: Clock, actor: Actor, entry: Omit<AuditEntry, 'orgId' | 'actor' | 'ip'>): Promise<void> {
+  return recordAudit(db, clock, { ...entry, orgId: actor.orgId, actor: actor.id, ip: actor.ip });
 }

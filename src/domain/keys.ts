@@ -4,7 +4,7 @@ import * as keysStore from '../store/api-keys.js';
 import type { ApiKeyRow, ApiKeyView } from '../store/api-keys.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { checkName, findApp } from './apps.js';
-import { recordAudit } from './audit.js';
+import { recordActorAudit } from './audit.js';
 import { generateSecret, newId, secretHint } from './credentials.js';
 import { checkKeyIssuance } from './grants.js';
 import type { SecretHasher } from './hashing.js';
@@ -151,11 +151,8 @@ export async function createKey(
   const { row, secret } = await prepareKey(deps.hasher, now, { orgId: actor.orgId, appId: app.id, name, expiresAt, actor: actor.id });
   await deps.db.transaction().execute(async (trx) => {
     await keysStore.insertApiKey(trx, row);
-    await recordAudit(trx, deps.clock, {
-      orgId: actor.orgId,
-      actor: actor.id,
-      ip: actor.ip,
-      action: 'key.created',
+    await recordActorAudit(trx, deps.clock, actor, {
+            action: 'key.created',
       targetType: 'key',
       targetId: row.id,
       details: { app_id: app.id, name, expires_at: iso(expiresAt) },
@@ -181,11 +178,8 @@ export async function revokeKey(deps: AdminDeps, actor: Actor, input: { keyId: s
       const revoked = await keysStore.revokeApiKey(trx, actor.orgId, key.id, { at: deps.clock.now(), by: actor.id, reason });
       // Lost a race with another revoke (or a delete): theirs stands, and they audit it.
       if (!revoked) return;
-      await recordAudit(trx, deps.clock, {
-        orgId: actor.orgId,
-        actor: actor.id,
-        ip: actor.ip,
-        action: 'key.revoked',
+      await recordActorAudit(trx, deps.clock, actor, {
+                action: 'key.revoked',
         targetType: 'key',
         targetId: key.id,
         details: { app_id: key.app_id, name: key.name, reason },
@@ -231,15 +225,14 @@ export async function rollKey(
       throw new ConflictError(`key ${old.id} was revoked or deleted meanwhile`);
     }
     await keysStore.insertApiKey(trx, row);
-    const audit = { orgId: actor.orgId, actor: actor.id, ip: actor.ip, targetType: 'key' };
-    await recordAudit(trx, deps.clock, {
-      ...audit,
+    await recordActorAudit(trx, deps.clock, actor, {
+      targetType: 'key',
       action: 'key.rolled',
       targetId: old.id,
       details: { app_id: old.app_id, name: old.name, new_key_id: row.id, grace_seconds: input.graceSeconds, expires_at: iso(oldExpiresAt) },
     });
-    await recordAudit(trx, deps.clock, {
-      ...audit,
+    await recordActorAudit(trx, deps.clock, actor, {
+      targetType: 'key',
       action: 'key.created',
       targetId: row.id,
       details: { app_id: old.app_id, name: old.name, expires_at: iso(expiresAt), rolled_from: old.id },
@@ -254,11 +247,8 @@ export async function deleteKey(deps: AdminDeps, actor: Actor, input: { keyId: s
   const key = await findKey(deps, actor, input.keyId);
   await deps.db.transaction().execute(async (trx) => {
     if (!(await keysStore.deleteApiKey(trx, actor.orgId, key.id))) throw keyNotFound(key.id);
-    await recordAudit(trx, deps.clock, {
-      orgId: actor.orgId,
-      actor: actor.id,
-      ip: actor.ip,
-      action: 'key.deleted',
+    await recordActorAudit(trx, deps.clock, actor, {
+            action: 'key.deleted',
       targetType: 'key',
       targetId: key.id,
       details: { app_id: key.app_id, name: key.name },
