@@ -1,6 +1,5 @@
 // createApp(deps) → the express app. It never listens; main.ts and the tests do.
 import express from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { createTokenVerifier } from './domain/access-tokens.js';
@@ -18,6 +17,7 @@ import { authenticate } from './http/bearer-auth.js';
 import { notFound, problemErrorHandler } from './http/error-handler.js';
 import type { Metrics } from './http/metrics.js';
 import { requestLogger } from './http/request-logger.js';
+import { securityHeaders } from './http/security-headers.js';
 import { healthRoutes } from './routes/health.js';
 import { introspectRoutes } from './routes/introspect.js';
 import { jwksRoutes } from './routes/jwks.js';
@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
-  app.use(helmet());
+  app.use(securityHeaders);
   app.use(requestLogger(logger));
 
   const exchange = createExchange({
