@@ -83,10 +83,12 @@ export function createApp(deps: AppDeps): express.Express {
   const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
   const auth = authenticate({ verify: verifyToken, db: deps.db, clock: deps.clock });
 
-  app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
+  // The routes every client and verifier call come first: each router before a route costs
+  // every request to that route a pass through its stack.
   app.use(jwksRoutes({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds }));
   app.use(tokenRoutes({ exchange, logger }));
   app.use(oauthRoutes({ exchange, logger }));
+  app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
   app.use(metadataRoutes({ config, catalog: deps.catalog }));
   app.use(introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }));
 

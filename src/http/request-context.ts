@@ -7,6 +7,7 @@ export function clientIp(req: Request): string {
 
 /** Token responses must never be cached (RFC 6749 §5.1). */
 export const noStore: RequestHandler = (_req, res, next) => {
-  res.set({ 'Cache-Control': 'no-store', Pragma: 'no-cache' });
+  res.setHeader('Cache-Control', 'no-store');
+  res.setHeader('Pragma', 'no-cache');
   next();
 };

@@ -78,8 +78,7 @@ function clientCredentials(authorization: string | undefined, clientId?: string,
 
 export function oauthRoutes(deps: { exchange: Exchange; logger: Logger }): Router {
   const router = Router();
-  router.use(OAUTH_TOKEN_PATH, noStore);
-  router.post(OAUTH_TOKEN_PATH, formText, async (req, res) => {
+  router.post(OAUTH_TOKEN_PATH, noStore, formText, async (req, res) => {
     // §2.3.1: credentials MUST NOT be included in the request URI, where proxies and logs keep them.
     const query = new URL(req.originalUrl, 'http://localhost').searchParams;
     if (query.has('client_secret') || query.has('client_id')) {

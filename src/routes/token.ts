@@ -17,9 +17,9 @@ const tokenRequest = z.strictObject({
 
 export function tokenRoutes(deps: { exchange: Exchange; logger: Logger }): Router {
   const router = Router();
-  router.use('/v1/token', noStore);
-  router.post('/v1/token', express.json({ limit: '64kb' }), async (req, res) => {
-    if (!req.is('application/json')) {
+  router.post('/v1/token', noStore, express.json({ limit: '64kb' }), async (req, res) => {
+    // express.json() parsed the body only if it was JSON; ask again only when it did not.
+    if (req.body === undefined && !req.is('application/json')) {
       throw new OAuthError('invalid_request', 400, 'the body must be application/json');
     }
     const parsed = tokenRequest.safeParse(req.body);
