@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { PreparingDb, type Db } from './database.js';
+import { hasRowLocks, PreparingDb, type Db } from './database.js';
 import type { ApiKeysTable } from './schema.js';
 
 export type ApiKeyRow = ApiKeysTable;
@@ -65,25 +65,39 @@ export interface LastUsedUpdate {
   count: number;
 }
 
-/** Applies batched last-used figures; a later timestamp from another process is never overwritten. */
+/**
+ * Applies batched last-used figures in one statement; a later timestamp from another process
+ * is never overwritten. The caller bounds the batch (the statement carries four parameters
+ * per key).
+ */
 export async function recordLastUsed(db: Db, updates: readonly LastUsedUpdate[]): Promise<void> {
   if (updates.length === 0) return;
   // Rows are locked in key-id order, the same in every process, so two processes flushing
-  // overlapping batches queue behind each other instead of deadlocking (PostgreSQL aborts one).
+  // overlapping batches queue behind each other instead of deadlocking (PostgreSQL aborts
+  // one). The join of the update below would lock them in whatever order its plan visits
+  // them, so they are locked first, in order. SQLite has a single writer and no row locks.
   const ordered = [...updates].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
+  // Typed explicitly: PostgreSQL would otherwise read the VALUES parameters as text.
+  const values = sql.join(ordered.map((u) => sql`(${u.keyId}, cast(${u.at} as bigint), cast(${u.ip} as text), cast(${u.count} as bigint))`));
+  const newer = sql`(api_keys.last_used_at is null or api_keys.last_used_at < v.at)`;
   await db.transaction().execute(async (trx) => {
-    for (const u of ordered) {
-      const newer = sql<boolean>`(last_used_at is null or last_used_at < ${u.at})`;
+    if (hasRowLocks(trx)) {
       await trx
-        .updateTable('api_keys')
-        .set({
-          use_count: sql`use_count + ${u.count}`,
-          last_used_ip: sql`case when ${newer} then ${u.ip} else last_used_ip end`,
-          last_used_at: sql`case when ${newer} then ${u.at} else last_used_at end`,
-        })
-        .where('id', '=', u.keyId)
+        .selectFrom('api_keys')
+        .select('id')
+        .where('id', 'in', ordered.map((u) => u.keyId))
+        .orderBy('id')
+        .forUpdate()
         .execute();
     }
+    await sql`
+      with v(id, at, ip, n) as (values ${values})
+      update api_keys set
+        use_count = api_keys.use_count + v.n,
+        last_used_ip = case when ${newer} then v.ip else api_keys.last_used_ip end,
+        last_used_at = case when ${newer} then v.at else api_keys.last_used_at end
+      from v
+      where api_keys.id = v.id`.execute(trx);
   });
 }
 

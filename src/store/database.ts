@@ -180,6 +180,11 @@ async function migrationTableSchema(db: Db): Promise<{ migrationTableSchema?: st
   return schema ? { migrationTableSchema: schema } : {};
 }
 
+/** Whether `select … for update` locks rows (PostgreSQL); SQLite serializes writers instead. */
+export function hasRowLocks(db: Db): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
 /** Cheap reachability probe for /readyz. */
 export async function ping(db: Db): Promise<void> {
   await sql`select 1`.execute(db);
