@@ -1,6 +1,7 @@
-// Starts the real server the way `npm start` does (src/main.ts, as a child process) on an
-// ephemeral port, reads the bootstrap block from its stdout, exchanges, and verifies the
-// token with jose's createRemoteJWKSet.
+// Starts the real server the way `npm start` does (src/main.ts, as a child process, with the
+// start script's Node options, which bound its heap) on an ephemeral port, reads the
+// bootstrap block from its stdout, exchanges, and verifies the token with jose's
+// createRemoteJWKSet.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCommand } from '../../scripts/start-command.js';
 import { freePort } from '../helpers/server.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -23,7 +25,7 @@ interface Started {
 }
 
 function start(cwd: string, env: Record<string, string>): Started {
-  const child = spawn(process.execPath, ['--import', TSX, MAIN], {
+  const child = spawn(process.execPath, [...startCommand(ROOT).nodeOptions, '--import', TSX, MAIN], {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
   });
