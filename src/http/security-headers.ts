@@ -1,7 +1,8 @@
 // The security headers of every response. This server answers only JSON (and the Prometheus
 // text format), never a page a browser renders, so the headers that matter are the ones the
 // OWASP REST Security Cheat Sheet names for an API: nothing may run, be framed or be
-// sniffed as something else, and the connection stays on HTTPS. helmet's defaults add a
+// sniffed as something else, and the connection stays on HTTPS (Cache-Control is set per
+// route: no-store on everything that carries a secret or a token). helmet's defaults add a
 // dozen more meant for HTML documents (cross-origin isolation, DNS prefetch, IE download
 // and XSS-filter switches); they cost time on every response and more than half of the
 // bytes of a JWKS answer, and protect nothing a JSON body can be used for.
@@ -14,7 +15,6 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Strict-Transport-Security': 'max-age=31536000; includeSubDomains',
-  'Referrer-Policy': 'no-referrer',
 });
 
 const entries = Object.entries(SECURITY_HEADERS);

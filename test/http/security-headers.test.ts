@@ -9,7 +9,6 @@ const EXPECTED = {
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   'strict-transport-security': 'max-age=31536000; includeSubDomains',
-  'referrer-policy': 'no-referrer',
 };
 
 describe('security headers', () => {
