@@ -8,7 +8,7 @@
 // SQLite always; PostgreSQL too when SCOPE_AUTH_TEST_DATABASE_URL or --pg <url> is set.
 // README "Performance" explains the figures.
 //
-//   npm run bench                      full run (about four minutes with PostgreSQL)
+//   npm run bench                      full run (about 4.5 minutes with PostgreSQL)
 //   npm run bench -- --quick           smaller and shorter, to check that it works
 //   npm run bench -- --pg postgres://postgres@127.0.0.1:5432/test
 //   npm run bench -- --keys 20000      the "large" key count (default 100,000)
