@@ -44,7 +44,7 @@ export async function createServices(config: Config, options: ServiceOptions): P
     hasher: createArgon2Hasher(config.argon2),
     clock,
     logger,
-    throttle: createThrottle(config.throttle),
+    throttle: createThrottle(config.throttle, clock),
     lastUsed: createLastUsedRecorder(db, logger, config.lastUsedFlushMs),
     metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
   };

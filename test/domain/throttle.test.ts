@@ -1,19 +1,17 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createThrottle, type Throttle } from '../../src/domain/throttle.js';
+import { createTestClock, type TestClock } from '../helpers/clock.js';
 
-// rate-limiter-flexible keeps its windows on Date.now() and setTimeout, not on the injected
-// Clock, so these tests move time with vitest's fake timers instead of sleeping.
 describe('throttle', () => {
   const KEY_LIMIT = 3;
   const IP_LIMIT = 5;
+  const LIMITS = { keyFailuresPerMinute: KEY_LIMIT, ipFailuresPerMinute: IP_LIMIT };
+  let clock: TestClock;
   let throttle: Throttle;
 
   beforeEach(() => {
-    vi.useFakeTimers({ now: Date.UTC(2026, 10, 23, 12, 0, 0) });
-    throttle = createThrottle({ keyFailuresPerMinute: KEY_LIMIT, ipFailuresPerMinute: IP_LIMIT });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
+    clock = createTestClock();
+    throttle = createThrottle(LIMITS, clock);
   });
 
   async function fail(ip: string, keyId: string, times: number) {
@@ -31,13 +29,13 @@ describe('throttle', () => {
     const wait = await throttle.blockedFor('10.0.0.1', 'key_a');
     expect(wait).toBe(60);
 
-    vi.advanceTimersByTime(59_500);
+    clock.advance(59_500);
     expect(await throttle.blockedFor('10.0.0.1', 'key_a')).toBe(1);
   });
 
   it('lets the pair through again once the window has passed', async () => {
     await fail('10.0.0.1', 'key_a', KEY_LIMIT);
-    vi.advanceTimersByTime(60_000);
+    clock.advance(60_000);
     expect(await throttle.blockedFor('10.0.0.1', 'key_a')).toBeNull();
   });
 
@@ -73,10 +71,42 @@ describe('throttle', () => {
     expect(await throttle.claimAuditSlot('10.0.0.1', 'key_b')).toBe(true);
     expect(await throttle.claimAuditSlot('10.0.0.2', 'key_a')).toBe(true);
 
-    vi.advanceTimersByTime(59_999);
+    clock.advance(59_999);
     expect(await throttle.claimAuditSlot('10.0.0.1', 'key_a')).toBe(false);
-    vi.advanceTimersByTime(1);
+    clock.advance(1);
     expect(await throttle.claimAuditSlot('10.0.0.1', 'key_a')).toBe(true);
     expect(await throttle.claimAuditSlot('10.0.0.1', 'key_a')).toBe(false);
+  });
+
+  describe('with a bound on the windows it keeps', () => {
+    const MAX = 4;
+    beforeEach(() => {
+      throttle = createThrottle(LIMITS, clock, { maxTracked: MAX });
+    });
+
+    it('forgets the window opened longest ago first when full, and still blocks the newer ones', async () => {
+      await fail('10.0.0.1', 'key_a', KEY_LIMIT);
+      clock.advance(1_000);
+      for (let i = 2; i <= MAX + 1; i++) await fail(`10.0.0.${i}`, 'key_a', KEY_LIMIT);
+      expect(await throttle.blockedFor('10.0.0.1', 'key_a')).toBeNull();
+      for (let i = 2; i <= MAX + 1; i++) expect(await throttle.blockedFor(`10.0.0.${i}`, 'key_a'), `10.0.0.${i}`).toBe(60);
+    });
+
+    it('makes room from windows that have ended and keeps the open ones', async () => {
+      for (let i = 1; i < MAX; i++) await fail(`10.0.0.${i}`, 'key_a', 1);
+      clock.advance(30_000);
+      await fail('10.0.0.9', 'key_a', KEY_LIMIT);
+      clock.advance(30_000);
+      // The first three windows have ended; the new addresses take their places.
+      for (let i = 10; i < 10 + MAX - 1; i++) await fail(`10.0.0.${i}`, 'key_b', 1);
+      expect(await throttle.blockedFor('10.0.0.9', 'key_a')).toBe(30);
+    });
+
+    it('remembers only the newest windows under a flood of new addresses', async () => {
+      const ip = (i: number) => `10.1.${i >> 8}.${i & 255}`;
+      for (let i = 0; i < 1_000; i++) await fail(ip(i), 'key_a', KEY_LIMIT);
+      for (let i = 1_000 - MAX; i < 1_000; i++) expect(await throttle.blockedFor(ip(i), 'key_a'), ip(i)).toBe(60);
+      for (const i of [0, 1, 500, 1_000 - MAX - 1]) expect(await throttle.blockedFor(ip(i), 'key_a'), ip(i)).toBeNull();
+    });
   });
 });

@@ -47,7 +47,7 @@ export async function buildCli(baseEnv: Record<string, string> = {}): Promise<Cl
     target: 'node20',
     // Native addons stay external, and so do the server's dependencies, which only `serve`
     // and `signing-keys` load (lazily).
-    external: ['better-sqlite3', 'argon2', 'pg-native', 'pino', 'express', 'prom-client', 'rate-limiter-flexible', 'jose'],
+    external: ['better-sqlite3', 'argon2', 'pg-native', 'pino', 'express', 'prom-client', 'jose'],
     // Bundled CommonJS dependencies call require(); ESM output has none of its own.
     banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
     logLevel: 'silent',
