@@ -2,12 +2,14 @@
 // listening, background timers; and drains it on close(). Used by main.ts, the CLI's
 // `serve` and the end-to-end tests.
 import type { AddressInfo } from 'node:net';
+import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { createApp, type AppDeps } from './app.js';
 import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
 import { loadKek } from './domain/kek.js';
 import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
+import { cacheHeapWarning } from './domain/verified-cache.js';
 import { createServices } from './services.js';
 import { createDatabase, migrateToLatest } from './store/database.js';
 
@@ -24,6 +26,8 @@ const DRAIN_TIMEOUT_MS = 10_000;
 
 export async function startServer(config: Config, options: { logger: Logger; clock?: Clock }): Promise<RunningServer> {
   const { logger } = options;
+  const heapWarning = cacheHeapWarning(config.verifiedCache.maxEntries, getHeapStatistics().heap_size_limit);
+  if (heapWarning) logger.warn(heapWarning);
   const { kek, created } = loadKek(config.kek, config.keysDir);
   if (created) logger.info({ dir: config.keysDir }, 'created the key-encryption key');
   const handle = await createDatabase(config.databaseUrl);

@@ -73,3 +73,28 @@ export function createVerifiedCache(options: VerifiedCacheOptions): VerifiedCach
     },
   };
 }
+
+/** Heap one remembered key takes, measured (the entry, its MAC and its key id). */
+export const BYTES_PER_ENTRY = 350;
+
+/**
+ * Heap the rest of the server may need besides the cache: ~30 MiB live, and up to ~30 MiB
+ * of throttle windows under a flood of failures (see throttle.ts).
+ */
+const HEAP_FOR_THE_REST = 64 * 1024 * 1024;
+
+/**
+ * A warning when a full cache of `maxEntries` would not fit the process's heap limit next
+ * to everything else, so an operator who raised SCOPE_AUTH_VERIFIED_CACHE_SIZE learns to
+ * raise --max-old-space-size with it, before the process runs out of heap under load.
+ */
+export function cacheHeapWarning(maxEntries: number, heapLimitBytes: number): string | null {
+  const needed = maxEntries * BYTES_PER_ENTRY + HEAP_FOR_THE_REST;
+  if (needed <= heapLimitBytes) return null;
+  const mib = (bytes: number) => Math.ceil(bytes / (1024 * 1024));
+  return (
+    `SCOPE_AUTH_VERIFIED_CACHE_SIZE=${maxEntries} can take ${mib(maxEntries * BYTES_PER_ENTRY)} MiB of heap, ` +
+    `more than the ${mib(heapLimitBytes)} MiB heap limit leaves beside the rest of the server: ` +
+    `start node with --max-old-space-size=${mib(needed) + 16} or more (see README "Memory")`
+  );
+}

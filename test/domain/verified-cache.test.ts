@@ -3,7 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import type { SecretHasher } from '../../src/domain/hashing.js';
-import { createVerifiedCache } from '../../src/domain/verified-cache.js';
+import { cacheHeapWarning, createVerifiedCache } from '../../src/domain/verified-cache.js';
 import { createTestClock } from '../helpers/clock.js';
 import { createTestContext, type TestContext, type TestCredentials } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
@@ -110,6 +110,24 @@ function countingHasher(real: SecretHasher) {
   };
   return counter;
 }
+
+describe('the heap check of the verified-credential cache', () => {
+  const MIB = 1024 * 1024;
+  // What `npm start` gives the process: --max-old-space-size=128 and 2 MiB semi-spaces.
+  const NPM_START_LIMIT = 134 * MIB;
+
+  it('says nothing for the default size under the npm start heap limit', () => {
+    expect(cacheHeapWarning(10_000, NPM_START_LIMIT)).toBeNull();
+  });
+
+  it('names the variable and the Node option to raise when a full cache would not fit', () => {
+    const warning = cacheHeapWarning(1_000_000, NPM_START_LIMIT);
+    expect(warning).toMatch(/^SCOPE_AUTH_VERIFIED_CACHE_SIZE=1000000 can take 334 MiB of heap/);
+    const suggested = Number(/--max-old-space-size=(\d+)/.exec(warning ?? '')?.[1]);
+    // The suggestion is itself enough: with it, the same size raises no warning.
+    expect(cacheHeapWarning(1_000_000, suggested * MIB)).toBeNull();
+  });
+});
 
 describe.each(DIALECTS)('token exchange with the verified-credential cache on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
