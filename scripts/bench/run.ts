@@ -19,7 +19,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,6 +31,7 @@ import { createDatabase, migrateToLatest, type DatabaseHandle, type Dialect } fr
 import type { BareConfig } from './bare.js';
 import type { LoadJob, LoadResult } from './load.js';
 import { BENCH_SCOPES, growKeys, seedDatabase, type Seeded } from './seed.js';
+import { freePort } from '../free-port.js';
 import { startCommand } from '../start-command.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -219,17 +219,6 @@ async function load(job: LoadJob, pid?: number): Promise<Measured> {
   return { ...result, cpuMsPerRequest: per('cpuMs'), systemMsPerRequest: per('systemMs'), minorFaultsPerRequest: per('minorFaults') };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 /** The server as `npm start` runs it (its Node options included), with only our SCOPE_AUTH_* variables. */
 async function startScopeAuth(env: Record<string, string>): Promise<Running> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('SCOPE_AUTH_')));
@@ -386,6 +375,14 @@ interface Bench {
 
 const POST = { method: 'POST' as const, headers: { 'content-type': 'application/json' } };
 
+/**
+ * Each body exchanged once, so argon2 runs for every request; twice the argon2 concurrency
+ * in connections keeps its queue fed without ever reaching the queue's limit.
+ */
+function coldExchanges(url: string, bodies: string[], config: Config): LoadJob {
+  return { url, ...POST, bodies, connections: config.argon2.concurrency * 2, amount: bodies.length };
+}
+
 function throughputJob(url: string, extra: Partial<LoadJob> = {}): LoadJob {
   return { url, method: 'GET', connections: plan.connections, durationSeconds: plan.seconds, ...extra };
 }
@@ -417,12 +414,10 @@ async function withBaselines<T, S extends ReadonlyArray<{ stop(): Promise<void> 
 
 /**
  * 1. Cold exchanges: each key once, so each request runs argon2 — after a warm-up on other
- * fresh keys, as the bare process warms up too. Twice the argon2 concurrency in connections
- * keeps the queue fed without ever reaching its limit. The keys are split over the rounds.
+ * fresh keys, as the bare process warms up too. The keys are split over the rounds.
  */
 async function coldFigure(b: Bench, warmupBodies: string[]) {
-  const connections = b.config.argon2.concurrency * 2;
-  const coldJob = (bodies: string[]): LoadJob => ({ url: b.tokenUrl, ...POST, bodies, connections, amount: bodies.length });
+  const coldJob = (bodies: string[]) => coldExchanges(b.tokenUrl, bodies, b.config);
   await load(coldJob(warmupBodies));
   if (!runs('cold')) {
     await load(coldJob(b.bodies)); // the warm figures need these keys verified
@@ -538,7 +533,7 @@ async function latencyFigure(b: Bench) {
       { name: 'large', pid: twin.server.pid, job: latencyJob(twin.tokenUrl, twin.bodies), results: [] as Measured[] },
     ];
     // The twin's keys are exchanged once first (argon2), as the main server's were.
-    await load({ ...twin.coldJob, connections: b.config.argon2.concurrency * 2 });
+    await load(coldExchanges(twin.tokenUrl, twin.bodies, twin.config));
     for (const side of sides) await load({ ...side.job, durationSeconds: plan.warmupSeconds });
     log(`${b.dialect}: latency with ${plan.smallKeys} and ${total} keys, alternately`);
     for (let round = 0; round < plan.latencyRounds; round++) {
@@ -617,8 +612,6 @@ async function startBenchServer(dialect: Dialect, pgUrl: string | null, name: st
       tokenUrl,
       bodies,
       exchangeBody,
-      /** Each working key once. */
-      coldJob: { url: tokenUrl, ...POST, bodies, connections: 1, amount: bodies.length } satisfies LoadJob,
       async stop() {
         await running.stop();
         await database.handle.close();

@@ -24,7 +24,7 @@ export interface ThrottleLimits {
 }
 
 /** Windows each counter keeps open at most (per IP, per (IP, key id), audit slots). */
-export const MAX_TRACKED = 50_000;
+const MAX_TRACKED = 50_000;
 
 const WINDOW_MS = 60_000;
 

@@ -75,7 +75,7 @@ export function createVerifiedCache(options: VerifiedCacheOptions): VerifiedCach
 }
 
 /** Heap one remembered key takes, measured (the entry, its MAC and its key id). */
-export const BYTES_PER_ENTRY = 350;
+const BYTES_PER_ENTRY = 350;
 
 /**
  * Heap the rest of the server may need besides the cache: ~30 MiB live, and up to ~30 MiB

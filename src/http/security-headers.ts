@@ -8,7 +8,7 @@
 // bytes of a JWKS answer, and protect nothing a JSON body can be used for.
 import type { RequestHandler } from 'express';
 
-export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
+const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   // No script, style, frame or plugin may load, and no page may frame this one, should a
   // browser ever be tricked into rendering a response.
   'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",

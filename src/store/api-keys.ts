@@ -72,20 +72,19 @@ export interface LastUsedUpdate {
  */
 export async function recordLastUsed(db: Db, updates: readonly LastUsedUpdate[]): Promise<void> {
   if (updates.length === 0) return;
-  // Rows are locked in key-id order, the same in every process, so two processes flushing
-  // overlapping batches queue behind each other instead of deadlocking (PostgreSQL aborts
-  // one). The join of the update below would lock them in whatever order its plan visits
-  // them, so they are locked first, in order. SQLite has a single writer and no row locks.
-  const ordered = [...updates].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : 0));
   // Typed explicitly: PostgreSQL would otherwise read the VALUES parameters as text.
-  const values = sql.join(ordered.map((u) => sql`(${u.keyId}, cast(${u.at} as bigint), cast(${u.ip} as text), cast(${u.count} as bigint))`));
+  const values = sql.join(updates.map((u) => sql`(${u.keyId}, cast(${u.at} as bigint), cast(${u.ip} as text), cast(${u.count} as bigint))`));
   const newer = sql`(api_keys.last_used_at is null or api_keys.last_used_at < v.at)`;
   await db.transaction().execute(async (trx) => {
+    // Rows are locked in key-id order, the same in every process, so two processes flushing
+    // overlapping batches queue behind each other instead of deadlocking (PostgreSQL aborts
+    // one). The join of the update below would lock them in whatever order its plan visits
+    // them, so they are locked first, in order. SQLite has a single writer and no row locks.
     if (hasRowLocks(trx)) {
       await trx
         .selectFrom('api_keys')
         .select('id')
-        .where('id', 'in', ordered.map((u) => u.keyId))
+        .where('id', 'in', updates.map((u) => u.keyId))
         .orderBy('id')
         .forUpdate()
         .execute();

@@ -1,14 +1,16 @@
 // A real server (startServer, as `npm start` runs it) in this process, on an ephemeral
 // port, with a temporary SQLite database and keys directory.
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { freePort } from '../../scripts/free-port.js';
 import { TEST_ENV, type TestEnv } from './context.js';
+
+export { freePort };
 
 export interface TestServer {
   readonly url: string;
@@ -23,16 +25,6 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startTestServer(options: { env?: TestEnv; clock?: Clock } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'scope-auth-server-'));
