@@ -24,7 +24,18 @@ export interface RunningServer {
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
-export async function startServer(config: Config, options: { logger: Logger; clock?: Clock }): Promise<RunningServer> {
+export interface StartOptions {
+  readonly logger: Logger;
+  readonly clock?: Clock;
+  /**
+   * Called with the root org's credentials when this start bootstrapped an empty database,
+   * before the server listens: they are committed by then, so they must be shown even if
+   * listening fails, and whoever waits for "scope-auth listening" finds them already printed.
+   */
+  readonly onBootstrap?: (created: CreatedOrg, deps: AppDeps) => void;
+}
+
+export async function startServer(config: Config, options: StartOptions): Promise<RunningServer> {
   const { logger } = options;
   const heapWarning = cacheHeapWarning(config.verifiedCache.maxEntries, getHeapStatistics().heap_size_limit);
   if (heapWarning) logger.warn(heapWarning);
@@ -41,6 +52,7 @@ export async function startServer(config: Config, options: { logger: Logger; clo
       ...(options.clock ? { clock: options.clock } : {}),
     });
     const bootstrap = await bootstrapRootOrg(deps);
+    if (bootstrap) options.onBootstrap?.(bootstrap, deps);
     const app = createApp(deps);
     const server = app.listen(config.port, config.host);
     await new Promise<void>((resolve, reject) => {

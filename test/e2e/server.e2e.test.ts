@@ -4,6 +4,7 @@
 // createRemoteJWKSet.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -79,6 +80,8 @@ describe('the real server, end to end', () => {
     expect(creds.keyId).toMatch(/^key_[0-9A-Z]{26}$/);
     expect(creds.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
     expect(first.stdout().match(/SCOPE_API_SECRET=/g)).toHaveLength(1);
+    // Printed before the server listens, so whoever waits for "listening" has it.
+    expect(first.stdout().indexOf('SCOPE_API_SECRET=')).toBeLessThan(first.stdout().indexOf('"scope-auth listening"'));
   });
 
   it('creates the database under db/ and the key-encryption key with mode 0600', () => {
@@ -137,5 +140,26 @@ describe('the real server, end to end', () => {
     expect(await bad.exited).toBe(1);
     expect(bad.stderr()).toContain('SCOPE_AUTH_TOKEN_TTL');
     expect(bad.stderr()).toContain('whole number');
+  });
+
+  it('shows the first-start credentials even when it cannot listen, since they are already stored', async () => {
+    const fresh = mkdtempSync(join(tmpdir(), 'scope-auth-e2e-busy-'));
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    try {
+      const busyPort = (taken.address() as AddressInfo).port;
+      const failed = start(fresh, { SCOPE_AUTH_PORT: String(busyPort), SCOPE_AUTH_ISSUER: `http://127.0.0.1:${busyPort}` });
+      expect(await failed.exited).toBe(1);
+      expect(failed.stderr()).toContain('EADDRINUSE');
+      const shown = credentialsFrom(failed.stdout());
+      expect(shown.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
+      const db = new Database(join(fresh, 'db/scope-auth.sqlite'), { readonly: true });
+      const stored = db.prepare('select org_id from api_keys where id = ?').get(shown.keyId) as { org_id: string } | undefined;
+      db.close();
+      expect(stored?.org_id).toBe(shown.orgId);
+    } finally {
+      taken.close();
+      rmSync(fresh, { recursive: true, force: true });
+    }
   });
 });

@@ -42,16 +42,16 @@ export async function serve(io: CliIo, options: { json: boolean }): Promise<void
   // Loaded here, not at the top: the other commands start faster without express & co.
   const [{ createLogger }, { startServer }] = await Promise.all([import('../../logger.js'), import('../../server.js')]);
   const logger = createLogger(config.logLevel);
+  const printBootstrap = (created: CreatedOrg, deps: AppDeps) => {
+    io.stdout.write(options.json ? JSON.stringify(createdOrgJson(bootstrapView(created, deps))) + '\n' : bootstrapBlock(created));
+  };
   let server;
   try {
-    server = await startServer(config, { logger, ...(io.clock ? { clock: io.clock } : {}) });
+    server = await startServer(config, { logger, onBootstrap: printBootstrap, ...(io.clock ? { clock: io.clock } : {}) });
   } catch (error) {
     // Configuration the operator must fix is reported as is; anything else as a failed start.
     if (error instanceof CatalogError || error instanceof KekError) throw error;
     throw new CommandError(`cannot start: ${(error as Error).message}`, { cause: error });
-  }
-  if (server.bootstrap) {
-    io.stdout.write(options.json ? JSON.stringify(createdOrgJson(bootstrapView(server.bootstrap, server.deps))) + '\n' : bootstrapBlock(server.bootstrap));
   }
   const signal = await (io.untilStopped ?? (() => new Promise<string>(() => {})))();
   logger.info({ signal }, 'draining');
