@@ -170,15 +170,20 @@ function trustProxy(env: Env): TrustProxy {
   );
 }
 
+/** The default argon2 concurrency's ceiling: libuv's default threadpool size, and 4 × 19 MiB of argon2 memory. */
+const DEFAULT_ARGON2_CONCURRENCY_MAX = 4;
+
 /**
  * argon2 is pure CPU: more verifications at once than cores only stretch each one (and hold
  * 19 MiB apiece), and more than libuv's threadpool has threads only queue inside libuv,
- * out of sight of the bounded queue.
+ * out of sight of the bounded queue. bin/serve.cjs (`npm start`) sizes the pool to this
+ * default plus one before the pool starts, and keeps the same rule.
  */
 function argon2Concurrency(env: Env): number {
   if (read(env, 'SCOPE_AUTH_ARGON2_CONCURRENCY') !== '') return int(env, 'SCOPE_AUTH_ARGON2_CONCURRENCY', 1, 1024);
   const pool = Number(env.UV_THREADPOOL_SIZE);
-  return Math.max(1, Math.min(availableParallelism(), Number.isInteger(pool) && pool >= 1 && pool <= 1024 ? pool : 4));
+  const threads = Number.isInteger(pool) && pool >= 1 && pool <= 1024 ? pool : 4;
+  return Math.max(1, Math.min(availableParallelism(), DEFAULT_ARGON2_CONCURRENCY_MAX, threads));
 }
 
 /** Parses and validates the environment once; throws ConfigError naming the variable on a bad value. */

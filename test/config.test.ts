@@ -44,9 +44,11 @@ describe('loadConfig', () => {
     });
   });
 
-  it('runs one argon2 verification per CPU by default, at most as many as libuv has threads', () => {
+  it('runs one argon2 verification per CPU by default, at most 4 and at most as many as libuv has threads', () => {
     expect(loadConfig({ UV_THREADPOOL_SIZE: '1' }).argon2.concurrency).toBe(1);
-    expect(loadConfig({ UV_THREADPOOL_SIZE: '64' }).argon2.concurrency).toBe(availableParallelism());
+    expect(loadConfig({ UV_THREADPOOL_SIZE: '64' }).argon2.concurrency).toBe(Math.min(availableParallelism(), 4));
+    // What bin/serve.cjs sets: the default concurrency plus one thread.
+    expect(loadConfig({ UV_THREADPOOL_SIZE: String(Math.min(availableParallelism(), 4) + 1) }).argon2.concurrency).toBe(Math.min(availableParallelism(), 4));
     expect(loadConfig({ UV_THREADPOOL_SIZE: 'lots' }).argon2.concurrency).toBe(Math.min(availableParallelism(), 4));
   });
 

@@ -1,10 +1,11 @@
 // `npm run bench`: where scope-auth stands against what its work costs at the least.
 //
-// Starts the real server (`node dist/src/main.js`, as `npm start` does) as a child process on
-// loopback with a temporary database and keys directory, seeds the database directly,
-// drives the server from a separate load-generator process (autocannon, bounded in requests
-// and time), runs each baseline as a bare process of its own, alternately with the figure it
-// is compared with, and prints one table — also written as JSON to scripts/bench/results/.
+// Starts the real server as `npm start` does (bin/serve.cjs with the start script's Node
+// options) as a child process on loopback with a temporary database and keys directory,
+// seeds the database directly, drives the server from a separate load-generator process
+// (autocannon, bounded in requests and time), runs each baseline as a bare process of its
+// own, alternately with the figure it is compared with, and prints one table — also
+// written as JSON to scripts/bench/results/.
 // SQLite always; PostgreSQL too when SCOPE_AUTH_TEST_DATABASE_URL or --pg <url> is set.
 // README "Performance" explains the figures.
 //
@@ -13,7 +14,7 @@
 //   npm run bench -- --pg postgres://postgres@127.0.0.1:5432/test
 //   npm run bench -- --keys 20000      the "large" key count (default 100,000)
 //   npm run bench -- --source          run the server from src/ with tsx instead of dist/
-//   npm run bench -- --server path/to/main.js   another build of the server (to compare), same Node options
+//   npm run bench -- --server path/to/bin/serve.cjs   another build of the server (to compare), same Node options
 //   npm run bench -- --env NAME=VALUE  extra server environment (repeatable)
 //   npm run bench -- --only warm,latency        some figures only: cold, warm, jwks, verifier, latency
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -3,7 +3,7 @@
 // bootstrap block from its stdout, exchanges, and verifies the token with jose's
 // createRemoteJWKSet.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -11,6 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
 import { startCommand } from '../../scripts/start-command.js';
 import { freePort } from '../helpers/server.js';
 
@@ -25,8 +26,9 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-function start(cwd: string, env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [...startCommand(ROOT).nodeOptions, '--import', TSX, MAIN], {
+/** The server from src/main.ts by default; `argv` replaces the entry (e.g. the built launcher). */
+function start(cwd: string, env: Record<string, string>, argv: readonly string[] = ['--import', TSX, MAIN]): Started {
+  const child = spawn(process.execPath, [...startCommand(ROOT).nodeOptions, ...argv], {
     cwd,
     env: { PATH: process.env.PATH ?? '', ...env },
   });
@@ -161,5 +163,43 @@ describe('the real server, end to end', () => {
       taken.close();
       rmSync(fresh, { recursive: true, force: true });
     }
+  });
+});
+
+// bin/serve.cjs, what `npm start` runs, imports the build (npm install builds it). Threads are
+// counted in /proc, so this part needs Linux.
+describe.skipIf(process.platform !== 'linux')('npm start sizes libuv threadpool before it starts', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'scope-auth-launcher-'));
+  });
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Threads of a server started as `npm start` does, once it listens. */
+  async function threadsOf(env: Record<string, string>): Promise<number> {
+    const port = await freePort();
+    const launcher = startCommand(ROOT).script;
+    expect(launcher, 'npm start runs the launcher').toBe('bin/serve.cjs');
+    const started = start(dir, { SCOPE_AUTH_PORT: String(port), SCOPE_AUTH_ISSUER: `http://127.0.0.1:${port}`, ...env }, [join(ROOT, launcher)]);
+    try {
+      await waitFor(() => started.stdout().includes('"scope-auth listening"'), 'the server to listen', started);
+      const status = readFileSync(`/proc/${started.child.pid}/status`, 'utf8');
+      return Number(/^Threads:\s+(\d+)$/m.exec(status)?.[1]);
+    } finally {
+      started.child.kill('SIGTERM');
+      await started.exited;
+    }
+  }
+
+  it('gives the pool one thread per concurrent argon2 verification plus one, unless the operator sized it', async () => {
+    const one = await threadsOf({ SCOPE_AUTH_ARGON2_CONCURRENCY: '1' }); // a pool of 2
+    const byDefault = await threadsOf({}); // the default concurrency + 1
+    const operators = await threadsOf({ UV_THREADPOOL_SIZE: '7' });
+    expect(byDefault - one).toBe(loadConfig({ SCOPE_AUTH_ISSUER: 'http://x' }).argon2.concurrency - 1);
+    expect(operators - one).toBe(5);
   });
 });
