@@ -100,6 +100,7 @@ const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'client_id', 'jti', 'org_id', 'app
 const STRING_CLAIMS = ['sub', 'client_id', 'jti', 'org_id', 'app_id'] as const;
 /** RFC 6750 §2.1 b64token. */
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
+const SPACE = 0x20;
 /** RFC 6749 §A.4 scope-token characters. */
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
@@ -130,13 +131,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
   });
 
   // Only the JWKS answers for keys; header fields such as jku, x5u or jwk are never read.
-  const getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput) => {
-    try {
-      return await jwks(header, token);
-    } catch (err) {
-      throw keyError(err);
-    }
-  };
+  const getKey = (header: JWSHeaderParameters, token: FlattenedJWSInput) => jwks(header, token).catch(rethrowKeyError);
+  // The same for every token (only the current time changes), so built once: this runs on
+  // every request of every downstream route.
+  const { issuer, audience, algorithms, clockTolerance } = settings;
 
   async function verify(token: string): Promise<AccessTokenClaims> {
     if (typeof token !== 'string' || token === '') {
@@ -149,11 +147,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, getKey, {
-        issuer: settings.issuer,
-        audience: [...settings.audience],
-        algorithms: [...settings.algorithms],
+        issuer,
+        audience,
+        algorithms,
         typ: 'at+jwt',
-        clockTolerance: settings.clockTolerance,
+        clockTolerance,
         requiredClaims: REQUIRED_CLAIMS,
         currentDate: new Date(nowMs),
       }));
@@ -163,8 +161,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return readClaims(payload, nowMs, settings.clockTolerance);
   }
 
-  // One verification per request, however many require() guards it passes through.
-  const verifiedRequests = new WeakMap<Request, AccessTokenClaims>();
+  // One verification per request, however many require() guards it passes through: the
+  // claims this verifier returns carry a mark of its own, so a later guard of the same
+  // verifier finds them in req.auth (claims of a verifier of another issuer are not marked).
+  const verified = Symbol('scope-auth verified claims');
+  type Marked = AccessTokenClaims & { [verified]?: true };
 
   function requireScopes(...scopes: string[]): RequestHandler {
     for (const scope of scopes) {
@@ -173,17 +174,17 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
     }
     return (req: Request, res: Response, next: NextFunction): void => {
-      const known = verifiedRequests.get(req);
-      if (known !== undefined) {
+      const known = req.auth as Marked | undefined;
+      if (known !== undefined && known[verified] === true) {
         authorize(req, res, next, known, scopes);
         return;
       }
-      const header = req.headers.authorization;
-      if (header === undefined || !/^bearer(\s|$)/i.test(header.trim())) {
+      const header = req.headers.authorization?.trim();
+      if (header === undefined || !/^bearer(\s|$)/i.test(header)) {
         challenge(res, 401, settings.realm, undefined, { error: 'unauthorized', description: 'A bearer token is required' });
         return;
       }
-      const token = BEARER.exec(header.trim())?.[1];
+      const token = BEARER.exec(header)?.[1];
       if (token === undefined) {
         const description = 'The Authorization header is not a valid Bearer token';
         challenge(res, 401, settings.realm, { error: 'invalid_token', description });
@@ -191,7 +192,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       verify(token).then(
         (claims) => {
-          verifiedRequests.set(req, claims);
+          (claims as Marked)[verified] = true;
           authorize(req, res, next, claims, scopes);
         },
         (err: unknown) => {
@@ -207,15 +208,16 @@ export function createVerifier(options: VerifierOptions): Verifier {
   }
 
   function authorize(req: Request, res: Response, next: NextFunction, claims: AccessTokenClaims, scopes: readonly string[]): void {
-    const granted = new Set(claims.scope.split(' '));
-    const missing = scopes.filter((scope) => !granted.has(scope));
-    if (missing.length > 0) {
-      challenge(res, 403, settings.realm, {
-        error: 'insufficient_scope',
-        description: `The access token lacks the scope ${missing.join(' ')}`,
-        scope: scopes.join(' '),
-      });
-      return;
+    for (const scope of scopes) {
+      if (!grants(claims.scope, scope)) {
+        const missing = scopes.filter((wanted) => !grants(claims.scope, wanted));
+        challenge(res, 403, settings.realm, {
+          error: 'insufficient_scope',
+          description: `The access token lacks the scope ${missing.join(' ')}`,
+          scope: scopes.join(' '),
+        });
+        return;
+      }
     }
     req.auth = claims;
     next();
@@ -224,12 +226,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
   return { verify, require: requireScopes };
 }
 
+/** The checked options; the arrays are this verifier's own copies, handed to jose as they are. */
 interface Settings {
   issuer: string;
-  audience: readonly string[];
+  audience: string[];
   jwksUrl: string;
   clockTolerance: number;
-  algorithms: readonly string[];
+  algorithms: string[];
   maxTokenLength: number;
   realm: string;
   cooldownDuration: number;
@@ -281,6 +284,19 @@ function readOptions(options: VerifierOptions): Settings {
     timeoutDuration: Math.floor(nonNegative('timeoutDuration', options.timeoutDuration, DEFAULTS.timeoutDuration)),
     now: options.now ?? Date.now,
   };
+}
+
+/** Whether the space-separated `granted` list holds `scope` as a whole member (no allocation: this runs per request). */
+function grants(granted: string, scope: string): boolean {
+  for (let at = granted.indexOf(scope); at !== -1; at = granted.indexOf(scope, at + 1)) {
+    const end = at + scope.length;
+    if ((at === 0 || granted.charCodeAt(at - 1) === SPACE) && (end === granted.length || granted.charCodeAt(end) === SPACE)) return true;
+  }
+  return false;
+}
+
+function rethrowKeyError(err: unknown): never {
+  throw keyError(err);
 }
 
 /** Errors of the key lookup: either no usable key for this token, or the JWKS could not be had. */
@@ -337,7 +353,9 @@ function readClaims(payload: JWTPayload, nowMs: number, tolerance: number): Acce
   if (iat > nowMs / 1000 + tolerance) {
     throw new TokenVerificationError('token_not_yet_valid', 'The access token is not valid yet', { claim: 'iat' });
   }
-  return { ...payload, iss, aud, iat, exp, scope: scope ?? '' } as AccessTokenClaims;
+  // jose parsed this object for this call alone, so it is completed in place, not copied.
+  payload.scope = scope ?? '';
+  return payload as unknown as AccessTokenClaims; // every claim of the type was checked above
 }
 
 interface Challenge {

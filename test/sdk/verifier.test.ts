@@ -415,6 +415,61 @@ describe('require() middleware', () => {
     expect(res.body).toEqual({ code: 'jwks_unavailable' });
   });
 
+  it('verifies the token once however many of its guards one request passes', async () => {
+    let verifications = 0;
+    const verifier = verifierFor(server, { now: () => (verifications++, Date.now()) });
+    const app = express();
+    app.get('/resource', verifier.require('runtime:run'), verifier.require('sessions:create'), (req, res) => {
+      res.json({ auth: req.auth });
+    });
+    const res = await request(app).get('/resource').set('Authorization', `Bearer ${await sign(key, standardClaims(server.issuer))}`);
+    expect(res.status).toBe(200);
+    expect(verifications).toBe(1);
+  });
+
+  it('still applies a later guard of the same verifier to the scopes it names', async () => {
+    const verifier = verifierFor(server, { realm: REALM });
+    const app = express();
+    app.get('/resource', verifier.require('runtime:run'), verifier.require('agents:full'), (_req, res) => {
+      res.json({ ok: true });
+    });
+    const res = await request(app).get('/resource').set('Authorization', `Bearer ${await sign(key, standardClaims(server.issuer))}`);
+    expect(res.status).toBe(403);
+    expect(res.headers['www-authenticate']).toContain('scope="agents:full"');
+  });
+
+  it('never takes req.auth set by other code, or by a verifier of another issuer, as verified', async () => {
+    const elsewhere = await startJwksServer([key]);
+    try {
+      const verifier = verifierFor(server, { realm: REALM });
+      const other = verifierFor(elsewhere);
+      const forged = express();
+      forged.get(
+        '/resource',
+        (req, _res, next) => {
+          req.auth = { ...standardClaims(server.issuer), scope: 'runtime:run sessions:create' } as unknown as NonNullable<typeof req.auth>;
+          next();
+        },
+        verifier.require('runtime:run'),
+        (_req, res) => {
+          res.json({ ok: true });
+        },
+      );
+      expect((await request(forged).get('/resource')).status).toBe(401);
+
+      const chained = express();
+      chained.get('/resource', other.require(), verifier.require('runtime:run'), (_req, res) => {
+        res.json({ ok: true });
+      });
+      // Valid for the other issuer: its guard lets it through, ours must still refuse it.
+      const res = await request(chained).get('/resource').set('Authorization', `Bearer ${await sign(key, standardClaims(elsewhere.issuer))}`);
+      expect(res.status).toBe(401);
+      expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it('refuses to build a guard for a scope name that cannot appear in a token', () => {
     expect(() => verifierFor().require('runtime:run sessions:create')).toThrow(/not a valid scope name/);
     expect(() => verifierFor().require('say "hi"')).toThrow(/not a valid scope name/);
