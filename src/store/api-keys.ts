@@ -22,7 +22,7 @@ export interface ExchangeKeyRow {
   app_deleted_at: number | null;
 }
 
-function exchangeKeyQuery(db: Db, keyId: string) {
+function exchangeKeySelect(db: Db) {
   return db
     .selectFrom('api_keys as k')
     .innerJoin('apps as a', 'a.id', 'k.app_id')
@@ -38,24 +38,27 @@ function exchangeKeyQuery(db: Db, keyId: string) {
       'a.token_ttl_seconds as app_token_ttl_seconds',
       'a.deleted_at as app_deleted_at',
     ])
-    .where('k.id', '=', keyId);
 }
+
+/** `count` parameters for a statement compiled once; the values are bound when it runs. */
+const placeholders = (count: number): string[] => Array.from({ length: count }, () => '');
 
 /**
  * The key by id across all orgs: the exchange authenticates before it knows the tenant.
  * Every exchange and every admin request runs it, so on a database from createDatabase it
- * is a prepared statement; elsewhere (inside a transaction) the same kysely query.
+ * is a prepared statement that answers all the lookups of one turn of the event loop at
+ * once ({@link PreparingDb.batched}); elsewhere (inside a transaction) the kysely query.
  */
 export async function findKeyForExchange(db: Db, keyId: string): Promise<ExchangeKeyRow | undefined> {
   if (db instanceof PreparingDb) {
-    return db.prepared('scope_auth_find_key_for_exchange', () => exchangeKeyQuery(db, '').compile()).first([keyId]);
+    return db.batched('scope_auth_find_keys_for_exchange', (count) => exchangeKeySelect(db).where('k.id', 'in', placeholders(count)).compile()).get(keyId);
   }
   return selectKeyForExchange(db, keyId);
 }
 
 /** findKeyForExchange through kysely's builder, as any other query. */
 export async function selectKeyForExchange(db: Db, keyId: string): Promise<ExchangeKeyRow | undefined> {
-  return exchangeKeyQuery(db, keyId).executeTakeFirst();
+  return exchangeKeySelect(db).where('k.id', '=', keyId).executeTakeFirst();
 }
 
 export interface LastUsedUpdate {

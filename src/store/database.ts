@@ -12,8 +12,16 @@ export type Dialect = 'sqlite' | 'postgres';
 
 /** A read compiled once and run as a prepared statement; see {@link PreparingDb}. */
 export interface PreparedRead<Row> {
-  first(parameters: readonly unknown[]): Promise<Row | undefined>;
+  all(parameters: readonly unknown[]): Promise<Row[]>;
 }
+
+/** Rows by id, read in batches; see {@link PreparingDb.batched}. */
+export interface BatchedRead<Row> {
+  get(id: string): Promise<Row | undefined>;
+}
+
+/** The most ids one batched read asks for; more are split into several reads. */
+const MAX_BATCH = 32;
 
 type Prepare = (db: Db, name: string, query: CompiledQuery) => PreparedRead<unknown>;
 
@@ -27,6 +35,7 @@ type Prepare = (db: Db, name: string, query: CompiledQuery) => PreparedRead<unkn
 export class PreparingDb extends Kysely<Database> {
   readonly #prepare: Prepare;
   readonly #reads = new Map<string, PreparedRead<unknown>>();
+  readonly #batched = new Map<string, BatchedRead<unknown>>();
 
   constructor(config: KyselyConfig, prepare: Prepare) {
     super(config);
@@ -41,6 +50,65 @@ export class PreparingDb extends Kysely<Database> {
       this.#reads.set(name, read);
     }
     return read as PreparedRead<Row>;
+  }
+
+  /**
+   * Rows by id, where every id asked for in the same turn of the event loop is read by one
+   * query: `build(n)` compiles the query for n ids (`where id in (?, …)`, prepared once per
+   * n). Under load, requests that arrive together share one statement — on PostgreSQL one
+   * round trip instead of one per request. Each read still happens after it was asked for,
+   * so it sees every change committed before that.
+   */
+  batched<Row extends { id: string }>(name: string, build: (count: number) => CompiledQuery<Row>): BatchedRead<Row> {
+    let batcher = this.#batched.get(name) as BatchedRead<Row> | undefined;
+    if (batcher === undefined) {
+      batcher = new IdBatcher<Row>((ids) => this.prepared(`${name}_${ids.length}`, () => build(ids.length)).all(ids));
+      this.#batched.set(name, batcher);
+    }
+    return batcher;
+  }
+}
+
+interface Waiter<Row> {
+  resolve(row: Row | undefined): void;
+  reject(error: unknown): void;
+}
+
+/** Collects ids until the event loop's check phase (after the I/O callbacks of this turn), then reads them. */
+class IdBatcher<Row extends { id: string }> implements BatchedRead<Row> {
+  #waiting = new Map<string, Waiter<Row>[]>();
+  #scheduled = false;
+
+  constructor(private readonly read: (ids: string[]) => Promise<Row[]>) {}
+
+  get(id: string): Promise<Row | undefined> {
+    return new Promise((resolve, reject) => {
+      const waiters = this.#waiting.get(id);
+      if (waiters === undefined) this.#waiting.set(id, [{ resolve, reject }]);
+      else waiters.push({ resolve, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    const waiting = this.#waiting;
+    this.#waiting = new Map();
+    this.#scheduled = false;
+    const ids = [...waiting.keys()];
+    for (let start = 0; start < ids.length; start += MAX_BATCH) void this.#answer(ids.slice(start, start + MAX_BATCH), waiting);
+  }
+
+  async #answer(ids: string[], waiting: Map<string, Waiter<Row>[]>): Promise<void> {
+    try {
+      const rows = await this.read(ids);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      for (const id of ids) for (const waiter of waiting.get(id)!) waiter.resolve(byId.get(id));
+    } catch (error) {
+      for (const id of ids) for (const waiter of waiting.get(id)!) waiter.reject(error);
+    }
   }
 }
 
@@ -80,12 +148,12 @@ function openSqlite(url: string, options: DatabaseOptions): DatabaseHandle {
   database.pragma('synchronous = NORMAL');
   const db = new PreparingDb({ dialect: new SqliteDialect({ database }) }, (self, _name, query) => {
     const statement = database.prepare(query.sql);
+    // kysely runs everything on this one connection behind a mutex; while a transaction
+    // holds it, read through kysely (which waits) rather than inside someone's transaction.
     return {
-      async first(parameters) {
-        // kysely runs everything on this one connection behind a mutex; while a transaction
-        // holds it, read through kysely (which waits) rather than inside someone's transaction.
-        if (database.inTransaction) return (await self.executeQuery(CompiledQuery.raw(query.sql, [...parameters]))).rows[0];
-        return statement.get(...parameters);
+      async all(parameters) {
+        if (database.inTransaction) return (await self.executeQuery(CompiledQuery.raw(query.sql, [...parameters]))).rows;
+        return statement.all(...parameters);
       },
     };
   });
@@ -114,13 +182,12 @@ async function openPostgres(url: string, options: DatabaseOptions): Promise<Data
         oid === PG_INT8 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  const db = new PreparingDb({ dialect: new PostgresDialect({ pool }) }, (_self, name, query) => ({
-    async first(parameters) {
-      // pg prepares a named statement on each pooled connection the first time it runs there.
-      const result = await pool.query({ name, text: query.sql, values: [...parameters] });
-      return result.rows[0];
-    },
-  }));
+  const db = new PreparingDb({ dialect: new PostgresDialect({ pool }) }, (_self, name, query) => {
+    // pg prepares a named statement on each pooled connection the first time it runs there.
+    return {
+      all: async (parameters) => (await pool.query({ name, text: query.sql, values: [...parameters] })).rows,
+    };
+  });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 

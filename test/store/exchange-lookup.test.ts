@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CompiledQuery } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { findKeyForExchange, selectKeyForExchange, type ExchangeKeyRow } from '../../src/store/api-keys.js';
 import { PreparingDb } from '../../src/store/database.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
@@ -76,6 +77,50 @@ describe.each(DIALECTS)('the prepared exchange lookup on $dialect', (dialectCase
         }),
       ).rejects.toThrow('roll back');
       expect((await pending)?.revoked_at).toBeNull();
+    });
+
+    it('answers the lookups of one turn of the event loop with one read, each with its own row', async () => {
+      const [a, b] = [await ctx.createClient(['tools:deploy']), await ctx.createClient(['agents:edit'])];
+      const unknown = 'key_01JZZZZZZZZZZZZZZZZZZZZZZZ';
+      const prepared = vi.spyOn(ctx.db as PreparingDb, 'prepared');
+      try {
+        const rows = await Promise.all([a.keyId, b.keyId, unknown, a.keyId].map((id) => findKeyForExchange(ctx.db, id)));
+        expect(rows.map((row) => row?.id)).toEqual([a.keyId, b.keyId, undefined, a.keyId]);
+        expect(rows[1]).toEqual(await selectKeyForExchange(ctx.db, b.keyId));
+        // One statement for the three distinct ids, none per lookup.
+        expect(prepared.mock.calls.map(([name]) => name)).toEqual(['scope_auth_find_keys_for_exchange_3']);
+      } finally {
+        prepared.mockRestore();
+      }
+    });
+
+    it('splits a large batch into reads of at most 32 ids and still answers every lookup', async () => {
+      const client = await ctx.createClient(['tools:deploy']);
+      const unknowns = Array.from({ length: 40 }, (_, i) => `key_01JZZZZZZZZZZZZZZZZZZZ${String(i).padStart(3, '0')}`);
+      const ids = [...unknowns.slice(0, 20), client.keyId, ...unknowns.slice(20)];
+      const prepared = vi.spyOn(ctx.db as PreparingDb, 'prepared');
+      try {
+        const rows = await Promise.all(ids.map((id) => findKeyForExchange(ctx.db, id)));
+        expect(rows.filter((row) => row !== undefined).map((row) => row!.id)).toEqual([client.keyId]);
+        expect(rows[20]?.id).toBe(client.keyId);
+        expect(prepared.mock.calls.map(([name]) => name)).toEqual(['scope_auth_find_keys_for_exchange_32', 'scope_auth_find_keys_for_exchange_9']);
+      } finally {
+        prepared.mockRestore();
+      }
+    });
+
+    it('rejects every lookup of a failed read, and reads the next turn afresh', async () => {
+      const db = ctx.db as PreparingDb;
+      let fail = true;
+      const reader = db.batched<{ id: string }>('scope_auth_test_batch_failure', (count) =>
+        CompiledQuery.raw(`select id from ${fail ? 'no_such_table' : 'api_keys'} where id in (${Array.from({ length: count }, (_, i) => (dialectCase.dialect === 'postgres' ? `$${i + 1}` : '?')).join(', ')})`),
+      );
+      const failed = await Promise.allSettled([reader.get('key_a'), reader.get('key_b')]);
+      expect(failed.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+      fail = false;
+      const client = await ctx.createClient(['tools:deploy']);
+      // Three ids: a statement not prepared (and not failed) before.
+      expect((await Promise.all([reader.get(client.keyId), reader.get('key_a'), reader.get('key_c')])).map((row) => row?.id)).toEqual([client.keyId, undefined, undefined]);
     });
 
     it('reads inside a transaction through that transaction', async () => {
