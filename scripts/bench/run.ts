@@ -17,6 +17,7 @@
 //   npm run bench -- --server path/to/bin/serve.cjs   another build of the server (to compare), same Node options
 //   npm run bench -- --env NAME=VALUE  extra server environment (repeatable)
 //   npm run bench -- --only warm,latency        some figures only: cold, warm, jwks, verifier, latency
+//   npm run bench -- --db postgres     one database only (sqlite or postgres; the verifier runs on the first)
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +48,7 @@ const { values: args } = parseArgs({
     env: { type: 'string', multiple: true },
     server: { type: 'string' },
     only: { type: 'string' },
+    db: { type: 'string' },
   },
 });
 
@@ -708,7 +710,10 @@ async function main() {
   workDir = mkdtempSync(join(tmpdir(), 'scope-auth-bench-'));
   const started = new Date();
   const load1 = loadavg();
-  const dialects: Dialect[] = pgUrl ? ['sqlite', 'postgres'] : ['sqlite'];
+  const dialects: Dialect[] = args.db ? [args.db as Dialect] : pgUrl ? ['sqlite', 'postgres'] : ['sqlite'];
+  if (!dialects.every((dialect) => dialect === 'sqlite' || (dialect === 'postgres' && pgUrl))) {
+    throw new Error(`--db: expected sqlite, or postgres with SCOPE_AUTH_TEST_DATABASE_URL or --pg set; got ${args.db}`);
+  }
   const figures: Figure[] = [];
   const raw: Record<string, unknown> = {};
   try {
