@@ -1,4 +1,6 @@
-// createApp(deps) → the express app. It never listens; main.ts and the tests do.
+// createApp(deps) → the server's request listener: the JWKS answered at once, everything else
+// by the express app. It never listens; server.ts and the tests do.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -17,10 +19,10 @@ import { authenticate } from './http/bearer-auth.js';
 import { notFound, problemErrorHandler } from './http/error-handler.js';
 import type { Metrics } from './http/metrics.js';
 import { requestLogger } from './http/request-logger.js';
-import { securityHeaders } from './http/security-headers.js';
+import { setSecurityHeaders } from './http/security-headers.js';
 import { healthRoutes } from './routes/health.js';
 import { introspectRoutes } from './routes/introspect.js';
-import { jwksRoutes } from './routes/jwks.js';
+import { jwksResponder } from './routes/jwks.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { oauthRoutes } from './routes/oauth.js';
 import { tokenRoutes } from './routes/token.js';
@@ -44,15 +46,16 @@ export interface AppDeps {
   readonly metrics: Metrics;
 }
 
-export function createApp(deps: AppDeps): express.Express {
+/** A Node request listener: `http.createServer(app)`, or supertest's `request(app)`. */
+export type App = (req: IncomingMessage, res: ServerResponse) => void;
+
+export function createApp(deps: AppDeps): App {
   const { config, logger } = deps;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('trust proxy', config.trustProxy);
   app.set('query parser', 'simple');
-  app.use(securityHeaders);
-  app.use(requestLogger(logger));
 
   const exchange = createExchange({
     db: deps.db,
@@ -83,9 +86,8 @@ export function createApp(deps: AppDeps): express.Express {
   const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
   const auth = authenticate({ verify: verifyToken, db: deps.db, clock: deps.clock });
 
-  // The routes every client and verifier call come first: each router before a route costs
-  // every request to that route a pass through its stack.
-  app.use(jwksRoutes({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds }));
+  // The routes every client calls come first: each router before a route costs every
+  // request to that route a pass through its stack.
   app.use(tokenRoutes({ exchange, logger }));
   app.use(oauthRoutes({ exchange, logger }));
   app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
@@ -102,5 +104,14 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(notFound);
   app.use(problemErrorHandler(logger));
-  return app;
+
+  // Every response gets the security headers and a log line, whoever answers it. The JWKS,
+  // which every verifier polls, is answered before express (see routes/jwks.ts).
+  const logRequest = requestLogger(logger);
+  const jwks = jwksResponder({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds });
+  return (req, res) => {
+    setSecurityHeaders(res);
+    logRequest(req, res);
+    if (!jwks(req, res)) app(req, res);
+  };
 }

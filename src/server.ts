@@ -1,6 +1,7 @@
 // Boots a server from a Config: database, migrations, keyring, first-start bootstrap,
 // listening, background timers; and drains it on close(). Used by main.ts, the CLI's
 // `serve` and the end-to-end tests.
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
@@ -54,7 +55,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     const bootstrap = await bootstrapRootOrg(deps);
     if (bootstrap) options.onBootstrap?.(bootstrap, deps);
     const app = createApp(deps);
-    const server = app.listen(config.port, config.host);
+    const server = createServer(app).listen(config.port, config.host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);

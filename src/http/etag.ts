@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { Request } from 'express';
 
 /** A strong ETag for a precomputed body. */
 export function etagOf(body: string): string {
   return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
 }
 
-/** True when the request's If-None-Match names `etag` (weak comparison, RFC 9110 §13.1.2). */
-export function ifNoneMatch(req: Request, etag: string): boolean {
-  const header = req.get('if-none-match');
+/** True when an If-None-Match header value names `etag` (weak comparison, RFC 9110 §13.1.2). */
+export function ifNoneMatch(header: string | undefined, etag: string): boolean {
   if (!header) return false;
   return header
     .split(',')

@@ -6,7 +6,7 @@
 // dozen more meant for HTML documents (cross-origin isolation, DNS prefetch, IE download
 // and XSS-filter switches); they cost time on every response and more than half of the
 // bytes of a JWKS answer, and protect nothing a JSON body can be used for.
-import type { RequestHandler } from 'express';
+import type { ServerResponse } from 'node:http';
 
 const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   // No script, style, frame or plugin may load, and no page may frame this one, should a
@@ -19,7 +19,7 @@ const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 
 const entries = Object.entries(SECURITY_HEADERS);
 
-export const securityHeaders: RequestHandler = (_req, res, next) => {
+/** Sets them on a response; createApp calls it once for every request, before anything answers. */
+export function setSecurityHeaders(res: ServerResponse): void {
   for (const [name, value] of entries) res.setHeader(name, value);
-  next();
-};
+}

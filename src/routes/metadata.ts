@@ -63,7 +63,7 @@ export function metadataRoutes(deps: { config: Pick<Config, 'issuer'>; catalog: 
   router.use((req, res, next) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !paths.has(req.path)) return next();
     res.set({ 'Cache-Control': `public, max-age=${METADATA_MAX_AGE_SECONDS}`, ETag: etag, 'Access-Control-Allow-Origin': '*' });
-    if (ifNoneMatch(req, etag)) {
+    if (ifNoneMatch(req.headers['if-none-match'], etag)) {
       res.status(304).end();
       return;
     }

@@ -1,7 +1,6 @@
-import type { Express } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
+import { createApp, type App } from '../../src/app.js';
 import { createArgon2Queue } from '../../src/domain/argon2-queue.js';
 import type { SecretHasher } from '../../src/domain/hashing.js';
 import type { Metrics } from '../../src/http/metrics.js';
@@ -152,7 +151,7 @@ function watchedMetrics(metrics: Metrics) {
 describe.each(DIALECTS)('token exchange when the argon2 queue is full on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
     let ctx: TestContext;
-    let app: Express;
+    let app: App;
     let gate: ReturnType<typeof gatedHasher>;
     let watched: ReturnType<typeof watchedMetrics>;
     let clients: Array<TestCredentials & { appId: string }>;

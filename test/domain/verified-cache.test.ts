@@ -1,7 +1,6 @@
-import type { Express } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createApp } from '../../src/app.js';
+import { createApp, type App } from '../../src/app.js';
 import type { SecretHasher } from '../../src/domain/hashing.js';
 import { cacheHeapWarning, createVerifiedCache } from '../../src/domain/verified-cache.js';
 import { createTestClock } from '../helpers/clock.js';
@@ -132,7 +131,7 @@ describe('the heap check of the verified-credential cache', () => {
 describe.each(DIALECTS)('token exchange with the verified-credential cache on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
     let ctx: TestContext;
-    let app: Express;
+    let app: App;
     let counter: ReturnType<typeof countingHasher>;
     let client: TestCredentials & { appId: string };
 

@@ -1,10 +1,9 @@
 // A test app built exactly as the server builds it (createServices + createApp), on a
 // fresh database of the given dialect, with a test clock and cheap argon2 parameters.
 import { randomBytes } from 'node:crypto';
-import type { Express } from 'express';
 import { pino } from 'pino';
 import request from 'supertest';
-import { createApp, type AppDeps } from '../../src/app.js';
+import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { loadConfig, type EnvName } from '../../src/config.js';
 import { prepareKey } from '../../src/domain/keys.js';
 import { bootstrapRootOrg, createOrgWithAdmin, type CreatedOrg } from '../../src/domain/orgs.js';
@@ -33,7 +32,7 @@ export interface TestCredentials {
 }
 
 export interface TestContext {
-  readonly app: Express;
+  readonly app: App;
   readonly deps: AppDeps;
   readonly db: Db;
   readonly database: TestDatabase;

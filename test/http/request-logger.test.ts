@@ -15,7 +15,11 @@ function appLoggingAt(level: LogLevel) {
     },
   });
   const app = express();
-  app.use(requestLogger(createLogger(level, sink)));
+  const logRequest = requestLogger(createLogger(level, sink));
+  app.use((req, res, next) => {
+    logRequest(req, res);
+    next();
+  });
   app.get('/ok', (_req, res) => {
     res.json({ ok: true });
   });

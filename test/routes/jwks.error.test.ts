@@ -15,6 +15,13 @@ describe('GET /.well-known/jwks.json, errors', () => {
     expect(res.body).toMatchObject({ code: 'not_found', status: 404 });
   });
 
+  it('answers 404 to paths that only begin like the JWKS path', async () => {
+    for (const path of ['/.well-known/jwks.jsonx', '/.well-known/jwks.json.bak', '/.well-known/jwks', '/.well-known/jwks.json%00']) {
+      const res = await request(ctx.app).get(path).expect(404);
+      expect(res.body, path).toMatchObject({ code: 'not_found' });
+    }
+  });
+
   it('ignores query strings and garbage If-None-Match headers', async () => {
     const res = await request(ctx.app).get('/.well-known/jwks.json?x=1&x=2').set('If-None-Match', ',,W/,"').expect(200);
     expect(res.body.keys).toHaveLength(1);

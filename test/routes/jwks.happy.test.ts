@@ -1,5 +1,8 @@
+import { Writable } from 'node:stream';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
+import { createLogger } from '../../src/logger.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 
@@ -29,6 +32,29 @@ describe.each(DIALECTS)('GET /.well-known/jwks.json on $dialect', (dialectCase) 
         expect(res.text).toBe('');
         expect(res.headers['etag']).toBe(etag);
       }
+    });
+
+    it('answers HEAD with the headers of a GET and no body', async () => {
+      const get = await request(ctx.app).get('/.well-known/jwks.json').expect(200);
+      const head = await request(ctx.app).head('/.well-known/jwks.json').expect(200);
+      expect(head.headers['content-length']).toBe(get.headers['content-length']);
+      expect(head.headers['etag']).toBe(get.headers['etag']);
+      expect(head.text ?? '').toBe('');
+    });
+
+    it('writes one request log line for a JWKS answer, as for any other', async () => {
+      const lines: Array<Record<string, unknown>> = [];
+      const sink = new Writable({
+        write(chunk, _encoding, done) {
+          lines.push(JSON.parse(String(chunk)) as Record<string, unknown>);
+          done();
+        },
+      });
+      const app = createApp({ ...ctx.deps, logger: createLogger('info', sink) });
+      await request(app).get('/.well-known/jwks.json?v=2').expect(200);
+      expect(lines.filter((line) => line['msg'] === 'request completed')).toEqual([
+        expect.objectContaining({ req: expect.objectContaining({ method: 'GET', path: '/.well-known/jwks.json' }), res: { status: 200 } }),
+      ]);
     });
 
     it('answers 200 to a stale If-None-Match', async () => {
