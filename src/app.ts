@@ -1,5 +1,6 @@
-// createApp(deps) → the server's request listener: the JWKS answered at once, everything else
-// by the express app. It never listens; server.ts and the tests do.
+// createApp(deps) → the server's request listener: the raw routes (the JWKS and POST
+// /v1/token, see http/raw-routes.ts) first, everything else by the express app. It never
+// listens; server.ts and the tests do.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from 'pino';
@@ -19,13 +20,15 @@ import { authenticate } from './http/bearer-auth.js';
 import { notFound, problemErrorHandler } from './http/error-handler.js';
 import type { Metrics } from './http/metrics.js';
 import { requestLogger } from './http/request-logger.js';
+import type { RawRoute } from './http/raw-routes.js';
+import { trustFunction } from './http/request-context.js';
 import { setSecurityHeaders } from './http/security-headers.js';
 import { healthRoutes } from './routes/health.js';
 import { introspectRoutes } from './routes/introspect.js';
-import { jwksResponder } from './routes/jwks.js';
+import { jwksRoute } from './routes/jwks.js';
 import { metadataRoutes } from './routes/metadata.js';
 import { oauthRoutes } from './routes/oauth.js';
-import { tokenRoutes } from './routes/token.js';
+import { tokenRoute } from './routes/token.js';
 import { appsRoutes } from './routes/apps.js';
 import { auditRoutes } from './routes/audit.js';
 import { keysRoutes } from './routes/keys.js';
@@ -54,7 +57,8 @@ export function createApp(deps: AppDeps): App {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
-  app.set('trust proxy', config.trustProxy);
+  const trust = trustFunction(config.trustProxy);
+  app.set('trust proxy', trust);
   app.set('query parser', 'simple');
 
   const exchange = createExchange({
@@ -86,9 +90,8 @@ export function createApp(deps: AppDeps): App {
   const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
   const auth = authenticate({ verify: verifyToken, db: deps.db, clock: deps.clock });
 
-  // The routes every client calls come first: each router before a route costs every
+  // The routes clients call most come first: each router before a route costs every
   // request to that route a pass through its stack.
-  app.use(tokenRoutes({ exchange, logger }));
   app.use(oauthRoutes({ exchange, logger }));
   app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
   app.use(metadataRoutes({ config, catalog: deps.catalog }));
@@ -105,13 +108,16 @@ export function createApp(deps: AppDeps): App {
   app.use(notFound);
   app.use(problemErrorHandler(logger));
 
-  // Every response gets the security headers and a log line, whoever answers it. The JWKS,
-  // which every verifier polls, is answered before express (see routes/jwks.ts).
+  // Every response gets the security headers and a log line, whoever answers it.
   const logRequest = requestLogger(logger);
-  const jwks = jwksResponder({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds });
+  const rawRoutes: readonly RawRoute[] = [
+    jwksRoute({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds }),
+    tokenRoute({ exchange, logger, trust }),
+  ];
   return (req, res) => {
     setSecurityHeaders(res);
     logRequest(req, res);
-    if (!jwks(req, res)) app(req, res);
+    for (const route of rawRoutes) if (route(req, res)) return;
+    app(req, res);
   };
 }

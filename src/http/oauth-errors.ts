@@ -1,6 +1,7 @@
 // Rendering for the token endpoints, which answer in the OAuth 2.0 error shape
 // `{ error, error_description }` (RFC 6749 §5.2) rather than problem+json.
-import type { ErrorRequestHandler, Response } from 'express';
+import type { ServerResponse } from 'node:http';
+import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ExchangeResult } from '../domain/exchange.js';
 import { OAuthError } from '../errors.js';
@@ -8,9 +9,22 @@ import { bodyParserError } from './error-handler.js';
 
 export const INVALID_CLIENT_DESCRIPTION = 'client authentication failed';
 
-export function sendOAuthError(res: Response, error: OAuthError) {
-  res.set(error.headers).status(error.status).json({ error: error.error, error_description: error.description });
+/** Writes an OAuth error; a plain Node response, as the raw token route has no express one. */
+export function sendOAuthError(res: ServerResponse, error: OAuthError): void {
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  sendJson(res, error.status, { error: error.error, error_description: error.description });
 }
+
+/** Writes a JSON body with the status and content type express's res.json() would. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
+export const SERVER_ERROR = { error: 'server_error', error_description: 'an unexpected error occurred' } as const;
 
 /** The OAuth error for a refused exchange; one identical body for every credential failure. */
 export function exchangeError(result: Exclude<ExchangeResult, { ok: true }>, invalidClientHeaders = {}): OAuthError {
@@ -40,6 +54,6 @@ export function oauthErrorHandler(logger: Logger): ErrorRequestHandler {
       return sendOAuthError(res, new OAuthError('invalid_request', 400, parseError.message));
     }
     logger.error({ err: error, path: req.path }, 'unhandled error in token endpoint');
-    res.status(500).json({ error: 'server_error', error_description: 'an unexpected error occurred' });
+    sendJson(res, 500, SERVER_ERROR);
   };
 }

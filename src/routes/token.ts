@@ -1,12 +1,21 @@
 // POST /v1/token: the JSON exchange of org id + key id + secret for an access token.
-import express, { Router } from 'express';
+// Every client calls it, so it is a raw route, answered before express (see
+// http/raw-routes.ts): the body is read by readJsonBody under the rules express.json()
+// applied, validated with the same schema, and the answer written with plain Node calls.
+// Other methods on this path go on to express, which answers a 404.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Exchange } from '../domain/exchange.js';
 import { parseScopeParam } from '../domain/scopes.js';
 import { OAuthError } from '../errors.js';
-import { exchangeError, oauthErrorHandler } from '../http/oauth-errors.js';
-import { clientIp, noStore } from '../http/request-context.js';
+import { readJsonBody } from '../http/json-body.js';
+import { exchangeError, sendJson, sendOAuthError, SERVER_ERROR } from '../http/oauth-errors.js';
+import { targetsPath, type RawRoute } from '../http/raw-routes.js';
+import { rawClientIp, setNoStore, type TrustFunction } from '../http/request-context.js';
+
+export const TOKEN_PATH = '/v1/token';
+const BODY_LIMIT_BYTES = 64 * 1024;
 
 const tokenRequest = z.strictObject({
   org_id: z.string().min(1).max(64),
@@ -15,14 +24,15 @@ const tokenRequest = z.strictObject({
   scope: z.string().max(4096).optional(),
 });
 
-export function tokenRoutes(deps: { exchange: Exchange; logger: Logger }): Router {
-  const router = Router();
-  router.post('/v1/token', noStore, express.json({ limit: '64kb' }), async (req, res) => {
-    // express.json() parsed the body only if it was JSON; ask again only when it did not.
-    if (req.body === undefined && !req.is('application/json')) {
-      throw new OAuthError('invalid_request', 400, 'the body must be application/json');
+export function tokenRoute(deps: { exchange: Exchange; logger: Logger; trust: TrustFunction }): RawRoute {
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readJsonBody(req, BODY_LIMIT_BYTES);
+    if (!body.ok) {
+      // The rest of an oversize body is not read: the connection closes after the answer.
+      if (body.tooLarge) res.shouldKeepAlive = false;
+      throw new OAuthError('invalid_request', 400, body.description);
     }
-    const parsed = tokenRequest.safeParse(req.body);
+    const parsed = tokenRequest.safeParse(body.value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       const field = issue.path.join('.') || 'body';
@@ -35,11 +45,27 @@ export function tokenRoutes(deps: { exchange: Exchange; logger: Logger }): Route
       keyId: key_id,
       secret,
       ...(scopes.length > 0 ? { scopes } : {}),
-      ip: clientIp(req),
+      ip: rawClientIp(req, deps.trust),
     });
     if (!result.ok) throw exchangeError(result);
-    res.json({ access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
-  });
-  router.use('/v1/token', oauthErrorHandler(deps.logger));
-  return router;
+    sendJson(res, 200, { access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
+  }
+
+  return (req, res) => {
+    if (req.method !== 'POST' || !targetsPath(req.url, TOKEN_PATH)) return false;
+    setNoStore(res);
+    answer(req, res).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (error instanceof OAuthError) {
+        sendOAuthError(res, error);
+        return;
+      }
+      deps.logger.error({ err: error, path: TOKEN_PATH }, 'unhandled error in token endpoint');
+      sendJson(res, 500, SERVER_ERROR);
+    });
+    return true;
+  };
 }

@@ -1,0 +1,18 @@
+// Routes answered before express. Two endpoints carry nearly all of a deployment's traffic:
+// the JWKS, which every verifier of every downstream service polls, and POST /v1/token,
+// which every client calls. For them express's request handling (its prototypes, the
+// router's passes, body-parser, its response helpers) measured more than half of the CPU
+// of an answer, so createApp offers each request to these first and hands the rest to the
+// express app. Security headers and the request log line are set before either answers.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Answers the request and returns true when it is this route's; returns false, having written nothing, otherwise. */
+export type RawRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** Whether a request target is exactly `path`, with or without a query string. */
+export function targetsPath(url: string | undefined, path: string): boolean {
+  if (url === undefined || !url.startsWith(path)) return false;
+  return url.length === path.length || url.charCodeAt(path.length) === QUESTION_MARK;
+}
+
+const QUESTION_MARK = 0x3f;

@@ -1,0 +1,136 @@
+// POST /v1/token is answered before express (src/http/raw-routes.ts): the HTTP rules that
+// express.json() and express's client address enforced there must hold all the same.
+import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import request from 'supertest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestContext, type TestContext } from '../helpers/context.js';
+
+describe('POST /v1/token, the HTTP rules of its raw route', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ dialect: 'sqlite' });
+  });
+  afterAll(async () => ctx?.close());
+
+  const body = () => {
+    const { orgId, keyId, secret } = ctx.rootCredentials;
+    return JSON.stringify({ org_id: orgId, key_id: keyId, secret });
+  };
+
+  it('accepts application/json in any case, with a UTF-8 charset, and a query string', async () => {
+    for (const type of ['application/json', 'Application/JSON', 'application/json; charset=utf-8', 'application/json;charset="UTF-8"']) {
+      const res = await request(ctx.app).post('/v1/token?client=sdk').set('Content-Type', type).send(body());
+      expect(res.status, type).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['pragma']).toBe('no-cache');
+    }
+  });
+
+  it('refuses another charset, a compressed body and a JSON-like type with 400 invalid_request', async () => {
+    const cases: Array<[Record<string, string>, string | Buffer, string]> = [
+      [{ 'Content-Type': 'application/json; charset=iso-8859-1' }, body(), 'unsupported body encoding or charset'],
+      [{ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, gzipSync(body()), 'unsupported body encoding or charset'],
+      [{ 'Content-Type': 'application/jsonx' }, body(), 'the body must be application/json'],
+      [{ 'Content-Type': 'text/plain' }, body(), 'the body must be application/json'],
+    ];
+    for (const [headers, payload, description] of cases) {
+      const res = await request(ctx.app).post('/v1/token').set(headers).send(payload);
+      expect(res.status, JSON.stringify(headers)).toBe(400);
+      expect(res.body).toEqual({ error: 'invalid_request', error_description: description });
+      expect(res.headers['cache-control']).toBe('no-store');
+    }
+  });
+
+  it('refuses JSON that is not an object or array, and reads an empty JSON body as an empty object', async () => {
+    for (const payload of ['"org_x"', '42', 'null', 'true']) {
+      const res = await request(ctx.app).post('/v1/token').set('Content-Type', 'application/json').send(payload).expect(400);
+      expect(res.body).toEqual({ error: 'invalid_request', error_description: 'the request body is not valid JSON' });
+    }
+    const empty = await request(ctx.app).post('/v1/token').set('Content-Type', 'application/json').send('').expect(400);
+    expect(empty.body.error_description).toContain('org_id');
+  });
+
+  describe('over a real connection', () => {
+    let server: Server;
+    let port: number;
+    beforeAll(async () => {
+      server = createServer(ctx.app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      port = (server.address() as AddressInfo).port;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    /** Sends a chunked body (no Content-Length) of `size` bytes and returns status, headers and body. */
+    function chunked(size: number): Promise<{ status: number; connection: string | undefined; body: string }> {
+      return new Promise((resolve, reject) => {
+        const req = httpRequest({ port, host: '127.0.0.1', method: 'POST', path: '/v1/token', headers: { 'Content-Type': 'application/json' } }, (res) => {
+          let text = '';
+          res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body: text }));
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+        const chunk = Buffer.alloc(16 * 1024, 0x20);
+        req.write('{"org_id":"');
+        for (let sent = 0; sent < size; sent += chunk.length) req.write(chunk);
+        req.end('"}');
+      });
+    }
+
+    it('refuses a chunked body over 64 KiB with 400 and closes the connection instead of reading on', async () => {
+      const res = await chunked(1024 * 1024);
+      expect(res.status).toBe(400);
+      expect(res.connection).toBe('close');
+      expect(JSON.parse(res.body)).toEqual({ error: 'invalid_request', error_description: 'the request body exceeds 64 KiB' });
+    });
+
+    it('still answers a chunked body under the limit', async () => {
+      const res = await chunked(32 * 1024);
+      expect(res.status).toBe(400);
+      expect(JSON.parse(res.body).error_description).toMatch(/^org_id: /);
+    });
+  });
+
+  it('leaves other methods on the path to express, which answers 404 problem+json', async () => {
+    for (const method of ['get', 'put', 'delete'] as const) {
+      const res = await request(ctx.app)[method]('/v1/token').expect(404);
+      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+    }
+    await request(ctx.app).post('/v1/tokens').set('Content-Type', 'application/json').send(body()).expect(404);
+  });
+});
+
+describe.each([
+  { trust: 'false', forwarded: '203.0.113.7', expected: /127\.0\.0\.1/ },
+  { trust: 'loopback', forwarded: '203.0.113.7', expected: /^203\.0\.113\.7$/ },
+  { trust: '1', forwarded: '198.51.100.1, 203.0.113.7', expected: /^203\.0\.113\.7$/ },
+])('the client address under SCOPE_AUTH_TRUST_PROXY=$trust', ({ trust, forwarded, expected }) => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await createTestContext({ dialect: 'sqlite', env: { SCOPE_AUTH_TRUST_PROXY: trust } });
+  });
+  afterAll(async () => ctx?.close());
+
+  it('is the same for POST /v1/token (a raw route) as for POST /oauth2/token (an express route)', async () => {
+    const viaJson = await ctx.createClient(['tools:deploy']);
+    const viaOAuth = await ctx.createClient(['tools:deploy']);
+    await request(ctx.app)
+      .post('/v1/token')
+      .set('X-Forwarded-For', forwarded)
+      .send({ org_id: viaJson.orgId, key_id: viaJson.keyId, secret: viaJson.secret })
+      .expect(200);
+    await request(ctx.app)
+      .post('/oauth2/token')
+      .set('X-Forwarded-For', forwarded)
+      .type('form')
+      .send({ grant_type: 'client_credentials', client_id: viaOAuth.keyId, client_secret: viaOAuth.secret })
+      .expect(200);
+    await ctx.deps.lastUsed.flush();
+    const rows = await ctx.db.selectFrom('api_keys').select(['id', 'last_used_ip']).where('id', 'in', [viaJson.keyId, viaOAuth.keyId]).execute();
+    const ips = Object.fromEntries(rows.map((row) => [row.id, row.last_used_ip]));
+    expect(ips[viaJson.keyId]).toMatch(expected);
+    expect(ips[viaJson.keyId]).toBe(ips[viaOAuth.keyId]);
+  });
+});
