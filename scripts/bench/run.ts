@@ -98,7 +98,7 @@ interface Plan {
 
 const plan: Plan = args.quick
   ? { mode: 'quick', smallKeys: 1_000, largeKeys: Number(args.keys ?? 100_000), workingKeys: 150, coldWarmupKeys: 30, seconds: 2, latencySeconds: 2, warmupSeconds: 1, connections: 10, rounds: 1, latencyRounds: 1, latencyKeys: 60 }
-  : { mode: 'full', smallKeys: 1_000, largeKeys: Number(args.keys ?? 100_000), workingKeys: 900, coldWarmupKeys: 60, seconds: 2, latencySeconds: 3, warmupSeconds: 1, connections: 10, rounds: 5, latencyRounds: 4, latencyKeys: 200 };
+  : { mode: 'full', smallKeys: 1_000, largeKeys: Number(args.keys ?? 100_000), workingKeys: 900, coldWarmupKeys: 60, seconds: 2, latencySeconds: 3, warmupSeconds: 1, connections: 10, rounds: 5, latencyRounds: 6, latencyKeys: 200 };
 
 // ---------------------------------------------------------------------------------------------
 // Child processes
