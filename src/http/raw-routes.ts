@@ -9,10 +9,26 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 /** Answers the request and returns true when it is this route's; returns false, having written nothing, otherwise. */
 export type RawRoute = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-/** Whether a request target is exactly `path`, with or without a query string. */
+/**
+ * Whether a request target is exactly `path`, with or without a query string. The target is
+ * usually origin-form (`/v1/token?…`); absolute-form (`http://host/v1/token`), which HTTP/1.1
+ * servers must accept too (RFC 9112 §3.2.2), is compared by its path, as express does.
+ */
 export function targetsPath(url: string | undefined, path: string): boolean {
-  if (url === undefined || !url.startsWith(path)) return false;
+  if (url === undefined) return false;
+  if (url.charCodeAt(0) !== SLASH) return absolutePath(url) === path;
+  if (!url.startsWith(path)) return false;
   return url.length === path.length || url.charCodeAt(path.length) === QUESTION_MARK;
 }
 
+function absolutePath(url: string): string | null {
+  if (!/^https?:\/\//i.test(url)) return null;
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return null;
+  }
+}
+
+const SLASH = 0x2f;
 const QUESTION_MARK = 0x3f;

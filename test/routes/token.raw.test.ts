@@ -86,6 +86,23 @@ describe('POST /v1/token, the HTTP rules of its raw route', () => {
       expect(JSON.parse(res.body)).toEqual({ error: 'invalid_request', error_description: 'the request body exceeds 64 KiB' });
     });
 
+    it('answers an absolute-form request target (as a forward proxy sends it) like any other', async () => {
+      const res = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(
+          { port, host: '127.0.0.1', method: 'POST', path: `http://127.0.0.1:${port}/v1/token`, headers: { 'Content-Type': 'application/json' } },
+          (response) => {
+            let text = '';
+            response.on('data', (chunk: Buffer) => (text += chunk.toString()));
+            response.on('end', () => resolve({ status: response.statusCode!, body: text }));
+          },
+        );
+        req.on('error', reject);
+        req.end(body());
+      });
+      expect(res.status).toBe(200);
+      expect(JSON.parse(res.body)).toMatchObject({ token_type: 'Bearer' });
+    });
+
     it('still answers a chunked body under the limit', async () => {
       const res = await chunked(32 * 1024);
       expect(res.status).toBe(400);
