@@ -1,5 +1,5 @@
-// createApp(deps) → the server's request listener: the raw routes (the JWKS and POST
-// /v1/token, see http/raw-routes.ts) first, everything else by the express app. It never
+// createApp(deps) → the server's request listener: the raw routes (the JWKS and the two
+// token endpoints, see http/raw-routes.ts) first, everything else by the express app. It never
 // listens; server.ts and the tests do.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
@@ -27,7 +27,7 @@ import { healthRoutes } from './routes/health.js';
 import { introspectRoutes } from './routes/introspect.js';
 import { jwksRoute } from './routes/jwks.js';
 import { metadataRoutes } from './routes/metadata.js';
-import { oauthRoutes } from './routes/oauth.js';
+import { oauthRoute } from './routes/oauth.js';
 import { tokenRoute } from './routes/token.js';
 import { appsRoutes } from './routes/apps.js';
 import { auditRoutes } from './routes/audit.js';
@@ -92,7 +92,6 @@ export function createApp(deps: AppDeps): App {
 
   // The routes clients call most come first: each router before a route costs every
   // request to that route a pass through its stack.
-  app.use(oauthRoutes({ exchange, logger }));
   app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
   app.use(metadataRoutes({ config, catalog: deps.catalog }));
   app.use(introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }));
@@ -113,6 +112,7 @@ export function createApp(deps: AppDeps): App {
   const rawRoutes: readonly RawRoute[] = [
     jwksRoute({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds }),
     tokenRoute({ exchange, logger, trust }),
+    oauthRoute({ exchange, logger, trust }),
   ];
   return (req, res) => {
     setSecurityHeaders(res);

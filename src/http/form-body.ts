@@ -2,9 +2,12 @@
 // and split with URLSearchParams rather than parsed by express.urlencoded, whose parser
 // folds a repeated parameter into an array or keeps one of the values: RFC 6749 §3.2 says a
 // parameter MUST NOT be included more than once, so a repeat has to stay detectable.
-import express, { type Request } from 'express';
+// POST /oauth2/token reads its text with readBodyText (a raw route); POST /oauth2/introspect,
+// behind the admin bearer auth on express, with `formText`.
+import express from 'express';
+import { FORM_TYPE } from './raw-body.js';
 
-export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
+export const FORM_CONTENT_TYPE = FORM_TYPE;
 
 /** Reads a form body (at most 64 KiB, like every other body) into `req.body` as a string. */
 export const formText = express.text({ type: FORM_CONTENT_TYPE, limit: '64kb' });
@@ -12,19 +15,24 @@ export const formText = express.text({ type: FORM_CONTENT_TYPE, limit: '64kb' })
 export type FormParseResult = { ok: true; params: Map<string, string> } | { ok: false; error: string };
 
 /**
- * The form of a request read by `formText`, or why it cannot be used: not a form, or a
- * parameter given twice. A parameter with an empty value is dropped, as RFC 6749 §3.1
- * says it must be treated as omitted.
+ * The parameters of a form body, or why it cannot be used: a parameter given twice. A
+ * parameter with an empty value is dropped, as RFC 6749 §3.1 says it must be treated as
+ * omitted.
  */
-export function readForm(req: Request): FormParseResult {
-  if (!req.is(FORM_CONTENT_TYPE) || typeof req.body !== 'string') {
-    return { ok: false, error: `the body must be ${FORM_CONTENT_TYPE}` };
-  }
+export function parseForm(text: string): FormParseResult {
   const params = new Map<string, string>();
-  for (const [name, value] of new URLSearchParams(req.body)) {
+  for (const [name, value] of new URLSearchParams(text)) {
     if (value === '') continue;
     if (params.has(name)) return { ok: false, error: `the parameter ${name.slice(0, 64)} is repeated` };
     params.set(name, value);
   }
   return { ok: true, params };
+}
+
+/** The form of a request read by `formText`, or why it cannot be used. */
+export function readForm(req: express.Request): FormParseResult {
+  if (!req.is(FORM_CONTENT_TYPE) || typeof req.body !== 'string') {
+    return { ok: false, error: `the body must be ${FORM_CONTENT_TYPE}` };
+  }
+  return parseForm(req.body);
 }

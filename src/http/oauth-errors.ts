@@ -1,11 +1,9 @@
-// Rendering for the token endpoints, which answer in the OAuth 2.0 error shape
-// `{ error, error_description }` (RFC 6749 §5.2) rather than problem+json.
+// Rendering for the token endpoints (raw routes, see raw-routes.ts), which answer in the
+// OAuth 2.0 error shape `{ error, error_description }` (RFC 6749 §5.2) rather than problem+json.
 import type { ServerResponse } from 'node:http';
-import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
 import type { ExchangeResult } from '../domain/exchange.js';
 import { OAuthError } from '../errors.js';
-import { bodyParserError } from './error-handler.js';
 
 export const INVALID_CLIENT_DESCRIPTION = 'client authentication failed';
 
@@ -45,15 +43,16 @@ export function exchangeError(result: Exclude<ExchangeResult, { ok: true }>, inv
   }
 }
 
-export function oauthErrorHandler(logger: Logger): ErrorRequestHandler {
-  return (error, req, res, next) => {
-    if (res.headersSent) return next(error);
-    if (error instanceof OAuthError) return sendOAuthError(res, error);
-    const parseError = bodyParserError(error);
-    if (parseError) {
-      return sendOAuthError(res, new OAuthError('invalid_request', 400, parseError.message));
-    }
-    logger.error({ err: error, path: req.path }, 'unhandled error in token endpoint');
-    sendJson(res, 500, SERVER_ERROR);
-  };
+/** The answer of a token endpoint (a raw route) that failed: its OAuth error, or a generic 500 for a bug. */
+export function renderTokenError(res: ServerResponse, error: unknown, logger: Logger, path: string): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof OAuthError) {
+    sendOAuthError(res, error);
+    return;
+  }
+  logger.error({ err: error, path }, 'unhandled error in token endpoint');
+  sendJson(res, 500, SERVER_ERROR);
 }

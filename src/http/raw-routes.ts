@@ -1,9 +1,10 @@
-// Routes answered before express. Two endpoints carry nearly all of a deployment's traffic:
-// the JWKS, which every verifier of every downstream service polls, and POST /v1/token,
-// which every client calls. For them express's request handling (its prototypes, the
-// router's passes, body-parser, its response helpers) measured more than half of the CPU
-// of an answer, so createApp offers each request to these first and hands the rest to the
-// express app. Security headers and the request log line are set before either answers.
+// Routes answered before express. A few endpoints carry nearly all of a deployment's
+// traffic: the JWKS, which every verifier of every downstream service polls, and the token
+// endpoints (POST /v1/token, which every SDK client calls, and its OAuth 2.0 twin POST
+// /oauth2/token). For them express's request handling (its prototypes, the router's passes,
+// body-parser, its response helpers) measured more than half of the CPU of an answer, so
+// createApp offers each request to these first and hands the rest to the express app.
+// Security headers and the request log line are set before any of them answers.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** Answers the request and returns true when it is this route's; returns false, having written nothing, otherwise. */

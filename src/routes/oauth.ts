@@ -1,17 +1,22 @@
 // POST /oauth2/token: the OAuth 2.0 client credentials grant (RFC 6749 §4.4) for any standard
 // client library. client_id is the key id and the key names its org. It runs the very same
-// exchange as POST /v1/token: one set of checks, one throttle, one audit trail.
-import { Router } from 'express';
+// exchange as POST /v1/token: one set of checks, one throttle, one audit trail — and, like
+// it, it is a raw route, answered before express (see http/raw-routes.ts). Other methods
+// on this path go on to express, which answers a 404.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Exchange } from '../domain/exchange.js';
 import { parseScopeParam } from '../domain/scopes.js';
 import { OAuthError } from '../errors.js';
-import { formText, readForm } from '../http/form-body.js';
-import { exchangeError, INVALID_CLIENT_DESCRIPTION, oauthErrorHandler } from '../http/oauth-errors.js';
-import { clientIp, noStore } from '../http/request-context.js';
+import { parseForm } from '../http/form-body.js';
+import { exchangeError, INVALID_CLIENT_DESCRIPTION, renderTokenError, sendJson } from '../http/oauth-errors.js';
+import { FORM_TYPE, readBodyText } from '../http/raw-body.js';
+import { targetsPath, type RawRoute } from '../http/raw-routes.js';
+import { rawClientIp, setNoStore, type TrustFunction } from '../http/request-context.js';
 
 export const OAUTH_TOKEN_PATH = '/oauth2/token';
+const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** RFC 6749 §5.2: a client that tried the Authorization header gets a challenge for the scheme we accept. */
 export const BASIC_CHALLENGE: Readonly<Record<string, string>> = { 'WWW-Authenticate': 'Basic realm="scope-auth"' };
@@ -76,15 +81,20 @@ function clientCredentials(authorization: string | undefined, clientId?: string,
   return { keyId: clientId, secret: clientSecret, basic: false };
 }
 
-export function oauthRoutes(deps: { exchange: Exchange; logger: Logger }): Router {
-  const router = Router();
-  router.post(OAUTH_TOKEN_PATH, noStore, formText, async (req, res) => {
+export function oauthRoute(deps: { exchange: Exchange; logger: Logger; trust: TrustFunction }): RawRoute {
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // §2.3.1: credentials MUST NOT be included in the request URI, where proxies and logs keep them.
-    const query = new URL(req.originalUrl, 'http://localhost').searchParams;
+    const query = new URL(req.url ?? '', 'http://localhost').searchParams;
     if (query.has('client_secret') || query.has('client_id')) {
       throw invalidRequest('client credentials must not be sent in the URL');
     }
-    const form = readForm(req);
+    const body = await readBodyText(req, FORM_TYPE, BODY_LIMIT_BYTES);
+    if (!body.ok) {
+      // The rest of an oversize body is not read: the connection closes after the answer.
+      if (body.tooLarge) res.shouldKeepAlive = false;
+      throw invalidRequest(body.description);
+    }
+    const form = parseForm(body.text);
     if (!form.ok) throw invalidRequest(form.error);
     const parsed = tokenForm.safeParse(Object.fromEntries(form.params));
     if (!parsed.success) {
@@ -96,17 +106,22 @@ export function oauthRoutes(deps: { exchange: Exchange; logger: Logger }): Route
     if (grant_type !== 'client_credentials') {
       throw new OAuthError('unsupported_grant_type', 400, 'the only supported grant_type is client_credentials');
     }
-    const credentials = clientCredentials(req.get('authorization'), client_id, client_secret);
+    const credentials = clientCredentials(req.headers.authorization, client_id, client_secret);
     const scopes = scope === undefined ? [] : parseScopeParam(scope);
     const result = await deps.exchange({
       keyId: credentials.keyId,
       secret: credentials.secret,
       ...(scopes.length > 0 ? { scopes } : {}),
-      ip: clientIp(req),
+      ip: rawClientIp(req, deps.trust),
     });
     if (!result.ok) throw exchangeError(result, credentials.basic ? BASIC_CHALLENGE : {});
-    res.json({ access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
-  });
-  router.use(OAUTH_TOKEN_PATH, oauthErrorHandler(deps.logger));
-  return router;
+    sendJson(res, 200, { access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
+  }
+
+  return (req, res) => {
+    if (req.method !== 'POST' || !targetsPath(req.url, OAUTH_TOKEN_PATH)) return false;
+    setNoStore(res);
+    answer(req, res).catch((error: unknown) => renderTokenError(res, error, deps.logger, OAUTH_TOKEN_PATH));
+    return true;
+  };
 }

@@ -1,7 +1,7 @@
 // POST /v1/token: the JSON exchange of org id + key id + secret for an access token.
 // Every client calls it, so it is a raw route, answered before express (see
 // http/raw-routes.ts): the body is read by readJsonBody under the rules express.json()
-// applied, validated with the same schema, and the answer written with plain Node calls.
+// applied, validated with a schema, and the answer written with plain Node calls.
 // Other methods on this path go on to express, which answers a 404.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
@@ -9,8 +9,8 @@ import { z } from 'zod';
 import type { Exchange } from '../domain/exchange.js';
 import { parseScopeParam } from '../domain/scopes.js';
 import { OAuthError } from '../errors.js';
-import { readJsonBody } from '../http/json-body.js';
-import { exchangeError, sendJson, sendOAuthError, SERVER_ERROR } from '../http/oauth-errors.js';
+import { readJsonBody } from '../http/raw-body.js';
+import { exchangeError, renderTokenError, sendJson } from '../http/oauth-errors.js';
 import { targetsPath, type RawRoute } from '../http/raw-routes.js';
 import { rawClientIp, setNoStore, type TrustFunction } from '../http/request-context.js';
 
@@ -54,18 +54,7 @@ export function tokenRoute(deps: { exchange: Exchange; logger: Logger; trust: Tr
   return (req, res) => {
     if (req.method !== 'POST' || !targetsPath(req.url, TOKEN_PATH)) return false;
     setNoStore(res);
-    answer(req, res).catch((error: unknown) => {
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      if (error instanceof OAuthError) {
-        sendOAuthError(res, error);
-        return;
-      }
-      deps.logger.error({ err: error, path: TOKEN_PATH }, 'unhandled error in token endpoint');
-      sendJson(res, 500, SERVER_ERROR);
-    });
+    answer(req, res).catch((error: unknown) => renderTokenError(res, error, deps.logger, TOKEN_PATH));
     return true;
   };
 }

@@ -1,5 +1,6 @@
-// POST /v1/token is answered before express (src/http/raw-routes.ts): the HTTP rules that
-// express.json() and express's client address enforced there must hold all the same.
+// POST /v1/token and POST /oauth2/token are answered before express (src/http/raw-routes.ts):
+// the HTTP rules that express's body parsers and its client address enforced there must hold
+// all the same.
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
@@ -7,7 +8,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
-describe('POST /v1/token, the HTTP rules of its raw route', () => {
+describe('the token endpoints, the HTTP rules of their raw routes', () => {
   let ctx: TestContext;
   beforeAll(async () => {
     ctx = await createTestContext({ dialect: 'sqlite' });
@@ -51,6 +52,21 @@ describe('POST /v1/token, the HTTP rules of its raw route', () => {
     }
     const empty = await request(ctx.app).post('/v1/token').set('Content-Type', 'application/json').send('').expect(400);
     expect(empty.body.error_description).toContain('org_id');
+  });
+
+  it('holds POST /oauth2/token to the same body rules, for a form', async () => {
+    const { keyId, secret } = ctx.rootCredentials;
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: keyId, client_secret: secret }).toString();
+    await request(ctx.app).post('/oauth2/token?x=1').set('Content-Type', 'application/x-www-form-urlencoded; charset=UTF-8').send(form).expect(200);
+    const latin = await request(ctx.app).post('/oauth2/token').set('Content-Type', 'application/x-www-form-urlencoded; charset=iso-8859-1').send(form).expect(400);
+    expect(latin.body).toEqual({ error: 'invalid_request', error_description: 'unsupported body encoding or charset' });
+    const gzipped = await request(ctx.app)
+      .post('/oauth2/token')
+      .set({ 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' })
+      .send(gzipSync(form))
+      .expect(400);
+    expect(gzipped.body.error).toBe('invalid_request');
+    expect(gzipped.headers['cache-control']).toBe('no-store');
   });
 
   describe('over a real connection', () => {
@@ -130,7 +146,7 @@ describe.each([
   });
   afterAll(async () => ctx?.close());
 
-  it('is the same for POST /v1/token (a raw route) as for POST /oauth2/token (an express route)', async () => {
+  it('is the same for the token endpoints (raw routes) as for the admin API (express)', async () => {
     const viaJson = await ctx.createClient(['tools:deploy']);
     const viaOAuth = await ctx.createClient(['tools:deploy']);
     await request(ctx.app)
@@ -148,6 +164,22 @@ describe.each([
     const rows = await ctx.db.selectFrom('api_keys').select(['id', 'last_used_ip']).where('id', 'in', [viaJson.keyId, viaOAuth.keyId]).execute();
     const ips = Object.fromEntries(rows.map((row) => [row.id, row.last_used_ip]));
     expect(ips[viaJson.keyId]).toMatch(expected);
-    expect(ips[viaJson.keyId]).toBe(ips[viaOAuth.keyId]);
+    expect(ips[viaOAuth.keyId]).toBe(ips[viaJson.keyId]);
+
+    // An admin call on express: the audit event of a revocation names the caller's address.
+    const admin = await ctx.tokenFor(['admin.apps:edit'], { orgId: viaJson.orgId });
+    await request(ctx.app)
+      .post(`/v1/keys/${viaJson.keyId}/revoke`)
+      .set('Authorization', `Bearer ${admin.token}`)
+      .set('X-Forwarded-For', forwarded)
+      .send({})
+      .expect(200);
+    const event = await ctx.db
+      .selectFrom('audit_events')
+      .select('ip')
+      .where('action', '=', 'key.revoked')
+      .where('target_id', '=', viaJson.keyId)
+      .executeTakeFirstOrThrow();
+    expect(event.ip).toBe(ips[viaJson.keyId]);
   });
 });
