@@ -153,7 +153,10 @@ describe('the CLI and a server running on the same database', () => {
       const first = JSON.parse(stdout.split('\n')[0]!) as Record<string, { id: string } | string>;
       expect(Object.keys(first).sort()).toEqual(['admin_app', 'key', 'org', 'secret']);
       expect(first.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
-      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      // The credentials are printed before the server listens (so a start that cannot listen
+      // still shows them): wait for it to answer.
+      const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
+      await within(20_000, ready);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {
