@@ -1,9 +1,31 @@
-// Rendering for the token endpoints (raw routes, see raw-routes.ts), which answer in the
-// OAuth 2.0 error shape `{ error, error_description }` (RFC 6749 §5.2) rather than problem+json.
-import type { ServerResponse } from 'node:http';
+// What the two token endpoints (POST /v1/token, POST /oauth2/token) share as raw routes (see
+// raw-routes.ts): the route around their request handling, their success body, and their
+// errors in the OAuth 2.0 shape `{ error, error_description }` (RFC 6749 §5.2) rather than
+// problem+json.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { ExchangeResult } from '../domain/exchange.js';
 import { OAuthError } from '../errors.js';
+import { targetsPath, type RawRoute } from './raw-routes.js';
+import { setNoStore } from './request-context.js';
+
+/**
+ * The raw route of a token endpoint: POST to `path`, never cached (RFC 6749 §5.1); `answer`
+ * throws an OAuthError for a refusal, and anything else it throws is a 500 with no detail.
+ */
+export function tokenEndpoint(path: string, logger: Logger, answer: (req: IncomingMessage, res: ServerResponse) => Promise<void>): RawRoute {
+  return (req, res) => {
+    if (req.method !== 'POST' || !targetsPath(req.url, path)) return false;
+    setNoStore(res);
+    answer(req, res).catch((error: unknown) => renderTokenError(res, error, logger, path));
+    return true;
+  };
+}
+
+/** The token response (RFC 6749 §5.1) of a successful exchange. */
+export function sendToken(res: ServerResponse, result: Extract<ExchangeResult, { ok: true }>): void {
+  sendJson(res, 200, { access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
+}
 
 export const INVALID_CLIENT_DESCRIPTION = 'client authentication failed';
 
@@ -43,8 +65,8 @@ export function exchangeError(result: Exclude<ExchangeResult, { ok: true }>, inv
   }
 }
 
-/** The answer of a token endpoint (a raw route) that failed: its OAuth error, or a generic 500 for a bug. */
-export function renderTokenError(res: ServerResponse, error: unknown, logger: Logger, path: string): void {
+/** The answer of a token endpoint that failed: its OAuth error, or a generic 500 for a bug. */
+function renderTokenError(res: ServerResponse, error: unknown, logger: Logger, path: string): void {
   if (res.headersSent) {
     res.destroy();
     return;

@@ -10,10 +10,10 @@ import type { Exchange } from '../domain/exchange.js';
 import { parseScopeParam } from '../domain/scopes.js';
 import { OAuthError } from '../errors.js';
 import { parseForm } from '../http/form-body.js';
-import { exchangeError, INVALID_CLIENT_DESCRIPTION, renderTokenError, sendJson } from '../http/oauth-errors.js';
+import { exchangeError, INVALID_CLIENT_DESCRIPTION, sendToken, tokenEndpoint } from '../http/token-endpoint.js';
 import { FORM_TYPE, readBodyText } from '../http/raw-body.js';
-import { targetsPath, type RawRoute } from '../http/raw-routes.js';
-import { rawClientIp, setNoStore, type TrustFunction } from '../http/request-context.js';
+import type { RawRoute } from '../http/raw-routes.js';
+import { rawClientIp, type TrustFunction } from '../http/request-context.js';
 
 export const OAUTH_TOKEN_PATH = '/oauth2/token';
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -115,13 +115,8 @@ export function oauthRoute(deps: { exchange: Exchange; logger: Logger; trust: Tr
       ip: rawClientIp(req, deps.trust),
     });
     if (!result.ok) throw exchangeError(result, credentials.basic ? BASIC_CHALLENGE : {});
-    sendJson(res, 200, { access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
+    sendToken(res, result);
   }
 
-  return (req, res) => {
-    if (req.method !== 'POST' || !targetsPath(req.url, OAUTH_TOKEN_PATH)) return false;
-    setNoStore(res);
-    answer(req, res).catch((error: unknown) => renderTokenError(res, error, deps.logger, OAUTH_TOKEN_PATH));
-    return true;
-  };
+  return tokenEndpoint(OAUTH_TOKEN_PATH, deps.logger, answer);
 }

@@ -10,9 +10,9 @@ import type { Exchange } from '../domain/exchange.js';
 import { parseScopeParam } from '../domain/scopes.js';
 import { OAuthError } from '../errors.js';
 import { readJsonBody } from '../http/raw-body.js';
-import { exchangeError, renderTokenError, sendJson } from '../http/oauth-errors.js';
-import { targetsPath, type RawRoute } from '../http/raw-routes.js';
-import { rawClientIp, setNoStore, type TrustFunction } from '../http/request-context.js';
+import { exchangeError, sendToken, tokenEndpoint } from '../http/token-endpoint.js';
+import type { RawRoute } from '../http/raw-routes.js';
+import { rawClientIp, type TrustFunction } from '../http/request-context.js';
 
 export const TOKEN_PATH = '/v1/token';
 const BODY_LIMIT_BYTES = 64 * 1024;
@@ -48,13 +48,8 @@ export function tokenRoute(deps: { exchange: Exchange; logger: Logger; trust: Tr
       ip: rawClientIp(req, deps.trust),
     });
     if (!result.ok) throw exchangeError(result);
-    sendJson(res, 200, { access_token: result.accessToken, token_type: 'Bearer', expires_in: result.expiresIn, scope: result.scope });
+    sendToken(res, result);
   }
 
-  return (req, res) => {
-    if (req.method !== 'POST' || !targetsPath(req.url, TOKEN_PATH)) return false;
-    setNoStore(res);
-    answer(req, res).catch((error: unknown) => renderTokenError(res, error, deps.logger, TOKEN_PATH));
-    return true;
-  };
+  return tokenEndpoint(TOKEN_PATH, deps.logger, answer);
 }
