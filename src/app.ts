@@ -90,8 +90,6 @@ export function createApp(deps: AppDeps): App {
   const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
   const auth = authenticate({ verify: verifyToken, db: deps.db, clock: deps.clock });
 
-  // The routes clients call most come first: each router before a route costs every
-  // request to that route a pass through its stack.
   app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
   app.use(metadataRoutes({ config, catalog: deps.catalog }));
   app.use(introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }));

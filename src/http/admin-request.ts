@@ -7,6 +7,7 @@ import { isId, type IdKind } from '../domain/credentials.js';
 import { PAGE_LIMIT_MAX } from '../domain/pagination.js';
 import { InvalidRequestError, UnsupportedMediaTypeError } from '../errors.js';
 import { authOf } from './bearer-auth.js';
+import { BODY_LIMIT_BYTES } from './raw-body.js';
 import { clientIp } from './request-context.js';
 
 /** The caller as the domain sees it: the token's org is the tenant, its key the actor. */
@@ -37,7 +38,7 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
 
 /** JSON bodies up to 64 KiB; a body of another type is a 415, no body at all reads as `{}`. */
 export function jsonBody(): RequestHandler {
-  const parse = express.json({ limit: '64kb' });
+  const parse = express.json({ limit: BODY_LIMIT_BYTES });
   return (req, res, next) => {
     // An empty body (Content-Length: 0, as many clients send for a bare POST) has no type to check.
     if (req.get('content-length') !== '0' && req.is('application/json') === false) throw new UnsupportedMediaTypeError('the body must be application/json');

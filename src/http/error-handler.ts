@@ -4,6 +4,7 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { HttpError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import { BODY_LIMIT_BYTES } from './raw-body.js';
 
 export const PROBLEM_TYPE_PREFIX = 'urn:scope-auth:problem:';
 
@@ -20,7 +21,7 @@ export function bodyParserError(error: unknown): HttpError | null {
   if (typeof e.type !== 'string' || typeof e.status !== 'number') return null;
   switch (e.type) {
     case 'entity.too.large':
-      return new PayloadTooLargeError('the request body exceeds 64 KiB');
+      return new PayloadTooLargeError(`the request body exceeds ${BODY_LIMIT_BYTES / 1024} KiB`);
     case 'entity.parse.failed':
       return new InvalidRequestError('the request body is not valid JSON');
     case 'encoding.unsupported':

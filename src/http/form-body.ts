@@ -5,12 +5,12 @@
 // POST /oauth2/token reads its text with readBodyText (a raw route); POST /oauth2/introspect,
 // behind the admin bearer auth on express, with `formText`.
 import express from 'express';
-import { FORM_TYPE } from './raw-body.js';
+import { BODY_LIMIT_BYTES } from './raw-body.js';
 
-export const FORM_CONTENT_TYPE = FORM_TYPE;
+export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
-/** Reads a form body (at most 64 KiB, like every other body) into `req.body` as a string. */
-export const formText = express.text({ type: FORM_CONTENT_TYPE, limit: '64kb' });
+/** Reads a form body (at most BODY_LIMIT_BYTES, like every other body) into `req.body` as a string. */
+export const formText = express.text({ type: FORM_CONTENT_TYPE, limit: BODY_LIMIT_BYTES });
 
 export type FormParseResult = { ok: true; params: Map<string, string> } | { ok: false; error: string };
 

@@ -30,13 +30,13 @@ export function sendToken(res: ServerResponse, result: Extract<ExchangeResult, {
 export const INVALID_CLIENT_DESCRIPTION = 'client authentication failed';
 
 /** Writes an OAuth error; a plain Node response, as the raw token route has no express one. */
-export function sendOAuthError(res: ServerResponse, error: OAuthError): void {
+function sendOAuthError(res: ServerResponse, error: OAuthError): void {
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   sendJson(res, error.status, { error: error.error, error_description: error.description });
 }
 
 /** Writes a JSON body with the status and content type express's res.json() would. */
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.statusCode = status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
@@ -44,7 +44,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
   res.end(text);
 }
 
-export const SERVER_ERROR = { error: 'server_error', error_description: 'an unexpected error occurred' } as const;
+const SERVER_ERROR = { error: 'server_error', error_description: 'an unexpected error occurred' } as const;
 
 /** The OAuth error for a refused exchange; one identical body for every credential failure. */
 export function exchangeError(result: Exclude<ExchangeResult, { ok: true }>, invalidClientHeaders = {}): OAuthError {

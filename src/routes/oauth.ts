@@ -9,14 +9,13 @@ import { z } from 'zod';
 import type { Exchange } from '../domain/exchange.js';
 import { parseScopeParam } from '../domain/scopes.js';
 import { OAuthError } from '../errors.js';
-import { parseForm } from '../http/form-body.js';
+import { FORM_CONTENT_TYPE, parseForm } from '../http/form-body.js';
 import { exchangeError, INVALID_CLIENT_DESCRIPTION, sendToken, tokenEndpoint } from '../http/token-endpoint.js';
-import { FORM_TYPE, readBodyText } from '../http/raw-body.js';
+import { readBodyText } from '../http/raw-body.js';
 import type { RawRoute } from '../http/raw-routes.js';
 import { rawClientIp, type TrustFunction } from '../http/request-context.js';
 
 export const OAUTH_TOKEN_PATH = '/oauth2/token';
-const BODY_LIMIT_BYTES = 64 * 1024;
 
 /** RFC 6749 §5.2: a client that tried the Authorization header gets a challenge for the scheme we accept. */
 export const BASIC_CHALLENGE: Readonly<Record<string, string>> = { 'WWW-Authenticate': 'Basic realm="scope-auth"' };
@@ -88,12 +87,8 @@ export function oauthRoute(deps: { exchange: Exchange; logger: Logger; trust: Tr
     if (query.has('client_secret') || query.has('client_id')) {
       throw invalidRequest('client credentials must not be sent in the URL');
     }
-    const body = await readBodyText(req, FORM_TYPE, BODY_LIMIT_BYTES);
-    if (!body.ok) {
-      // The rest of an oversize body is not read: the connection closes after the answer.
-      if (body.tooLarge) res.shouldKeepAlive = false;
-      throw invalidRequest(body.description);
-    }
+    const body = await readBodyText(req, res, FORM_CONTENT_TYPE);
+    if (!body.ok) throw invalidRequest(body.description);
     const form = parseForm(body.text);
     if (!form.ok) throw invalidRequest(form.error);
     const parsed = tokenForm.safeParse(Object.fromEntries(form.params));

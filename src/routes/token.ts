@@ -15,7 +15,6 @@ import type { RawRoute } from '../http/raw-routes.js';
 import { rawClientIp, type TrustFunction } from '../http/request-context.js';
 
 export const TOKEN_PATH = '/v1/token';
-const BODY_LIMIT_BYTES = 64 * 1024;
 
 const tokenRequest = z.strictObject({
   org_id: z.string().min(1).max(64),
@@ -26,12 +25,8 @@ const tokenRequest = z.strictObject({
 
 export function tokenRoute(deps: { exchange: Exchange; logger: Logger; trust: TrustFunction }): RawRoute {
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readJsonBody(req, BODY_LIMIT_BYTES);
-    if (!body.ok) {
-      // The rest of an oversize body is not read: the connection closes after the answer.
-      if (body.tooLarge) res.shouldKeepAlive = false;
-      throw new OAuthError('invalid_request', 400, body.description);
-    }
+    const body = await readJsonBody(req, res);
+    if (!body.ok) throw new OAuthError('invalid_request', 400, body.description);
     const parsed = tokenRequest.safeParse(body.value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
