@@ -1,6 +1,6 @@
 // The key-encryption key and the AES-256-GCM envelope of stored private signing keys.
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class KekError extends Error {
@@ -16,8 +16,34 @@ function parseKekFile(path: string): Buffer {
 }
 
 /**
+ * Writes the file whole under a temporary name, then links it into place: link() fails when
+ * the name exists, so of two processes starting together exactly one creates the file, and a
+ * reader never finds it half-written (with a plain exclusive create, the second process could
+ * read the file between the first one's open and write, and call it corrupt).
+ */
+function createKekFile(path: string, kek: Buffer): boolean {
+  const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
+  const fd = openSync(temporary, 'wx', 0o600);
+  try {
+    writeSync(fd, kek.toString('base64') + '\n');
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(temporary, path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    unlinkSync(temporary);
+  }
+}
+
+/**
  * The KEK from SCOPE_AUTH_KEK when set, else `<keysDir>/kek`, created with mode 0600 on
- * first start. Creation uses O_EXCL so two processes starting together agree on one key.
+ * first start; processes starting together agree on one key.
  */
 export function loadKek(fromEnv: Buffer | null, keysDir: string): { kek: Buffer; created: boolean } {
   if (fromEnv) return { kek: fromEnv, created: false };
@@ -31,13 +57,8 @@ export function loadKek(fromEnv: Buffer | null, keysDir: string): { kek: Buffer;
   }
   mkdirSync(keysDir, { recursive: true, mode: 0o700 });
   const kek = randomBytes(KEK_BYTES);
-  try {
-    writeFileSync(path, kek.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
-    return { kek, created: true };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return { kek: parseKekFile(path), created: false };
-    throw error;
-  }
+  if (createKekFile(path, kek)) return { kek, created: true };
+  return { kek: parseKekFile(path), created: false };
 }
 
 /** `v1.<iv>.<tag>.<ciphertext>` (base64url); `aad` binds the ciphertext to its row. */
