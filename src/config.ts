@@ -19,6 +19,18 @@ export interface Config {
   readonly issuer: string;
   readonly audience: string;
   readonly databaseUrl: string;
+  readonly database: {
+    /** PostgreSQL connections per process. */
+    readonly poolSize: number;
+    /** How long startup keeps retrying an unreachable database before it gives up. */
+    readonly connectTimeoutSeconds: number;
+    /** How long a query waits for a pooled connection before the request fails with 503. */
+    readonly acquireTimeoutMs: number;
+    /** How long one statement may run before PostgreSQL cancels it (and the request fails with 503). */
+    readonly statementTimeoutMs: number;
+  };
+  /** After SIGTERM, how long requests in flight may take before their connections are closed. */
+  readonly shutdownGraceSeconds: number;
   /** 32 bytes when SCOPE_AUTH_KEK is set; otherwise the kek is read from (or created in) keysDir. */
   readonly kek: Buffer | null;
   readonly keysDir: string;
@@ -59,6 +71,11 @@ export const DEFAULTS = {
   SCOPE_AUTH_ISSUER: 'http://localhost:8080',
   SCOPE_AUTH_AUDIENCE: '', // empty: the issuer
   SCOPE_AUTH_DATABASE_URL: 'sqlite:db/scope-auth.sqlite',
+  SCOPE_AUTH_DATABASE_POOL_SIZE: '10',
+  SCOPE_AUTH_DATABASE_CONNECT_TIMEOUT: '60',
+  SCOPE_AUTH_DATABASE_ACQUIRE_TIMEOUT_MS: '3000',
+  SCOPE_AUTH_DATABASE_STATEMENT_TIMEOUT_MS: '5000',
+  SCOPE_AUTH_SHUTDOWN_GRACE: '10',
   SCOPE_AUTH_KEK: '', // empty: keys/kek, created 0600 on first start
   SCOPE_AUTH_KEYS_DIR: 'keys',
   SCOPE_AUTH_SIGNING_ALG: 'ES256',
@@ -209,6 +226,13 @@ export function loadConfig(env: Env): Config {
     issuer,
     audience,
     databaseUrl: databaseUrl(env),
+    database: Object.freeze({
+      poolSize: int(env, 'SCOPE_AUTH_DATABASE_POOL_SIZE', 1, 1000),
+      connectTimeoutSeconds: int(env, 'SCOPE_AUTH_DATABASE_CONNECT_TIMEOUT', 0, 3600),
+      acquireTimeoutMs: int(env, 'SCOPE_AUTH_DATABASE_ACQUIRE_TIMEOUT_MS', 100, 600_000),
+      statementTimeoutMs: int(env, 'SCOPE_AUTH_DATABASE_STATEMENT_TIMEOUT_MS', 100, 600_000),
+    }),
+    shutdownGraceSeconds: int(env, 'SCOPE_AUTH_SHUTDOWN_GRACE', 0, 3600),
     kek: kek(env),
     keysDir: read(env, 'SCOPE_AUTH_KEYS_DIR'),
     signingAlg: oneOf(env, 'SCOPE_AUTH_SIGNING_ALG', SIGNING_ALGS),

@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
 import { findKeyForExchange } from '../store/api-keys.js';
+import { isDatabaseUnavailable } from '../store/availability.js';
 import { getOrg } from '../store/orgs.js';
 import { recordAudit } from './audit.js';
 import type { Argon2Queue } from './argon2-queue.js';
@@ -48,8 +49,11 @@ export type ExchangeResult =
   | { ok: false; error: 'invalid_client' }
   | { ok: false; error: 'invalid_scope'; notGranted: string[] }
   | { ok: false; error: 'throttled'; retryAfterSeconds: number }
-  /** Too many argon2 verifications are already waiting; nothing was checked, try again later. */
-  | { ok: false; error: 'unavailable'; retryAfterSeconds: number };
+  /**
+   * Nothing was decided, try again later: too many argon2 verifications are already waiting
+   * (`busy`), or the database cannot be reached in time (`database`).
+   */
+  | { ok: false; error: 'unavailable'; retryAfterSeconds: number; cause: 'busy' | 'database' };
 
 export interface ExchangeObserver {
   exchange(outcome: ExchangeOutcome, seconds: number): void;
@@ -80,6 +84,9 @@ export interface ExchangeDeps {
 export type Exchange = (request: ExchangeRequest) => Promise<ExchangeResult>;
 
 export const REFUSED_ACTION = 'token.refused';
+
+/** What a client is told to wait when the database could not answer (a reconnect takes about that). */
+const DATABASE_RETRY_AFTER_SECONDS = 1;
 
 /** Distinct app scope lists remembered with their expansion; apps are few, this only bounds a pathological case. */
 const GRANTS_MEMO_LIMIT = 1024;
@@ -177,7 +184,7 @@ export function createExchange(deps: ExchangeDeps): Exchange {
         // Not the caller's failure: no throttle count, no audit event; the metric tells the operator.
         const retryAfterSeconds = queue?.retryAfterSeconds() ?? 1;
         logger.debug({ key_id: key.id, retry_after_seconds: retryAfterSeconds }, 'argon2 queue full; exchange refused as unavailable');
-        return { ok: false, error: 'unavailable', retryAfterSeconds };
+        return { ok: false, error: 'unavailable', retryAfterSeconds, cause: 'busy' };
       }
       if (!(await verifying)) return refuse(request, 'wrong_secret', key.org_id);
     }
@@ -216,9 +223,20 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     return { ok: true, accessToken, expiresIn, scope: scopes.join(' ') };
   }
 
+  /** A database that is down or stalled is the server's trouble, not the caller's: 503, retry soon. */
+  async function runOrUnavailable(request: ExchangeRequest): Promise<ExchangeResult> {
+    try {
+      return await run(request);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error;
+      logger.warn({ err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'token exchange failed: database unavailable');
+      return { ok: false, error: 'unavailable', retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS, cause: 'database' };
+    }
+  }
+
   return async (request) => {
     const started = performance.now();
-    const result = await run(request);
+    const result = await runOrUnavailable(request);
     deps.observer.exchange(result.ok ? 'issued' : result.error, (performance.now() - started) / 1000);
     return result;
   };

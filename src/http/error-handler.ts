@@ -3,7 +3,8 @@
 // a generic 500 that carries no stack, SQL or path.
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
-import { HttpError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnsupportedMediaTypeError } from '../errors.js';
+import { HttpError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError, UnsupportedMediaTypeError } from '../errors.js';
+import { isDatabaseUnavailable } from '../store/availability.js';
 import { BODY_LIMIT_BYTES } from './raw-body.js';
 
 export const PROBLEM_TYPE_PREFIX = 'urn:scope-auth:problem:';
@@ -42,6 +43,14 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
     const known = error instanceof HttpError ? error : bodyParserError(error);
     if (known) {
       sendProblem(res, known.status, known.code, known.title, known.message, known.extra);
+      return;
+    }
+    if (isDatabaseUnavailable(error)) {
+      // Not a bug: the database is down or stalled, and a retry in a moment may succeed.
+      logger.warn({ err: { message: (error as Error).message }, method: req.method, path: req.path }, 'database unavailable');
+      res.set('Retry-After', '1');
+      const unavailable = new UnavailableError('the server cannot reach its database right now; retry later');
+      sendProblem(res, unavailable.status, unavailable.code, unavailable.title, unavailable.message);
       return;
     }
     logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');

@@ -44,6 +44,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
+const UNAVAILABLE_DESCRIPTIONS = {
+  busy: 'the server is busy verifying other credentials; retry later',
+  database: 'the server cannot complete the exchange right now; retry later',
+} as const;
+
 const SERVER_ERROR = { error: 'server_error', error_description: 'an unexpected error occurred' } as const;
 
 /** The OAuth error for a refused exchange; one identical body for every credential failure. */
@@ -59,7 +64,7 @@ export function exchangeError(result: Exclude<ExchangeResult, { ok: true }>, inv
       });
     case 'unavailable':
       // RFC 6749 §4.1.2.1 names the code; it is used here with the 503 it stands for.
-      return new OAuthError('temporarily_unavailable', 503, 'the server is busy verifying other credentials; retry later', {
+      return new OAuthError('temporarily_unavailable', 503, UNAVAILABLE_DESCRIPTIONS[result.cause], {
         'Retry-After': String(result.retryAfterSeconds),
       });
   }
