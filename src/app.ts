@@ -19,6 +19,7 @@ import { createVerifiedCache } from './domain/verified-cache.js';
 import { authenticate } from './http/bearer-auth.js';
 import { notFound, problemErrorHandler } from './http/error-handler.js';
 import type { Metrics } from './http/metrics.js';
+import type { Lifecycle } from './http/lifecycle.js';
 import { requestLogger } from './http/request-logger.js';
 import type { RawRoute } from './http/raw-routes.js';
 import { trustFunction } from './http/request-context.js';
@@ -47,6 +48,7 @@ export interface AppDeps {
   readonly throttle: Throttle;
   readonly lastUsed: LastUsedRecorder;
   readonly metrics: Metrics;
+  readonly lifecycle: Lifecycle;
 }
 
 /** A Node request listener: `http.createServer(app)`, or supertest's `request(app)`. */
@@ -90,7 +92,7 @@ export function createApp(deps: AppDeps): App {
   const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
   const auth = authenticate({ verify: verifyToken, db: deps.db, clock: deps.clock });
 
-  app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry }));
+  app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry, lifecycle: deps.lifecycle }));
   app.use(metadataRoutes({ config, catalog: deps.catalog }));
   app.use(introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }));
 
@@ -112,7 +114,9 @@ export function createApp(deps: AppDeps): App {
     tokenRoute({ exchange, logger, trust }),
     oauthRoute({ exchange, logger, trust }),
   ];
+  const { lifecycle } = deps;
   return (req, res) => {
+    lifecycle.track(res);
     setSecurityHeaders(res);
     logRequest(req, res);
     for (const route of rawRoutes) if (route(req, res)) return;

@@ -12,18 +12,21 @@ import { loadKek } from './domain/kek.js';
 import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
 import { cacheHeapWarning } from './domain/verified-cache.js';
 import { createServices } from './services.js';
-import { createDatabase, migrateToLatest } from './store/database.js';
+import { waitForDatabase } from './store/availability.js';
+import { createDatabase, migrateToLatest, ping } from './store/database.js';
 
 export interface RunningServer {
   readonly url: string;
   readonly deps: AppDeps;
   /** The root org's credentials when this start bootstrapped an empty database. */
   readonly bootstrap: CreatedOrg | null;
-  /** Stops accepting, waits for in-flight requests, flushes last-used, closes the database. */
+  /**
+   * Drains: readiness fails at once, new connections are refused, every answer from now on
+   * closes its connection, requests in flight finish (for at most SCOPE_AUTH_SHUTDOWN_GRACE);
+   * then last-used figures are flushed and the database closed.
+   */
   close(): Promise<void>;
 }
-
-const DRAIN_TIMEOUT_MS = 10_000;
 
 export interface StartOptions {
   readonly logger: Logger;
@@ -42,8 +45,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
   if (heapWarning) logger.warn(heapWarning);
   const { kek, created } = loadKek(config.kek, config.keysDir);
   if (created) logger.info({ dir: config.keysDir }, 'created the key-encryption key');
-  const handle = await createDatabase(config.databaseUrl);
+  const handle = await createDatabase(config.databaseUrl, { pool: config.database, logger });
   try {
+    await waitForDatabase(() => ping(handle.db), { timeoutMs: config.database.connectTimeoutSeconds * 1000, logger });
     await migrateToLatest(handle.db);
     const deps = await createServices(config, {
       db: handle.db,
@@ -74,11 +78,18 @@ export async function startServer(config: Config, options: StartOptions): Promis
       bootstrap,
       close() {
         closing ??= (async () => {
+          // Readiness fails at once and every answer from now on closes its connection, so
+          // busy keep-alive connections end after the request they carry instead of being
+          // served until the grace is over and then cut mid-request. close() stops accepting
+          // and closes the connections that are idle now.
+          deps.lifecycle.drain();
           const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-          server.closeIdleConnections();
-          const timeout = setTimeout(() => server.closeAllConnections(), DRAIN_TIMEOUT_MS);
+          const grace = setTimeout(() => {
+            logger.warn({ grace_seconds: config.shutdownGraceSeconds }, 'shutdown grace over; closing the connections still open');
+            server.closeAllConnections();
+          }, config.shutdownGraceSeconds * 1000);
           await drained;
-          clearTimeout(timeout);
+          clearTimeout(grace);
           deps.keyring.stop();
           await deps.lastUsed.stop();
           await handle.close();

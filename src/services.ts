@@ -8,6 +8,7 @@ import { createKeyring } from './domain/keyring.js';
 import { createLastUsedRecorder } from './domain/last-used.js';
 import { loadCatalog } from './domain/scopes.js';
 import { createThrottle } from './domain/throttle.js';
+import { createLifecycle } from './http/lifecycle.js';
 import { createMetrics } from './http/metrics.js';
 import type { Db } from './store/database.js';
 
@@ -47,5 +48,6 @@ export async function createServices(config: Config, options: ServiceOptions): P
     throttle: createThrottle(config.throttle, clock),
     lastUsed: createLastUsedRecorder(db, logger, config.lastUsedFlushMs),
     metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
+    lifecycle: createLifecycle(),
   };
 }
