@@ -70,7 +70,7 @@ async function openDatabase(config: Config): Promise<DatabaseHandle> {
   const where = describeDatabase(config.databaseUrl);
   let handle: DatabaseHandle;
   try {
-    handle = await createDatabase(config.databaseUrl, { mustExist: true });
+    handle = await createDatabase(config.databaseUrl, { mustExist: true, pool: config.database });
   } catch (error) {
     if (error instanceof DatabaseNotFoundError) {
       throw new CommandError(

@@ -24,7 +24,7 @@ export function registerMigrate(program: Command, io: CliIo): void {
       const where = describeDatabase(config.databaseUrl);
       let handle;
       try {
-        handle = await createDatabase(config.databaseUrl);
+        handle = await createDatabase(config.databaseUrl, { pool: config.database });
       } catch (error) {
         throw new CommandError(`cannot open the database ${where}: ${reason(error)}`);
       }
