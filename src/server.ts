@@ -1,8 +1,8 @@
 // Boots a server from a Config: database, migrations, keyring, first-start bootstrap,
 // listening, background timers; and drains it on close(). Used by main.ts, the CLI's
 // `serve` and the end-to-end tests.
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { createApp, type AppDeps } from './app.js';
@@ -26,6 +26,18 @@ export interface RunningServer {
    * then last-used figures are flushed and the database closed.
    */
   close(): Promise<void>;
+}
+
+/**
+ * Stops accepting connections without closing the idle keep-alive ones, as http.Server's
+ * close() does since Node 19: a client may be sending a request on such a connection at that
+ * very moment, and would lose it (in a rolling restart under load, 2–3 requests per restart
+ * behind a round-robin proxy). Left open, each either carries one more request, answered with
+ * `Connection: close`, or ends by the keep-alive timeout (5 s, announced in the `Keep-Alive`
+ * header, so clients stop reusing it first). Resolves when every connection has closed.
+ */
+function stopAccepting(server: Server): Promise<void> {
+  return new Promise((resolve) => NetServer.prototype.close.call(server, () => resolve()));
 }
 
 export interface StartOptions {
@@ -80,10 +92,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
         closing ??= (async () => {
           // Readiness fails at once and every answer from now on closes its connection, so
           // busy keep-alive connections end after the request they carry instead of being
-          // served until the grace is over and then cut mid-request. close() stops accepting
-          // and closes the connections that are idle now.
+          // served until the grace is over and then cut mid-request.
           deps.lifecycle.drain();
-          const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+          const drained = stopAccepting(server);
           const grace = setTimeout(() => {
             logger.warn({ grace_seconds: config.shutdownGraceSeconds }, 'shutdown grace over; closing the connections still open');
             server.closeAllConnections();
