@@ -1,9 +1,9 @@
 // Per-key values that hold until their window ends, in memory, with a bound on how many are
 // kept: a flood of ever new keys (new addresses, new key ids) costs at most `maxTracked`
-// entries, ~200 bytes each, instead of growing the heap until the process dies. When full,
-// entries whose window has ended go first, then the ones stored longest ago: under such a
-// flood the oldest are forgotten early, which weakens the throttle for those callers but
-// never blocks anyone wrongly.
+// entries, ~250 bytes each with their keys, instead of growing the heap until the process
+// dies. When full, entries whose window has ended go first, then the ones stored longest ago:
+// under such a flood the oldest are forgotten early, which weakens the throttle for those
+// callers but never blocks anyone wrongly.
 
 export interface Windowed {
   readonly endsAt: number;

@@ -65,8 +65,11 @@ export interface ThrottleOptions {
   readonly maxTracked?: number;
 }
 
-/** Entries each in-memory map keeps at most (the counters twice that: an address and a pair per attempt). */
-const MAX_TRACKED = 50_000;
+/**
+ * Entries the blocked and audit maps keep at most, and the counters twice that (an address and
+ * a pair per attempt): ~250 bytes each, so ~30 MiB when a flood from new addresses fills all.
+ */
+const MAX_TRACKED = 30_000;
 
 const WINDOW_MS = 60_000;
 
@@ -151,12 +154,7 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     async reserve(ip, keyId) {
       const subjects = subjectsOf(ip, keyId);
       const now = clock.now();
-      const windows = await shared.add(
-        subjects.map((s) => s.key),
-        ATTEMPT,
-        now,
-        now + WINDOW_MS,
-      );
+      const windows = await shared.add(subjects.map((s) => s.key), ATTEMPT, now, now + WINDOW_MS);
       const wait = verdict(subjects, windows, now);
       if (wait !== null) {
         // Not checked, so not counted: a refused attempt must not keep the count up after the

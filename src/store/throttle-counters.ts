@@ -84,10 +84,7 @@ export async function amendCounters(db: Db, windows: readonly CounterWindow[], c
     )
     .returning(['key', 'count', 'failures', 'ends_at'])
     .execute();
-  return inOrder(
-    windows.map((w) => w.key),
-    rows,
-  );
+  return inOrder(windows.map((w) => w.key), rows);
 }
 
 /** Deletes at most `max` rows whose window ended by `now`; returns how many it deleted. */

@@ -4,10 +4,14 @@
 import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import request from 'supertest';
+import { createApp } from '../../src/app.js';
+import { databaseCounters } from '../../src/domain/counter-stores.js';
+import { createThrottle } from '../../src/domain/throttle.js';
 import { createServices } from '../../src/services.js';
 import type { TestCredentials } from '../helpers/context.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
-import { DIALECTS, dialectTitle } from '../helpers/db.js';
+import { DIALECTS, dialectTitle, openTestDatabase } from '../helpers/db.js';
 import { countedInstance, tally, type CountedInstance } from '../helpers/throttle.js';
 
 class QueryCounter implements KyselyPlugin {
@@ -148,6 +152,18 @@ describe.each(DIALECTS)('token exchange throttling on $dialect', (dialectCase) =
         deps.throttle.stop();
         await deps.lastUsed.stop();
       }
+    });
+
+    it('answers an error, not a token, when the counters cannot be reached to count the attempt', async () => {
+      const gone = await openTestDatabase(dialectCase.dialect);
+      await gone.close();
+      const logger = pino({ level: 'silent' });
+      const throttle = createThrottle({ limits: ctx.deps.config.throttle, clock: ctx.clock, logger, counters: databaseCounters(gone.handle.db) });
+      const app = createApp({ ...ctx.deps, throttle });
+      const client = await ctx.createClient(['tools:deploy']);
+      const res = await request(app).post('/v1/token').send({ org_id: client.orgId, key_id: client.keyId, secret: client.secret });
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      expect(res.body.access_token).toBeUndefined();
     });
 
     it('lets a blocked client try again once the minute has passed on the clock', () =>
