@@ -13,7 +13,7 @@
 // rows are locked in that order: the throttle always passes the address's row before the
 // address-and-key row, and two statements can never wait on each other's rows.
 import { sql } from 'kysely';
-import type { Db } from './database.js';
+import { hasRowLocks, type Db } from './database.js';
 
 /** One row's window after a change. */
 export interface CounterWindow {
@@ -70,6 +70,11 @@ export async function addToCounters(db: Db, keys: readonly string[], change: Cou
  */
 export async function amendCounters(db: Db, windows: readonly CounterWindow[], change: CounterChange): Promise<CounterWindow[]> {
   if (windows.length === 0) return [];
+  // Never below zero: two attempts of a swept window given back would take its empty row to -1.
+  const plus = (column: 'count' | 'failures', delta: number) => {
+    const sum = sql<number>`${sql.ref(`throttle_counters.${column}`)} + ${delta}`;
+    return sql<number>`case when ${sum} < 0 then 0 else ${sum} end`;
+  };
   const rows = await db
     .insertInto('throttle_counters')
     .values(windows.map((w) => ({ key: w.key, ends_at: w.endsAt, count: 0, failures: 0 })))
@@ -77,8 +82,8 @@ export async function amendCounters(db: Db, windows: readonly CounterWindow[], c
       conflict
         .column('key')
         .doUpdateSet({
-          count: sql<number>`${sql.ref('throttle_counters.count')} + ${change.count}`,
-          failures: sql<number>`${sql.ref('throttle_counters.failures')} + ${change.failures}`,
+          count: plus('count', change.count),
+          failures: plus('failures', change.failures),
         })
         .where(sql.ref('throttle_counters.ends_at'), '=', sql.ref('excluded.ends_at')),
     )
@@ -87,11 +92,22 @@ export async function amendCounters(db: Db, windows: readonly CounterWindow[], c
   return inOrder(windows.map((w) => w.key), rows);
 }
 
-/** Deletes at most `max` rows whose window ended by `now`; returns how many it deleted. */
+/**
+ * Deletes at most `max` rows whose window ended by `now`; returns how many it deleted. On
+ * PostgreSQL it skips rows another statement holds (an attempt reopening an ended window):
+ * taking them in its own order could deadlock with that statement.
+ */
 export async function deleteEndedCounters(db: Db, now: number, max: number): Promise<number> {
   const result = await db
     .deleteFrom('throttle_counters')
-    .where('key', 'in', (eb) => eb.selectFrom('throttle_counters').select('key').where('ends_at', '<=', now).limit(max))
+    .where('key', 'in', (eb) =>
+      eb
+        .selectFrom('throttle_counters')
+        .select('key')
+        .where('ends_at', '<=', now)
+        .limit(max)
+        .$if(hasRowLocks(db), (select) => select.forUpdate().skipLocked()),
+    )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
