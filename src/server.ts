@@ -78,6 +78,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     });
     deps.keyring.start();
     deps.lastUsed.start();
+    deps.throttle.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
@@ -102,6 +103,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
           await drained;
           clearTimeout(grace);
           deps.keyring.stop();
+          deps.throttle.stop();
           await deps.lastUsed.stop();
           await handle.close();
         })();

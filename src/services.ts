@@ -7,10 +7,11 @@ import { createArgon2Hasher } from './domain/hashing.js';
 import { createKeyring } from './domain/keyring.js';
 import { createLastUsedRecorder } from './domain/last-used.js';
 import { loadCatalog } from './domain/scopes.js';
+import { databaseCounters } from './domain/counter-stores.js';
 import { createThrottle } from './domain/throttle.js';
 import { createLifecycle } from './http/lifecycle.js';
 import { createMetrics } from './http/metrics.js';
-import type { Db } from './store/database.js';
+import { dialectOf, type Db } from './store/database.js';
 
 export interface ServiceOptions {
   readonly db: Db;
@@ -45,7 +46,14 @@ export async function createServices(config: Config, options: ServiceOptions): P
     hasher: createArgon2Hasher(config.argon2),
     clock,
     logger,
-    throttle: createThrottle(config.throttle, clock),
+    // On PostgreSQL every instance counts in the database, so the limits hold for the
+    // deployment; a SQLite file serves one instance, which counts in its memory.
+    throttle: createThrottle({
+      limits: config.throttle,
+      clock,
+      logger,
+      ...(dialectOf(db) === 'postgres' ? { counters: databaseCounters(db) } : {}),
+    }),
     lastUsed: createLastUsedRecorder(db, logger, config.lastUsedFlushMs),
     metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
     lifecycle: createLifecycle(),

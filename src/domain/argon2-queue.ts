@@ -20,6 +20,8 @@ export interface Argon2Queue {
   retryAfterSeconds(): number;
   readonly waiting: number;
   readonly active: number;
+  /** Whether run() would refuse a task now. */
+  readonly full: boolean;
 }
 
 /** A first guess of one verification's duration, until some have been timed. */
@@ -75,6 +77,9 @@ export function createArgon2Queue(options: Argon2QueueOptions): Argon2Queue {
     },
     get active() {
       return active;
+    },
+    get full() {
+      return active >= concurrency && waiting.length >= limit;
     },
   };
 }

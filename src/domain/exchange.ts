@@ -1,9 +1,12 @@
 // The token exchange: credentials in, a scoped access token out. One code path for
 // POST /v1/token and POST /oauth2/token. The checks run cheapest first:
-//   throttle → secret checksum → key row (read every time, so a revocation by any
-//   process applies at once) → org match → argon2 (skipped when this process verified the
-//   same secret against the same hash recently; bounded by a queue that answers
-//   `unavailable` when full) → key/app status → scope → mint.
+//   blocked callers this process knows of (memory) → secret checksum → key row (read every
+//   time, so a revocation by any process applies at once) → org match → argon2 (skipped when
+//   this process verified the same secret against the same hash recently; counted by the
+//   throttle before it runs and given back when the secret is right; bounded by a queue that
+//   answers `unavailable` when full) → key/app status → scope → mint.
+// Every refusal before argon2 counts as a failure for the throttle; an exchange whose secret
+// was found already verified does no throttle work at all.
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
 import { findKeyForExchange } from '../store/api-keys.js';
@@ -17,7 +20,7 @@ import type { SecretHasher } from './hashing.js';
 import type { Keyring } from './keyring.js';
 import type { LastUsedRecorder } from './last-used.js';
 import type { Catalog } from './scopes.js';
-import type { Throttle } from './throttle.js';
+import type { Reservation, Throttle } from './throttle.js';
 import { mintAccessToken, tokenLifetime } from './tokens.js';
 import type { VerifiedCache } from './verified-cache.js';
 
@@ -115,9 +118,8 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     return verified;
   }
 
-  /** Records a refusal in the org's audit log (when an org can be named) and counts it for the throttle. */
+  /** Records a refusal in the org's audit log (when an org can be named); the caller has counted it for the throttle. */
   async function refuse(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
-    await throttle.recordFailure(request.ip, request.keyId);
     logger.info({ reason, key_id: request.keyId, org_id: orgId, ip: request.ip }, 'token exchange refused');
     if (orgId !== null) {
       await audit(orgId, request, { reason });
@@ -147,54 +149,104 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     return (await getOrg(db, request.orgId)) ? request.orgId : null;
   }
 
-  async function run(request: ExchangeRequest): Promise<ExchangeResult> {
-    const retryAfter = await throttle.blockedFor(request.ip, request.keyId);
-    if (retryAfter !== null) {
-      if (await throttle.claimAuditSlot(request.ip, request.keyId)) {
+  /**
+   * A throttled answer, audited once per minute per (client, key id). `orgId` undefined: not
+   * looked up yet (the caller was refused before the key row was read).
+   */
+  async function throttled(request: ExchangeRequest, retryAfterSeconds: number, orgId?: string | null): Promise<ExchangeResult> {
+    if (throttle.claimAuditSlot(request.ip, request.keyId)) {
+      if (orgId === undefined) {
         const row = isId('key', request.keyId) ? await findKeyForExchange(db, request.keyId) : undefined;
-        const orgId = row?.org_id ?? (await claimedOrg(request));
-        if (orgId !== null) await audit(orgId, request, { reason: 'throttled', retry_after_seconds: retryAfter });
+        orgId = row?.org_id ?? (await claimedOrg(request));
       }
-      return { ok: false, error: 'throttled', retryAfterSeconds: retryAfter };
+      if (orgId !== null) await audit(orgId, request, { reason: 'throttled', retry_after_seconds: retryAfterSeconds });
     }
+    return { ok: false, error: 'throttled', retryAfterSeconds };
+  }
+
+  /** A refusal found without checking a secret: a failure for the throttle, or throttled beyond its limit. */
+  async function refuseUnchecked(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
+    const wait =
+      reason === 'malformed_credentials'
+        ? await throttle.recordMalformed(request.ip, request.keyId)
+        : await throttle.recordFailure(request.ip, request.keyId);
+    return wait === null ? refuse(request, reason, orgId) : throttled(request, wait, orgId);
+  }
+
+  type Verification = { ok: true; reservation: Reservation } | { ok: false; result: ExchangeResult };
+
+  /** argon2, counted by the throttle before it runs; a granted reservation is left for the caller to settle. */
+  async function verifyCounted(request: ExchangeRequest, key: { id: string; org_id: string; secret_hash: string }): Promise<Verification> {
+    const queue = deps.argon2Queue;
+    const busy = (): Verification => {
+      // Not the caller's failure: no throttle count, no audit event; the metric tells the operator.
+      const retryAfterSeconds = queue?.retryAfterSeconds() ?? 1;
+      logger.debug({ key_id: key.id, retry_after_seconds: retryAfterSeconds }, 'argon2 queue full; exchange refused as unavailable');
+      return { ok: false, result: { ok: false, error: 'unavailable', retryAfterSeconds, cause: 'busy' } };
+    };
+    if (queue?.full) return busy();
+    const reservation = await throttle.reserve(request.ip, request.keyId);
+    if (!reservation.granted) return { ok: false, result: await throttled(request, reservation.retryAfterSeconds, key.org_id) };
+    const verify = () => verifySecret(key.secret_hash, request.secret);
+    const verifying = queue ? queue.run(verify) : verify();
+    if (verifying === null) {
+      await reservation.release();
+      return busy();
+    }
+    let verified: boolean;
+    try {
+      verified = await verifying;
+    } catch (error) {
+      await reservation.release();
+      throw error;
+    }
+    if (verified) return { ok: true, reservation };
+    await reservation.fail();
+    return { ok: false, result: await refuse(request, 'wrong_secret', key.org_id) };
+  }
+
+  async function run(request: ExchangeRequest): Promise<ExchangeResult> {
+    const blocked = throttle.blockedFor(request.ip, request.keyId);
+    if (blocked !== null) return throttled(request, blocked);
 
     if (
       !isWellFormedSecret(request.secret) ||
       !isId('key', request.keyId) ||
       (request.orgId !== undefined && !isId('org', request.orgId))
     ) {
-      return refuse(request, 'malformed_credentials', null);
+      return refuseUnchecked(request, 'malformed_credentials', null);
     }
 
     const key = await findKeyForExchange(db, request.keyId);
-    if (!key) return refuse(request, 'unknown_key', await claimedOrg(request));
+    if (!key) return refuseUnchecked(request, 'unknown_key', await claimedOrg(request));
     if (request.orgId !== undefined && request.orgId !== key.org_id) {
       // The key's owner is the one who should learn that someone holds its id.
-      return refuse(request, 'org_mismatch', key.org_id);
+      return refuseUnchecked(request, 'org_mismatch', key.org_id);
     }
 
     const cache = deps.verifiedCache;
     const cached = cache?.has(key.id, key.secret_hash, request.secret) ?? false;
     if (cache) deps.observer.verifiedCache(cached);
+    // A secret found already verified proves itself: nothing to count, nothing to give back.
+    let reservation: Reservation | undefined;
     if (!cached) {
-      const verify = () => verifySecret(key.secret_hash, request.secret);
-      const queue = deps.argon2Queue;
-      const verifying = queue ? queue.run(verify) : verify();
-      if (verifying === null) {
-        // Not the caller's failure: no throttle count, no audit event; the metric tells the operator.
-        const retryAfterSeconds = queue?.retryAfterSeconds() ?? 1;
-        logger.debug({ key_id: key.id, retry_after_seconds: retryAfterSeconds }, 'argon2 queue full; exchange refused as unavailable');
-        return { ok: false, error: 'unavailable', retryAfterSeconds, cause: 'busy' };
-      }
-      if (!(await verifying)) return refuse(request, 'wrong_secret', key.org_id);
+      const verification = await verifyCounted(request, key);
+      if (!verification.ok) return verification.result;
+      reservation = verification.reservation;
     }
 
     const now = clock.now();
-    if (key.revoked_at !== null) return refuse(request, 'revoked', key.org_id);
-    if (key.expires_at !== null && key.expires_at <= now) return refuse(request, 'expired', key.org_id);
-    if (key.app_deleted_at !== null) return refuse(request, 'app_deleted', key.org_id);
-    // Only a credential that fully authenticated is remembered.
+    // The secret was right, but the key may not be used: still a failure.
+    const refuseVerified = async (reason: RefusalReason) => {
+      await reservation?.fail();
+      return refuse(request, reason, key.org_id);
+    };
+    if (key.revoked_at !== null) return refuseVerified('revoked');
+    if (key.expires_at !== null && key.expires_at <= now) return refuseVerified('expired');
+    if (key.app_deleted_at !== null) return refuseVerified('app_deleted');
+    // Only a credential that fully authenticated is remembered, and it does not count.
     if (!cached) cache?.remember(key.id, key.secret_hash, request.secret);
+    await reservation?.release();
 
     const granted = grantedScopes(key.app_scopes);
     let scopes = granted;

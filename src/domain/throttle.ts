@@ -1,104 +1,211 @@
-// Failed-exchange throttling, per client IP and per (client IP, key id): failures from one
-// address never lock the key's owner out from another.
+// Brute-force throttling of token exchanges, per client (see throttle-subject.ts: an IPv4
+// address, or an IPv6 /64) and per (client, key id): failures from one client never lock the
+// key's owner out from another.
 //
-// Counts are kept in fixed one-minute windows, in memory, per process, and the number of
-// windows each counter keeps is bounded: a flood of failures from ever new addresses (or
-// ever new key ids) costs at most MAX_TRACKED windows per counter, ~200 bytes each (30 MiB
-// for all three when full), instead of growing the heap until the process dies. When a
-// counter is full, windows that have ended go first, then the ones opened longest ago:
-// under such a flood the oldest counts are forgotten early, which weakens the throttle for
-// those callers but never blocks anyone wrongly.
+// An attempt is counted before its secret is checked (reserve), and given back once the secret
+// proved right (release), so however many guesses arrive together, at most the limit of them
+// is ever checked, while legitimate clients are not counted at all. Cheap refusals (unknown
+// key, org mismatch) are counted as failures at once. Counts live in fixed one-minute windows
+// in a CounterStore: on PostgreSQL the database, so the limits hold for all instances
+// together; on SQLite this process's memory. A window's row holds two numbers: `count`, the
+// attempts being checked or failed, which decides whether a new attempt may be checked; and
+// `failures`, which decides whether the caller is blocked until the window ends. A caller
+// refused only because many of its attempts are still being checked is told to retry in a
+// second, not blocked for the minute: a fleet restarting behind one address is not punished.
+//
+// What this process has learnt is blocked stays in memory until the window ends and is
+// checked first, without I/O, so a blocked attacker costs no queries. Malformed credentials
+// are counted in memory only: they are refused before any database work, and stay that way.
+import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
-
-export interface Throttle {
-  /** Seconds until the caller may try again, or null when not throttled. */
-  blockedFor(ip: string, keyId: string): Promise<number | null>;
-  recordFailure(ip: string, keyId: string): Promise<void>;
-  /** True once per minute per (ip, key id), so a throttled flood writes one audit event, not thousands. */
-  claimAuditSlot(ip: string, keyId: string): Promise<boolean>;
-}
+import { createBoundedWindows, type Windowed } from './bounded-windows.js';
+import { memoryCounters, type CounterStore, type CounterWindow } from './counter-stores.js';
+import { throttleSubject } from './throttle-subject.js';
 
 export interface ThrottleLimits {
   readonly keyFailuresPerMinute: number;
   readonly ipFailuresPerMinute: number;
 }
 
-/** Windows each counter keeps open at most (per IP, per (IP, key id), audit slots). */
-const MAX_TRACKED = 50_000;
+/** A granted attempt: settle it exactly once. Neither method rejects (see `settle`). */
+export interface Reservation {
+  readonly granted: true;
+  /** The secret proved right: the attempt is given back and does not count. */
+  release(): Promise<void>;
+  /** The attempt failed: it stays counted, as a failure. */
+  fail(): Promise<void>;
+}
+
+export type ReserveResult = Reservation | { readonly granted: false; readonly retryAfterSeconds: number };
+
+export interface Throttle {
+  /** Seconds until the caller may try again when this process knows it is blocked, else null. No I/O. */
+  blockedFor(ip: string, keyId: string): number | null;
+  /** Counts an attempt before its secret is checked; refused (with seconds to wait) beyond a limit. */
+  reserve(ip: string, keyId: string): Promise<ReserveResult>;
+  /** Counts a failure found without checking a secret; seconds to wait when it is beyond a limit, else null. */
+  recordFailure(ip: string, keyId: string): Promise<number | null>;
+  /** The same for malformed credentials, counted in this process only, so that junk costs no database work. */
+  recordMalformed(ip: string, keyId: string): Promise<number | null>;
+  /** True once per minute per (client, key id), so a throttled flood writes one audit event, not thousands. */
+  claimAuditSlot(ip: string, keyId: string): boolean;
+  /** Forgets windows that have ended; start() runs it every minute. */
+  sweep(): Promise<void>;
+  start(): void;
+  stop(): void;
+}
+
+export interface ThrottleOptions {
+  readonly limits: ThrottleLimits;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Where attempts are counted; without one, in this process's memory. */
+  readonly counters?: CounterStore;
+  /** Entries each in-memory map keeps at most. */
+  readonly maxTracked?: number;
+}
+
+/**
+ * Entries the blocked and audit maps keep at most, and the counters twice that (an address and
+ * a pair per attempt): ~250 bytes each, so ~30 MiB when a flood from new addresses fills all.
+ */
+const MAX_TRACKED = 30_000;
 
 const WINDOW_MS = 60_000;
 
-interface Window {
-  count: number;
-  readonly endsAt: number;
+const ATTEMPT = { count: 1, failures: 0 };
+const FAILURE = { count: 1, failures: 1 };
+const GIVE_BACK = { count: -1, failures: 0 };
+const FAILED = { count: 0, failures: 1 };
+
+interface Subject {
+  readonly key: string;
+  readonly limit: number;
 }
 
-/** Counts per key in fixed windows that open at a key's first hit. */
-function createWindows(clock: Clock, maxTracked: number) {
-  // A Map iterates in insertion order and a window is inserted when it opens, so the first
-  // entries are the ones that end first.
-  const windows = new Map<string, Window>();
+export function createThrottle(options: ThrottleOptions): Throttle {
+  const { limits, clock, logger } = options;
+  const maxTracked = options.maxTracked ?? MAX_TRACKED;
+  const local = memoryCounters(2 * maxTracked);
+  const shared = options.counters ?? local;
+  const blocked = createBoundedWindows<Windowed>(maxTracked);
+  const auditSlots = createBoundedWindows<Windowed>(maxTracked);
+  let timer: NodeJS.Timeout | undefined;
 
-  function open(key: string, now: number): Window | undefined {
-    const window = windows.get(key);
-    if (window !== undefined && window.endsAt <= now) {
-      windows.delete(key);
-      return undefined;
-    }
-    return window;
+  /** The address's counter first, then the pair's: every store statement locks rows in this order. */
+  function subjectsOf(ip: string, keyId: string): [Subject, Subject] {
+    const subject = throttleSubject(ip);
+    return [
+      { key: `ip:${subject}`, limit: limits.ipFailuresPerMinute },
+      { key: `key:${subject}|${keyId.slice(0, 64)}`, limit: limits.keyFailuresPerMinute },
+    ];
   }
 
-  return {
-    /** The count of the key's open window and the ms left in it, or null when none is open. */
-    peek(key: string): { count: number; msLeft: number } | null {
+  const secondsUntil = (endsAt: number, now: number) => Math.max(1, Math.ceil((endsAt - now) / 1000));
+
+  /** Remembers every subject whose failures reached its limit as blocked until its window ends. */
+  function learn(subjects: readonly Subject[], windows: readonly CounterWindow[], now: number): void {
+    for (const w of windows) {
+      const subject = subjects.find((s) => s.key === w.key);
+      if (subject !== undefined && w.failures >= subject.limit && w.endsAt > now) blocked.set(w.key, { endsAt: w.endsAt }, now);
+    }
+  }
+
+  /** Seconds to wait when a count is beyond its limit: until the window ends when failures got it there, else a second. */
+  function verdict(subjects: readonly Subject[], windows: readonly CounterWindow[], now: number): number | null {
+    learn(subjects, windows, now);
+    let wait: number | null = null;
+    for (const w of windows) {
+      const subject = subjects.find((s) => s.key === w.key);
+      if (subject === undefined || w.count <= subject.limit) continue;
+      const seconds = w.failures >= subject.limit ? secondsUntil(w.endsAt, now) : 1;
+      wait = Math.max(wait ?? 0, seconds);
+    }
+    return wait;
+  }
+
+  /**
+   * A settlement that cannot be written (the database just went away) is logged, not thrown:
+   * the secret was checked already and the caller's answer does not depend on it, and the
+   * attempt then stays counted until its window ends, which errs on the side of the limit.
+   */
+  async function settle(what: string, work: () => Promise<void>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      logger.error({ err: error }, `throttle: ${what} failed`);
+    }
+  }
+
+  async function count(store: CounterStore, ip: string, keyId: string): Promise<number | null> {
+    const subjects = subjectsOf(ip, keyId);
+    const now = clock.now();
+    return verdict(subjects, await store.add(subjects.map((s) => s.key), FAILURE, now, now + WINDOW_MS), now);
+  }
+
+  const throttle: Throttle = {
+    blockedFor(ip, keyId) {
       const now = clock.now();
-      const window = open(key, now);
-      return window === undefined ? null : { count: window.count, msLeft: window.endsAt - now };
+      let endsAt = 0;
+      for (const { key } of subjectsOf(ip, keyId)) endsAt = Math.max(endsAt, blocked.open(key, now)?.endsAt ?? 0);
+      return endsAt > now ? secondsUntil(endsAt, now) : null;
     },
-    /** Counts one for the key, opening its window if none is open; returns the window's count. */
-    hit(key: string): number {
+
+    async reserve(ip, keyId) {
+      const subjects = subjectsOf(ip, keyId);
       const now = clock.now();
-      const window = open(key, now);
-      if (window !== undefined) return ++window.count;
-      if (windows.size >= maxTracked) {
-        // Make room for a tenth of the bound at once (a pass per entry would cost a flood
-        // a scan of the map's front on every new address): every window that has ended,
-        // and then, if that is not enough, the oldest open ones.
-        let toDrop = Math.max(1, Math.floor(maxTracked / 10));
-        for (const [oldKey, oldest] of windows) {
-          if (toDrop <= 0 && oldest.endsAt > now) break;
-          windows.delete(oldKey);
-          toDrop--;
-        }
+      const windows = await shared.add(subjects.map((s) => s.key), ATTEMPT, now, now + WINDOW_MS);
+      const wait = verdict(subjects, windows, now);
+      if (wait !== null) {
+        // Not checked, so not counted: a refused attempt must not keep the count up after the
+        // ones being checked have been given back.
+        await settle('giving back a refused attempt', async () => void (await shared.amend(windows, GIVE_BACK)));
+        return { granted: false, retryAfterSeconds: wait };
       }
-      windows.set(key, { count: 1, endsAt: now + WINDOW_MS });
-      return 1;
+      let settled = false;
+      const once = (what: string, work: () => Promise<void>) => {
+        if (settled) return Promise.resolve();
+        settled = true;
+        return settle(what, work);
+      };
+      return {
+        granted: true,
+        release: () => once('releasing an attempt', async () => void (await shared.amend(windows, GIVE_BACK))),
+        fail: () => once('counting a failure', async () => learn(subjects, await shared.amend(windows, FAILED), clock.now())),
+      };
+    },
+
+    recordFailure: (ip, keyId) => count(shared, ip, keyId),
+    recordMalformed: (ip, keyId) => count(local, ip, keyId),
+
+    claimAuditSlot(ip, keyId) {
+      const key = subjectsOf(ip, keyId)[1].key;
+      const now = clock.now();
+      if (auditSlots.open(key, now) !== undefined) return false;
+      auditSlots.set(key, { endsAt: now + WINDOW_MS }, now);
+      return true;
+    },
+
+    async sweep() {
+      const now = clock.now();
+      blocked.sweep(now);
+      auditSlots.sweep(now);
+      await local.sweep(now);
+      if (shared !== local) await shared.sweep(now);
+    },
+
+    start() {
+      if (timer) return;
+      timer = setInterval(() => {
+        throttle.sweep().catch((error: unknown) => logger.warn({ err: error }, 'throttle: deleting ended windows failed'));
+      }, WINDOW_MS);
+      timer.unref();
+    },
+
+    stop() {
+      clearInterval(timer);
+      timer = undefined;
     },
   };
-}
-
-export function createThrottle(limits: ThrottleLimits, clock: Clock, options: { maxTracked?: number } = {}): Throttle {
-  const maxTracked = options.maxTracked ?? MAX_TRACKED;
-  const perIp = createWindows(clock, maxTracked);
-  const perKey = createWindows(clock, maxTracked);
-  const audit = createWindows(clock, maxTracked);
-  const pair = (ip: string, keyId: string) => `${ip}|${keyId.slice(0, 64)}`;
-
-  return {
-    async blockedFor(ip, keyId) {
-      const byIp = perIp.peek(ip);
-      const byKey = perKey.peek(pair(ip, keyId));
-      let waitMs = 0;
-      if (byIp && byIp.count >= limits.ipFailuresPerMinute) waitMs = Math.max(waitMs, byIp.msLeft);
-      if (byKey && byKey.count >= limits.keyFailuresPerMinute) waitMs = Math.max(waitMs, byKey.msLeft);
-      return waitMs > 0 ? Math.max(1, Math.ceil(waitMs / 1000)) : null;
-    },
-    async recordFailure(ip, keyId) {
-      perIp.hit(ip);
-      perKey.hit(pair(ip, keyId));
-    },
-    async claimAuditSlot(ip, keyId) {
-      return audit.hit(pair(ip, keyId)) === 1;
-    },
-  };
+  return throttle;
 }

@@ -79,7 +79,7 @@ const BYTES_PER_ENTRY = 350;
 
 /**
  * Heap the rest of the server may need besides the cache: ~30 MiB live, and up to ~30 MiB
- * of throttle windows under a flood of failures (see throttle.ts).
+ * of throttle windows under a flood of failures from new addresses (see throttle.ts).
  */
 const HEAP_FOR_THE_REST = 64 * 1024 * 1024;
 

@@ -92,9 +92,14 @@ async function migrationTableSchema(db: Db): Promise<{ migrationTableSchema?: st
   return schema ? { migrationTableSchema: schema } : {};
 }
 
+/** The dialect a Db (or a transaction of one) runs on. */
+export function dialectOf(db: Db): Dialect {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
+}
+
 /** Whether `select … for update` locks rows (PostgreSQL); SQLite serializes writers instead. */
 export function hasRowLocks(db: Db): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
+  return dialectOf(db) === 'postgres';
 }
 
 /** Cheap reachability probe for /readyz. */

@@ -73,10 +73,22 @@ export interface AuditEventsTable {
   details: string;
 }
 
+export interface ThrottleCountersTable {
+  /** `ip:<subject>` or `key:<subject>|<key id>`; see domain/throttle.ts. */
+  key: string;
+  /** When the row's one-minute window ends; a row whose window ended counts as absent. */
+  ends_at: number;
+  /** Attempts of the window counted and not given back: being checked, or failed. */
+  count: number;
+  /** Attempts of the window that failed. */
+  failures: number;
+}
+
 export interface Database {
   orgs: OrgsTable;
   apps: AppsTable;
   api_keys: ApiKeysTable;
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
+  throttle_counters: ThrottleCountersTable;
 }

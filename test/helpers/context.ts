@@ -113,6 +113,7 @@ export async function createTestContext(options: { dialect: Dialect; env?: TestE
     },
     async close() {
       deps.keyring.stop();
+      deps.throttle.stop();
       await deps.lastUsed.stop();
       await database.close();
     },
