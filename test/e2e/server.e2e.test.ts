@@ -144,6 +144,17 @@ describe('the real server, end to end', () => {
     expect(bad.stderr()).toContain('whole number');
   });
 
+  it('retries an unreachable database for SCOPE_AUTH_DATABASE_CONNECT_TIMEOUT seconds, logging each attempt, then exits 1', async () => {
+    const nowhere = await freePort();
+    const started = Date.now();
+    const failed = start(dir, { ...env, SCOPE_AUTH_DATABASE_URL: `postgres://postgres@127.0.0.1:${nowhere}/scope_auth`, SCOPE_AUTH_DATABASE_CONNECT_TIMEOUT: '2', SCOPE_AUTH_LOG_LEVEL: 'warn' });
+    expect(await failed.exited).toBe(1);
+    // It kept trying for the timeout rather than giving up at the first refusal.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(failed.stdout().match(/database unreachable; retrying/g)?.length ?? 0).toBeGreaterThanOrEqual(2);
+    expect(failed.stderr()).toMatch(/cannot start: the database is unreachable \(\d+ attempts over 2 s\)/);
+  });
+
   it('shows the first-start credentials even when it cannot listen, since they are already stored', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'scope-auth-e2e-busy-'));
     const taken = createServer();
