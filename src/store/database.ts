@@ -249,7 +249,12 @@ async function migrationTableSchema(db: Db): Promise<{ migrationTableSchema?: st
 
 /** Whether `select … for update` locks rows (PostgreSQL); SQLite serializes writers instead. */
 export function hasRowLocks(db: Db): boolean {
-  return db.getExecutor().adapter instanceof PostgresAdapter;
+  return dialectOf(db) === 'postgres';
+}
+
+/** The dialect behind a Db or a transaction of it. */
+export function dialectOf(db: Db): Dialect {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? 'postgres' : 'sqlite';
 }
 
 /** Cheap reachability probe for /readyz. */
