@@ -12,6 +12,7 @@ import { loadKek } from './domain/kek.js';
 import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
 import { cacheHeapWarning } from './domain/verified-cache.js';
 import { createServices } from './services.js';
+import { openChangeFeed } from './store/change-feed.js';
 import { createDatabase, migrateToLatest } from './store/database.js';
 
 export interface RunningServer {
@@ -43,6 +44,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const { kek, created } = loadKek(config.kek, config.keysDir);
   if (created) logger.info({ dir: config.keysDir }, 'created the key-encryption key');
   const handle = await createDatabase(config.databaseUrl);
+  // Instances on one PostgreSQL database hear each other's signing-key changes at once.
+  const changes = handle.dialect === 'postgres' ? openChangeFeed({ url: config.databaseUrl, logger }) : null;
   try {
     await migrateToLatest(handle.db);
     const deps = await createServices(config, {
@@ -51,6 +54,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       logger,
       processMetrics: true,
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(changes ? { changes } : {}),
     });
     const bootstrap = await bootstrapRootOrg(deps);
     if (bootstrap) options.onBootstrap?.(bootstrap, deps);
@@ -80,6 +84,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
           await drained;
           clearTimeout(timeout);
           deps.keyring.stop();
+          await changes?.close();
           await deps.lastUsed.stop();
           await handle.close();
         })();
@@ -87,6 +92,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       },
     };
   } catch (error) {
+    await changes?.close();
     await handle.close();
     throw error;
   }

@@ -9,6 +9,7 @@ import { createLastUsedRecorder } from './domain/last-used.js';
 import { loadCatalog } from './domain/scopes.js';
 import { createThrottle } from './domain/throttle.js';
 import { createMetrics } from './http/metrics.js';
+import type { ChangeFeed } from './store/change-feed.js';
 import type { Db } from './store/database.js';
 
 export interface ServiceOptions {
@@ -17,6 +18,8 @@ export interface ServiceOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly processMetrics?: boolean;
+  /** Other processes' changes (PostgreSQL): the keyring re-reads the signing keys on each. */
+  readonly changes?: ChangeFeed;
 }
 
 /** Loads the catalogue (throws CatalogError) and the keyring (creating the first signing key). */
@@ -34,6 +37,7 @@ export async function createServices(config: Config, options: ServiceOptions): P
     tokenTtlMaxSeconds: config.tokenTtlMaxSeconds,
     publishSeconds: config.jwksMaxAgeSeconds,
     refreshSeconds: config.keyringRefreshSeconds,
+    ...(options.changes ? { changes: options.changes } : {}),
   });
   await keyring.init();
   return {
