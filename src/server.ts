@@ -13,6 +13,7 @@ import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
 import { cacheHeapWarning } from './domain/verified-cache.js';
 import { createServices } from './services.js';
 import { waitForDatabase } from './store/availability.js';
+import { openChangeFeed } from './store/change-feed.js';
 import { createDatabase, migrateToLatest, ping } from './store/database.js';
 
 export interface RunningServer {
@@ -58,6 +59,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const { kek, created } = loadKek(config.kek, config.keysDir);
   if (created) logger.info({ dir: config.keysDir }, 'created the key-encryption key');
   const handle = await createDatabase(config.databaseUrl, { pool: config.database, logger });
+  // Instances on one PostgreSQL database hear each other's signing-key changes at once.
+  const changes = handle.dialect === 'postgres' ? openChangeFeed({ url: config.databaseUrl, logger }) : null;
   try {
     await waitForDatabase(() => ping(handle.db), { timeoutMs: config.database.connectTimeoutSeconds * 1000, logger });
     await migrateToLatest(handle.db);
@@ -67,6 +70,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       logger,
       processMetrics: true,
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(changes ? { changes } : {}),
     });
     const bootstrap = await bootstrapRootOrg(deps);
     if (bootstrap) options.onBootstrap?.(bootstrap, deps);
@@ -104,6 +108,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
           clearTimeout(grace);
           deps.keyring.stop();
           deps.throttle.stop();
+          await changes?.close();
           await deps.lastUsed.stop();
           await handle.close();
         })();
@@ -111,6 +116,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       },
     };
   } catch (error) {
+    await changes?.close();
     await handle.close();
     throw error;
   }

@@ -11,6 +11,7 @@ import { databaseCounters } from './domain/counter-stores.js';
 import { createThrottle } from './domain/throttle.js';
 import { createLifecycle } from './http/lifecycle.js';
 import { createMetrics } from './http/metrics.js';
+import type { ChangeFeed } from './store/change-feed.js';
 import { dialectOf, type Db } from './store/database.js';
 
 export interface ServiceOptions {
@@ -19,6 +20,8 @@ export interface ServiceOptions {
   readonly logger: Logger;
   readonly clock?: Clock;
   readonly processMetrics?: boolean;
+  /** Other processes' changes (PostgreSQL): the keyring re-reads the signing keys on each. */
+  readonly changes?: ChangeFeed;
 }
 
 /** Loads the catalogue (throws CatalogError) and the keyring (creating the first signing key). */
@@ -36,6 +39,7 @@ export async function createServices(config: Config, options: ServiceOptions): P
     tokenTtlMaxSeconds: config.tokenTtlMaxSeconds,
     publishSeconds: config.jwksMaxAgeSeconds,
     refreshSeconds: config.keyringRefreshSeconds,
+    ...(options.changes ? { changes: options.changes } : {}),
   });
   await keyring.init();
   return {

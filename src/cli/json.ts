@@ -2,7 +2,7 @@
 // signing keys, which only the CLI shows (times in ISO 8601, as everywhere in the API).
 import type { CreatedKey } from '../domain/keys.js';
 import type { CreatedOrgView } from '../domain/orgs.js';
-import type { SigningKeyInfo } from '../domain/keyring.js';
+import type { Rotation, SigningKeyInfo } from '../domain/keyring.js';
 import { isoTime, renderApp, renderKey, renderOrg } from '../http/render.js';
 
 /** As POST /v1/orgs answers: `{ org, admin_app, key, secret }`. */
@@ -25,5 +25,15 @@ export function signingKeyJson(key: SigningKeyInfo) {
     activates_at: isoTime(key.activates_at),
     retires_at: isoTime(key.retires_at),
     unpublishes_at: isoTime(key.unpublishes_at),
+  };
+}
+
+/** `signing-keys rotate --json`: the key that signs, the new standby, the key it replaces, and a discarded standby's kid. */
+export function rotationJson(rotation: Rotation) {
+  return {
+    activated: signingKeyJson(rotation.activated),
+    standby: signingKeyJson(rotation.standby),
+    previous: rotation.previous === null ? null : signingKeyJson(rotation.previous),
+    discarded_standby: rotation.discardedStandby,
   };
 }

@@ -112,6 +112,7 @@ export function stateColour(state: string): Colour {
     case 'expired':
       return 'yellow';
     case 'pending':
+    case 'standby':
       return 'cyan';
     default:
       return 'dim';

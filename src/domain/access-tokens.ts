@@ -23,8 +23,10 @@ export type TokenVerifier = (token: string) => Promise<VerifiedToken | null>;
 
 /** Null for any token this server did not issue, or that is expired, malformed or of the wrong type. */
 export function createTokenVerifier(deps: { keyring: Keyring; issuer: string; clock: Clock }): TokenVerifier {
-  const getKey = (header: JWTHeaderParameters) => {
-    const key = header.kid === undefined ? undefined : deps.keyring.verificationKey(header.kid);
+  // A kid this instance does not know may be another instance's rotation that this one has
+  // not heard of yet: the keyring re-reads before the token is called invalid.
+  const getKey = async (header: JWTHeaderParameters) => {
+    const key = header.kid === undefined ? undefined : await deps.keyring.resolveVerificationKey(header.kid);
     if (!key) throw new joseErrors.JWKSNoMatchingKey();
     return key;
   };

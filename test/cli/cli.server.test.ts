@@ -1,5 +1,5 @@
 // What the CLI does to a server running on the same database: a revocation applies to the
-// next exchange, a signing-key rotation within the keyring's 5-second refresh. And `serve`
+// next exchange, a signing-key rotation within the keyring's 5-second refresh (SQLite: no change feed). And `serve`
 // itself, through the real bin.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,9 +23,16 @@ interface SigningKeyJson {
   state: string;
   generation: number;
   created_at: string;
-  activates_at: string;
+  activates_at: string | null;
   retires_at: string | null;
   unpublishes_at: string | null;
+}
+
+interface RotationJson {
+  activated: SigningKeyJson;
+  standby: SigningKeyJson;
+  previous: SigningKeyJson | null;
+  discarded_standby: string | null;
 }
 
 describe('the CLI and a server running on the same database', () => {
@@ -88,49 +95,99 @@ describe('the CLI and a server running on the same database', () => {
     expect(await exchange(credentials)).toEqual({ status: 401, body: expect.objectContaining({ error: 'invalid_client' }) });
   });
 
-  it('lists the signing keys, and one rotated with --now signs the running server\'s tokens within 5 seconds', async () => {
+  it('lists the signing key and its standby, and a rotation with --now makes the standby sign the running server\'s tokens within 5 seconds', async () => {
     const client = { keyId: server.bootstrap!.key.id, secret: server.bootstrap!.secret };
     const before = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
-    expect(before.data).toHaveLength(1);
-    expect(before.data[0]).toMatchObject({ state: 'active', generation: 1, retires_at: null, unpublishes_at: null });
-    expect(await tokenKid(client)).toBe(before.data[0]!.kid);
+    expect(before.data.map((k) => [k.generation, k.state, k.retires_at, k.unpublishes_at])).toEqual([
+      [1, 'active', null, null],
+      [2, 'standby', null, null],
+    ]);
+    expect(before.data[1]!.activates_at).toBeNull();
+    const [active, standby] = before.data as [SigningKeyJson, SigningKeyJson];
+    expect(await tokenKid(client)).toBe(active.kid);
+    expect((await jwksKids()).sort()).toEqual([active.kid, standby.kid].sort());
 
     const human = await cli.run(['signing-keys', 'list']);
-    expect(human.stdout).toMatch(new RegExp(`^KID +ALG +GEN +STATE +CREATED +SIGNS FROM +RETIRES +LEAVES JWKS\\n${before.data[0]!.kid} +ES256 +1 +active .* +- +-\\n$`));
+    expect(human.stdout).toMatch(
+      new RegExp(
+        `^KID +ALG +GEN +STATE +CREATED +SIGNS FROM +RETIRES +LEAVES JWKS\\n${standby.kid} +ES256 +2 +standby .* +next rotation +- +-\\n${active.kid} +ES256 +1 +active .* +- +-\\n$`,
+      ),
+    );
 
     const result = await cli.run(['signing-keys', 'rotate', '--now']);
-    const kid = /^Created signing key (\S+) \(ES256, generation 2\); it is in the JWKS now\.\n/.exec(result.stdout)?.[1];
-    expect(kid).toBeDefined();
-    expect(result.stdout).toContain('\nIt signs from now on: servers on this database switch to it within 5 seconds.\n');
-    expect(result.stdout).toMatch(
-      new RegExp(`\\nThe key signing until now, ${before.data[0]!.kid}, stops now; it stays in the JWKS until \\S+ \\(in 1 hour\\), when every token it signed has expired\\.\\n$`),
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toMatch(new RegExp(`^Signing key ${standby.kid} \\(ES256, generation 2\\) signs from now on; it has been in the JWKS since \\S+ \\(.+\\)\\.$`));
+    expect(lines[1]).toMatch(
+      new RegExp(`^The key signing until now, ${active.kid}, stops now; it stays in the JWKS until \\S+ \\(in 1 hour\\), when every token it signed has expired\\.$`),
     );
-    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await tokenKid(client)) === kid);
-    // Both keys are published: tokens signed by the old one are still valid.
-    expect((await jwksKids()).sort()).toEqual([before.data[0]!.kid, kid!].sort());
+    const next = /^New standby key (\S+) \(generation 3\) is in the JWKS now; the next rotation makes it sign\.$/.exec(lines[2]!)?.[1];
+    expect(next).toBeDefined();
+    expect(lines[3]).toBe('Servers on this database learn of it within 5 seconds.');
+    // The server started moments ago, and with it the standby.
+    expect(lines[4]).toMatch(/^It has been published for less than the JWKS max-age \(300 s\): verifiers holding an older cached JWKS accept its tokens once they refetch/);
+    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await tokenKid(client)) === standby.kid);
+    // Every key is published: tokens the old one signed are still valid.
+    expect((await jwksKids()).sort()).toEqual([active.kid, standby.kid, next!].sort());
 
     const after = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
-    expect(after.data.map((k) => [k.kid, k.generation, k.state])).toEqual([[before.data[0]!.kid, 1, 'retired'], [kid, 2, 'active']]);
+    expect(after.data.map((k) => [k.kid, k.generation, k.state])).toEqual([
+      [active.kid, 1, 'retired'],
+      [standby.kid, 2, 'active'],
+      [next, 3, 'standby'],
+    ]);
     expect(after.data[0]!.retires_at).toBe(after.data[1]!.activates_at);
     // Retired keys leave the JWKS once every token they signed has expired (TTL max 3600 s + 60 s leeway).
-    expect(Date.parse(after.data[0]!.unpublishes_at!) - Date.parse(after.data[1]!.activates_at)).toBe(3_660_000);
+    expect(Date.parse(after.data[0]!.unpublishes_at!) - Date.parse(after.data[1]!.activates_at!)).toBe(3_660_000);
   });
 
-  it('publishes a key rotated without --now within 5 seconds, and signs with it only after the JWKS max-age', async () => {
+  it('makes a standby younger than the JWKS max-age sign only once it is that old, without --now', async () => {
     const client = { keyId: server.bootstrap!.key.id, secret: server.bootstrap!.secret };
     const signing = await tokenKid(client);
-    const rotated = await cli.json<SigningKeyJson>(['signing-keys', 'rotate']);
-    expect(Object.keys(rotated).sort()).toEqual(['activates_at', 'alg', 'created_at', 'generation', 'kid', 'retires_at', 'state', 'unpublishes_at']);
-    expect(rotated).toMatchObject({ alg: 'ES256', generation: 3, state: 'pending', retires_at: null, unpublishes_at: null });
-    // Published now, signing after the JWKS max-age (300 s), so cached JWKS have it first.
-    const delay = Date.parse(rotated.activates_at) - Date.parse(rotated.created_at);
-    expect(delay).toBeGreaterThan(299_000);
-    expect(delay).toBeLessThanOrEqual(300_000);
+    const rotation = await cli.json<RotationJson>(['signing-keys', 'rotate']);
+    expect(Object.keys(rotation).sort()).toEqual(['activated', 'discarded_standby', 'previous', 'standby']);
+    expect(Object.keys(rotation.activated).sort()).toEqual(['activates_at', 'alg', 'created_at', 'generation', 'kid', 'retires_at', 'state', 'unpublishes_at']);
+    expect(rotation.activated).toMatchObject({ alg: 'ES256', generation: 3, state: 'pending', retires_at: null, unpublishes_at: null });
+    expect(rotation.previous).toMatchObject({ kid: signing, state: 'active', retires_at: rotation.activated.activates_at });
+    expect(rotation.standby).toMatchObject({ generation: 4, state: 'standby', activates_at: null });
+    expect(rotation.discarded_standby).toBeNull();
+    // The standby was created by the previous rotation, moments ago: it signs 300 s after that.
+    expect(Date.parse(rotation.activated.activates_at!) - Date.parse(rotation.activated.created_at)).toBe(300_000);
 
-    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await jwksKids()).includes(rotated.kid));
+    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await jwksKids()).includes(rotation.standby.kid));
     expect(await tokenKid(client)).toBe(signing);
     const listed = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
-    expect(listed.data.find((k) => k.kid === rotated.kid)).toEqual(rotated);
+    expect(listed.data.find((k) => k.kid === rotation.activated.kid)).toEqual(rotation.activated);
+  });
+
+  it('with --now --replace-standby discards the standby and signs with a fresh key at once, and says what downstream caches must do', async () => {
+    const client = { keyId: server.bootstrap!.key.id, secret: server.bootstrap!.secret };
+    const before = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
+    const standby = before.data.find((k) => k.state === 'standby')!;
+
+    const result = await cli.run(['signing-keys', 'rotate', '--now', '--replace-standby']);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.split('\n');
+    expect(lines[0]).toBe(`Discarded the standby key ${standby.kid}: it never signed, and it has left the JWKS.`);
+    const fresh = /^Created signing key (\S+) \(ES256, generation 5\); it is in the JWKS now and signs from now on\.$/.exec(lines[1]!)?.[1];
+    expect(fresh).toBeDefined();
+    expect(lines[2]).toMatch(/^The key signing until now, \S+, stops now; it stays in the JWKS until /);
+    expect(lines[3]).toMatch(/^New standby key \S+ \(generation 6\) is in the JWKS now; the next rotation makes it sign\.$/);
+    expect(lines[5]).toBe(
+      `Downstream verifiers have never seen ${fresh} and must refetch the JWKS to accept its tokens: the scope-auth SDK verifier and jose's createRemoteJWKSet refetch when they meet an unknown kid (at most once per cooldown, 30 s by default); verifiers that refetch only when their cached copy expires reject its tokens for up to 300 s.`,
+    );
+
+    await within(NOTICE_WITHIN_MS + SLACK_MS, async () => (await tokenKid(client)) === fresh);
+    expect(await jwksKids()).not.toContain(standby.kid);
+    const after = await cli.json<{ data: SigningKeyJson[] }>(['signing-keys', 'list']);
+    expect(after.data.map((k) => k.kid)).not.toContain(standby.kid);
+    expect(after.data.filter((k) => k.state === 'active').map((k) => k.kid)).toEqual([fresh]);
+  });
+
+  it('refuses --replace-standby without --now', async () => {
+    const result = await cli.run(['signing-keys', 'rotate', '--replace-standby']);
+    expect(result).toMatchObject({ code: 2, stdout: '' });
+    expect(result.stderr).toBe('scope-auth: --replace-standby needs --now: it makes a key nobody has fetched sign at once\n');
   });
 
   it('serves through the bin: prints the first-start credentials once and drains on SIGTERM', async () => {

@@ -13,6 +13,7 @@ describe.each(DIALECTS)('GET /.well-known/jwks.json on $dialect', (dialectCase) 
       ctx = await createTestContext({ dialect: dialectCase.dialect });
     });
     afterAll(async () => ctx?.close());
+    const standbyKid = () => ctx.deps.keyring.list().find((k) => k.state === 'standby')!.kid;
 
     it('publishes the signing key with cache headers and an ETag', async () => {
       const res = await request(ctx.app).get('/.well-known/jwks.json').expect(200);
@@ -21,6 +22,7 @@ describe.each(DIALECTS)('GET /.well-known/jwks.json on $dialect', (dialectCase) 
       expect(res.headers['etag']).toMatch(/^"[A-Za-z0-9_-]+"$/);
       expect(res.body.keys).toEqual([
         { kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: ctx.deps.keyring.signingKey().kid, alg: 'ES256', use: 'sig' },
+        { kty: 'EC', crv: 'P-256', x: expect.any(String), y: expect.any(String), kid: standbyKid(), alg: 'ES256', use: 'sig' },
       ]);
     });
 
@@ -59,21 +61,24 @@ describe.each(DIALECTS)('GET /.well-known/jwks.json on $dialect', (dialectCase) 
 
     it('answers 200 to a stale If-None-Match', async () => {
       const res = await request(ctx.app).get('/.well-known/jwks.json').set('If-None-Match', '"stale"').expect(200);
-      expect(res.body.keys).toHaveLength(1);
+      expect(res.body.keys).toHaveLength(2);
     });
 
-    it('publishes a rotated key before it signs, and changes the ETag', async () => {
+    it('publishes the key a rotation makes sign before it signs, and the next standby at the rotation, changing the ETag', async () => {
       const before = await request(ctx.app).get('/.well-known/jwks.json');
       const oldKid = ctx.deps.keyring.signingKey().kid;
-      const rotated = await ctx.deps.keyring.rotate();
+      const standby = standbyKid();
+      expect(before.body.keys.map((k: { kid: string }) => k.kid)).toEqual([oldKid, standby]);
+      const rotation = await ctx.deps.keyring.rotate();
+      expect(rotation.activated.kid).toBe(standby);
       const after = await request(ctx.app).get('/.well-known/jwks.json').expect(200);
       expect(after.headers['etag']).not.toBe(before.headers['etag']);
-      expect(after.body.keys.map((k: { kid: string }) => k.kid)).toEqual([oldKid, rotated.kid]);
+      expect(after.body.keys.map((k: { kid: string }) => k.kid)).toEqual([oldKid, standby, rotation.standby.kid]);
       expect(ctx.deps.keyring.signingKey().kid).toBe(oldKid);
       const client = await ctx.createClient(['tools:deploy']);
       ctx.clock.advance(300_000);
       const token = (await ctx.exchange(client).expect(200)).body.access_token as string;
-      expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid).toBe(rotated.kid);
+      expect(JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()).kid).toBe(standby);
     });
   });
 });

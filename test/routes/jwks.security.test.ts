@@ -14,12 +14,14 @@ describe('GET /.well-known/jwks.json, security', () => {
     const ctx = await createTestContext({ dialect: 'sqlite', env: { SCOPE_AUTH_SIGNING_ALG: alg } });
     contexts.push(ctx);
     const res = await request(ctx.app).get('/.well-known/jwks.json').expect(200);
-    expect(res.body.keys).toHaveLength(1);
-    const [jwk] = res.body.keys;
-    expect(jwk.alg).toBe(alg);
-    for (const member of PRIVATE_MEMBERS) expect(jwk).not.toHaveProperty(member);
-    if (alg.startsWith('RS') || alg.startsWith('PS')) {
-      expect(Buffer.from(jwk.n, 'base64url').length * 8).toBe(3072);
+    // The signing key and its standby.
+    expect(res.body.keys).toHaveLength(2);
+    for (const jwk of res.body.keys) {
+      expect(jwk.alg).toBe(alg);
+      for (const member of PRIVATE_MEMBERS) expect(jwk).not.toHaveProperty(member);
+      if (alg.startsWith('RS') || alg.startsWith('PS')) {
+        expect(Buffer.from(jwk.n, 'base64url').length * 8).toBe(3072);
+      }
     }
   });
 
@@ -27,10 +29,12 @@ describe('GET /.well-known/jwks.json, security', () => {
     const ctx = await createTestContext({ dialect: 'sqlite' });
     contexts.push(ctx);
     const rows = await ctx.db.selectFrom('signing_keys').select(['private_jwk_enc', 'public_jwk']).execute();
-    expect(rows).toHaveLength(1);
-    expect(rows[0]!.private_jwk_enc).toMatch(/^v1\./);
-    expect(rows[0]!.private_jwk_enc).not.toContain('"d"');
-    expect(JSON.parse(rows[0]!.public_jwk)).not.toHaveProperty('d');
+    expect(rows).toHaveLength(2);
+    for (const row of rows) {
+      expect(row.private_jwk_enc).toMatch(/^v1\./);
+      expect(row.private_jwk_enc).not.toContain('"d"');
+      expect(JSON.parse(row.public_jwk)).not.toHaveProperty('d');
+    }
   });
 
   it('lets browsers read the public keys from any origin', async () => {

@@ -12,7 +12,6 @@ import { insertApp, getApp, type AppRecord } from '../../src/store/apps.js';
 import { insertAuditEvent, listAuditEvents } from '../../src/store/audit-events.js';
 import { createDatabase, migrateToLatest, type DatabaseHandle, type Db, type Dialect } from '../../src/store/database.js';
 import { anyOrgExists, getOrg, insertOrg, type OrgRow } from '../../src/store/orgs.js';
-import { insertSigningKey, listSigningKeys, type SigningKeyRow } from '../../src/store/signing-keys.js';
 import { DIALECTS, dialectTitle, openTestDatabase, PG_URL, type TestDatabase } from '../helpers/db.js';
 import { appRow, keyRow, orgRow } from '../helpers/rows.js';
 
@@ -59,19 +58,6 @@ const org = (overrides: Partial<OrgRow> = {}) => orgRow(T, overrides);
 const app = (orgId: string, overrides: Partial<AppRecord> = {}) =>
   appRow(orgId, T, { name: 'billing', description: 'Billing service', scopes: ['agents:edit', 'runtime:run'], ...overrides });
 const apiKey = (orgId: string, appId: string, overrides: Partial<ApiKeyRow> = {}) => keyRow(orgId, appId, T, { name: 'ci', ...overrides });
-
-function signingKey(generation: number, activatesAt: number): SigningKeyRow {
-  return {
-    kid: `kid-${generation}-${randomBytes(4).toString('hex')}`,
-    alg: 'ES256',
-    public_jwk: '{"kty":"EC"}',
-    private_jwk_enc: 'v1.a.b.c',
-    generation,
-    created_at: activatesAt,
-    activates_at: activatesAt,
-    retires_at: null,
-  };
-}
 
 describe.each(DIALECTS)('store on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
@@ -291,40 +277,6 @@ describe.each(DIALECTS)('store on $dialect', (dialectCase) => {
         await insertApiKey(db, key);
         await db.deleteFrom('apps').where('id', '=', doomed.id).execute();
         expect(await findKeyForExchange(db, key.id)).toBeUndefined();
-      });
-    });
-
-    describe('signing keys', () => {
-      it('keep generations unique and schedule the retirement of older keys', async () => {
-        const first = signingKey(1, T);
-        await insertSigningKey(db, first);
-        expect((await listSigningKeys(db)).map((k) => [k.generation, k.retires_at])).toEqual([[1, null]]);
-
-        const second = signingKey(2, T + 300_000);
-        await insertSigningKey(db, second);
-        expect((await listSigningKeys(db)).map((k) => [k.generation, k.retires_at])).toEqual([
-          [1, T + 300_000],
-          [2, null],
-        ]);
-
-        // A second process rotating from the same state loses, and changes nothing.
-        await expect(insertSigningKey(db, signingKey(2, T + 999_000))).rejects.toThrow();
-        expect((await listSigningKeys(db)).map((k) => [k.kid, k.retires_at])).toEqual([
-          [first.kid, T + 300_000],
-          [second.kid, null],
-        ]);
-
-        // A retirement already scheduled is kept; only keys without one are scheduled.
-        const third = signingKey(3, T + 600_000);
-        await insertSigningKey(db, third);
-        const rows = await listSigningKeys(db);
-        expect(rows.map((k) => [k.generation, k.retires_at])).toEqual([
-          [1, T + 300_000],
-          [2, T + 600_000],
-          [3, null],
-        ]);
-        expect(rows[2]).toEqual(third);
-        for (const column of ['generation', 'created_at', 'activates_at'] as const) expect(typeof rows[2]![column]).toBe('number');
       });
     });
 
