@@ -85,6 +85,7 @@ export async function alternate<A extends { rps: number; cpuMsPerRequest: number
 function format(value: number, unit: string): string {
   if (unit === 'ms') return `${value.toFixed(2)} ms`;
   if (unit === 'MiB') return `${value.toFixed(0)} MiB`;
+  if (unit === 'CPU ms') return `${value.toFixed(3)} CPU ms`;
   return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${unit}`;
 }
 

@@ -9,20 +9,21 @@
 // SQLite always; PostgreSQL too when SCOPE_AUTH_TEST_DATABASE_URL or --pg <url> is set.
 // README "Performance" explains the figures.
 //
-// This file is the entry: the arguments, which figures run in which order, the report. The
-// figures are exchange-figures.ts (1, 2), read-figures.ts (3, 4) and latency.ts (5); what
-// they share is in bench.ts, the server under test and its database in server.ts, the
-// child processes and /proc in processes.ts, the load generator in load.ts (the process)
-// and measure.ts (driving it), the table in figures.ts, the run sizes in plan.ts.
+// This file is the entry: the arguments, which figures run in which order (and figure 6,
+// the server's peak RSS), the report. The other figures are exchange-figures.ts (1, 2),
+// read-figures.ts (3, 4), latency.ts (5) and scale.ts (7, PostgreSQL only); what they share
+// is in bench.ts, the server under test and its database in server.ts, the child processes
+// and /proc in processes.ts, the load generator in load.ts (the process) and measure.ts
+// (driving it), the rows and the table in figures.ts, the run sizes in plan.ts.
 //
-//   npm run bench                      full run (about 4.5 minutes with PostgreSQL)
+//   npm run bench                      full run (about 5 minutes with PostgreSQL)
 //   npm run bench -- --quick           smaller and shorter, to check that it works
 //   npm run bench -- --pg postgres://postgres@127.0.0.1:5432/test
 //   npm run bench -- --keys 20000      the "large" key count (default 100,000)
 //   npm run bench -- --source          run the server from src/ with tsx instead of dist/
 //   npm run bench -- --server path/to/bin/serve.cjs   another build of the server (to compare), same Node options
 //   npm run bench -- --env NAME=VALUE  extra server environment (repeatable)
-//   npm run bench -- --only warm,latency        some figures only: cold, warm, jwks, verifier, latency
+//   npm run bench -- --only warm,latency        some figures only: cold, warm, jwks, verifier, latency, scale
 //   npm run bench -- --db postgres     one database only (sqlite or postgres; the verifier runs on the first)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -37,6 +38,7 @@ import { startLoadGenerator, type LoadGenerator } from './measure.js';
 import { PHASES, planFor, type Phase } from './plan.js';
 import { ROOT, createProcesses, memoryOf } from './processes.js';
 import { jwksFigure, verifierFigure } from './read-figures.js';
+import { scaleFigure } from './scale.js';
 import { BENCH_SCOPES } from './seed.js';
 import { serverCommand, startBenchServer } from './server.js';
 
@@ -119,6 +121,8 @@ async function benchDialect(rig: Rig, dialect: Dialect, pgUrl: string | null, wi
       .filter((line) => /^scope_auth_(token_exchanges_total|verified_cache_lookups_total|argon2_queue_depth|argon2_verify_duration_seconds_(sum|count)|process_resident_memory_bytes|nodejs_heap_size)/.test(line));
     b.raw.memory = b.memory;
     b.figures.push(figure('6 peak RSS of the server', dialect, memoryOf(server.pid).hwm, 'MiB', null, { text: '≤ 200 MiB', test: atMost(200) }));
+    // 7. Two instances on one database; servers and a database of their own.
+    if (dialect === 'postgres' && runs('scale')) await scaleFigure(b);
     return { figures: b.figures, raw: b.raw };
   } finally {
     await main.stop();

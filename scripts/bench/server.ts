@@ -56,6 +56,8 @@ export interface BenchDatabase {
   readonly handle: DatabaseHandle;
   /** The database URL the server is given. */
   readonly serverUrl: string;
+  /** PostgreSQL: the application_name in `serverUrl`, which finds the server's backends in pg_stat_activity. */
+  readonly applicationName: string | null;
   drop(): Promise<void>;
 }
 
@@ -63,15 +65,18 @@ export async function openBenchDatabase(workDir: string, dialect: Dialect, pgUrl
   if (dialect === 'sqlite') {
     const file = join(workDir, `${name}.sqlite`);
     const handle = await createDatabase(`sqlite:${file}`);
-    return { handle, serverUrl: `sqlite:${file}`, drop: async () => undefined };
+    return { handle, serverUrl: `sqlite:${file}`, applicationName: null, drop: async () => undefined };
   }
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   const handle = await createDatabase(pgUrl!, { schema });
   const url = new URL(pgUrl!);
   url.searchParams.set('options', `-c search_path=${schema}`);
+  const applicationName = `scope_auth_${schema}`;
+  url.searchParams.set('application_name', applicationName);
   return {
     handle,
     serverUrl: url.toString(),
+    applicationName,
     async drop() {
       const client = new pg.Client({ connectionString: pgUrl! });
       await client.connect();
@@ -83,8 +88,11 @@ export async function openBenchDatabase(workDir: string, dialect: Dialect, pgUrl
 
 export type BenchServer = Awaited<ReturnType<typeof startBenchServer>>;
 
-/** A database seeded with `plan.smallKeys` keys (`working` of them to exchange) and a server on it. */
-export async function startBenchServer(rig: Rig, dialect: Dialect, pgUrl: string | null, name: string, counts: { working: number }) {
+/**
+ * A database seeded with `plan.smallKeys` keys (`working` of them to exchange) and a server
+ * on it; `env` adds to the server's environment (`--env` still has the last word).
+ */
+export async function startBenchServer(rig: Rig, dialect: Dialect, pgUrl: string | null, name: string, counts: { working: number }, extraEnv: Record<string, string> = {}) {
   const database = await openBenchDatabase(rig.workDir, dialect, pgUrl, name);
   let server: Running | undefined;
   try {
@@ -97,6 +105,7 @@ export async function startBenchServer(rig: Rig, dialect: Dialect, pgUrl: string
       SCOPE_AUTH_DATABASE_URL: database.serverUrl,
       SCOPE_AUTH_KEYS_DIR: join(rig.workDir, `keys-${dialect}-${name}`),
       SCOPE_AUTH_LOG_LEVEL: 'warn',
+      ...extraEnv,
       ...rig.serverCommand.env,
     };
     const config = loadConfig(env);
