@@ -7,6 +7,13 @@ import autocannon from 'autocannon';
 
 export interface LoadJob {
   readonly url: string;
+  /**
+   * Several servers at once, in place of `url`: one autocannon each, all in this one
+   * process (so the load generator costs what it costs against one server), the
+   * connections shared evenly among them. Each is sent the bodies in turn from the first,
+   * and `amount` requests when set. The result adds them up; `parts` has each one's.
+   */
+  readonly urls?: readonly string[];
   readonly method: 'GET' | 'POST';
   readonly headers?: Record<string, string>;
   /** Request bodies, used in turn (each exactly once when `amount` equals their number). */
@@ -28,6 +35,18 @@ export interface LoadResult {
   readonly rps: number;
   /** Of 2xx responses, in ms. */
   readonly latencyMs: { readonly p50: number; readonly p99: number; readonly mean: number };
+  /** With `urls`: the result of each, in their order. */
+  readonly parts?: readonly LoadResult[];
+}
+
+/** What one autocannon saw. */
+interface Drive {
+  readonly latencies: number[];
+  readonly statuses: Record<string, number>;
+  readonly errors: number;
+  readonly called: bigint;
+  readonly firstSent: bigint | undefined;
+  readonly lastResponse: bigint;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -35,16 +54,16 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-async function runLoad(job: LoadJob): Promise<LoadResult> {
+async function drive(job: LoadJob, url: string, connections: number): Promise<Drive> {
   const latencies: number[] = [];
   const statuses: Record<string, number> = {};
   let errors = 0;
   let next = 0;
   const bodies = job.bodies;
   const options: autocannon.Options = {
-    url: job.url,
+    url,
     method: job.method,
-    connections: job.connections,
+    connections,
     timeout: 30,
     ...(job.headers ? { headers: job.headers } : {}),
     ...(job.amount !== undefined ? { amount: job.amount } : { duration: job.durationSeconds ?? 5 }),
@@ -79,13 +98,23 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
       errors++;
     });
   });
-  const seconds = Number(lastResponse - (firstSent ?? called)) / 1e9;
-  latencies.sort((a, b) => a - b);
+  return { latencies, statuses, errors, called, firstSent, lastResponse };
+}
+
+/** One result of drives that ran together: from the first request sent by any to the last response to any. */
+function summarize(drives: readonly Drive[]): LoadResult {
+  const latencies = drives.flatMap((d) => d.latencies).sort((a, b) => a - b);
+  const statuses: Record<string, number> = {};
+  for (const d of drives) for (const [status, n] of Object.entries(d.statuses)) statuses[status] = (statuses[status] ?? 0) + n;
+  const min = (values: bigint[]) => values.reduce((a, b) => (b < a ? b : a));
+  const start = min(drives.map((d) => d.firstSent ?? d.called));
+  const end = drives.map((d) => d.lastResponse).reduce((a, b) => (b > a ? b : a));
+  const seconds = Number(end - start) / 1e9;
   const requests = Object.values(statuses).reduce((a, b) => a + b, 0);
   return {
     requests,
     statuses,
-    errors,
+    errors: drives.reduce((sum, d) => sum + d.errors, 0),
     seconds,
     rps: latencies.length / seconds,
     latencyMs: {
@@ -94,6 +123,14 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
       mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
     },
   };
+}
+
+async function runLoad(job: LoadJob): Promise<LoadResult> {
+  if (!job.urls) return summarize([await drive(job, job.url, job.connections)]);
+  const urls = job.urls;
+  const share = (i: number) => Math.floor(job.connections / urls.length) + (i < job.connections % urls.length ? 1 : 0);
+  const drives = await Promise.all(urls.map((url, i) => drive(job, url, share(i))));
+  return { ...summarize(drives), parts: drives.map((d) => summarize([d])) };
 }
 
 // Only ever run as a script; run.ts imports the types alone (`import type`), which loads nothing.
