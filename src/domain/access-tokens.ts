@@ -17,6 +17,13 @@ export interface VerifiedToken {
 /** Tokens longer than this are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192;
 
+/**
+ * Compact JWS exactly as this server writes it: three unpadded base64url parts. jose also
+ * accepts `=` padding and some whitespace in the parts, so one token would have several
+ * spellings (a problem for anything that compares or logs tokens); only this one is verified.
+ */
+const CANONICAL_COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
 const STRING_CLAIMS = ['iss', 'sub', 'client_id', 'jti', 'scope', 'org_id', 'app_id'] as const;
 
 export type TokenVerifier = (token: string) => Promise<VerifiedToken | null>;
@@ -31,7 +38,7 @@ export function createTokenVerifier(deps: { keyring: Keyring; issuer: string; cl
     return key;
   };
   return async (token) => {
-    if (token.length > MAX_TOKEN_LENGTH) return null;
+    if (token.length > MAX_TOKEN_LENGTH || !CANONICAL_COMPACT_JWS.test(token)) return null;
     try {
       const { payload } = await jwtVerify(token, getKey, {
         issuer: deps.issuer,
