@@ -6,9 +6,12 @@ import { createRemoteJWKSet, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWSHeaderParameters, FlattenedJWSInput, JWTPayload } from 'jose';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { TokenVerificationError } from './errors.js';
+import { acceptsOrg, NO_ORG, orgNotAccepted, readOrgIdOption } from './org-pin.js';
+import type { OrgIdOption, OrgIdResolver, OrgPin } from './org-pin.js';
 
 export { TokenVerificationError } from './errors.js';
 export type { TokenVerificationErrorCode } from './errors.js';
+export type { OrgIdOption, OrgIdResolver } from './org-pin.js';
 
 /** Claims of a scope-auth access token (RFC 9068), as `verify()` returns them. */
 export interface AccessTokenClaims {
@@ -71,15 +74,50 @@ export interface VerifierOptions {
   timeoutDuration?: number;
   /** Clock for `exp`/`nbf`/`iat` checks, epoch ms. Default `Date.now`. */
   now?: () => number;
+  /**
+   * The organization(s) whose tokens this service accepts; a token of any other `org_id` is
+   * refused like a token for another audience (`claim_invalid`, claim `org_id`; 401
+   * `invalid_token` in `require()`). One id, a list, or a synchronous function of the
+   * request (a route parameter, a lookup by host name); a function that returns
+   * `undefined` accepts no token for that request. With a function, `verify()` needs the
+   * pin per call: `verify(token, { orgId })`. Default: tokens of every org.
+   *
+   * @example
+   * ```ts
+   * // One tenant's deployment:
+   * createVerifier({ issuer, audience, orgId: 'org_01J…' })
+   * // The tenant named in the path, /orgs/:orgId/…:
+   * createVerifier({ issuer, audience, orgId: (req) => req.params.orgId })
+   * ```
+   */
+  orgId?: OrgIdOption;
+}
+
+/** Per-call options of {@link Verifier.verify}. */
+export interface VerifyOptions {
+  /**
+   * The org id(s) to accept for this call, in place of the verifier's `orgId` (required
+   * when that is a function of the request, which `verify()` does not have).
+   */
+  orgId?: string | readonly string[];
 }
 
 /** A configured verifier; see {@link createVerifier}. */
 export interface Verifier {
   /**
-   * Verifies a compact JWT and returns its claims.
-   * @throws {TokenVerificationError} with a stable `code`.
+   * Verifies a compact JWT and returns its claims. `options.orgId` pins the accepted
+   * org(s) for this call, in place of the verifier's `orgId`.
+   * @throws {TokenVerificationError} with a stable `code` (a token of an org not pinned:
+   *   `claim_invalid`, claim `org_id`).
+   * @throws {TypeError} when the verifier's `orgId` is a function and no per-call `orgId`
+   *   is given, or the per-call `orgId` is not a usable pin.
+   *
+   * @example
+   * ```ts
+   * const claims = await verifier.verify(token, { orgId: tenantOf(socket) })
+   * ```
    */
-  verify(token: string): Promise<AccessTokenClaims>;
+  verify(token: string, options?: VerifyOptions): Promise<AccessTokenClaims>;
   /**
    * Express middleware: requires a valid bearer token holding every one of `scopes` and
    * sets `req.auth` to its claims; otherwise answers 401 or 403 per RFC 6750.
@@ -135,8 +173,24 @@ export function createVerifier(options: VerifierOptions): Verifier {
   // The same for every token (only the current time changes), so built once: this runs on
   // every request of every downstream route.
   const { issuer, audience, algorithms, clockTolerance } = settings;
+  const staticPin = typeof settings.orgId === 'function' ? undefined : settings.orgId;
+  const resolver = typeof settings.orgId === 'function' ? settings.orgId : undefined;
 
-  async function verify(token: string): Promise<AccessTokenClaims> {
+  function verify(token: string, options?: VerifyOptions): Promise<AccessTokenClaims> {
+    if (options?.orgId === undefined && resolver === undefined) return verifyPinned(token, staticPin);
+    try {
+      const pin = readOrgIdOption(options?.orgId, 'verify()', false) as OrgPin | undefined;
+      if (pin === undefined) {
+        throw new TypeError('verify(): this verifier\'s `orgId` is a function of the request; pass verify(token, { orgId }) or use require()');
+      }
+      return verifyPinned(token, pin);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** `pin` undefined checks no org; `NO_ORG` refuses every token. */
+  async function verifyPinned(token: string, pin: unknown): Promise<AccessTokenClaims> {
     if (typeof token !== 'string' || token === '') {
       throw new TokenVerificationError('token_malformed', 'The access token is malformed');
     }
@@ -158,8 +212,13 @@ export function createVerifier(options: VerifierOptions): Verifier {
     } catch (err) {
       throw verificationError(err);
     }
-    return readClaims(payload, nowMs, settings.clockTolerance);
+    const claims = readClaims(payload, nowMs, settings.clockTolerance);
+    if (pin !== undefined && !acceptsOrg(pin, claims.org_id)) throw orgNotAccepted();
+    return claims;
   }
+
+  /** The pin of this request: a resolver runs per request (and throws to the app's error handler). */
+  const pinOf = (req: Request): unknown => (resolver === undefined ? staticPin : (resolver(req) ?? NO_ORG));
 
   // One verification per request, however many require() guards it passes through: the
   // claims this verifier returns carry a mark of its own, so a later guard of the same
@@ -176,6 +235,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     return (req: Request, res: Response, next: NextFunction): void => {
       const known = req.auth as Marked | undefined;
       if (known !== undefined && known[verified] === true) {
+        // A later guard may see other route parameters than the one that verified the token.
+        if (resolver !== undefined && !acceptsOrg(pinOf(req), known.org_id)) {
+          challenge(res, 401, settings.realm, { error: 'invalid_token', description: orgNotAccepted().message });
+          return;
+        }
         authorize(req, res, next, known, scopes);
         return;
       }
@@ -190,7 +254,7 @@ export function createVerifier(options: VerifierOptions): Verifier {
         challenge(res, 401, settings.realm, { error: 'invalid_token', description });
         return;
       }
-      verify(token).then(
+      verifyPinned(token, pinOf(req)).then(
         (claims) => {
           (claims as Marked)[verified] = true;
           authorize(req, res, next, claims, scopes);
@@ -239,6 +303,7 @@ interface Settings {
   cacheMaxAge: number;
   timeoutDuration: number;
   now: () => number;
+  orgId: OrgPin | OrgIdResolver | undefined;
 }
 
 function readOptions(options: VerifierOptions): Settings {
@@ -283,6 +348,7 @@ function readOptions(options: VerifierOptions): Settings {
     cacheMaxAge: nonNegative('cacheMaxAge', options.cacheMaxAge, DEFAULTS.cacheMaxAge),
     timeoutDuration: Math.floor(nonNegative('timeoutDuration', options.timeoutDuration, DEFAULTS.timeoutDuration)),
     now: options.now ?? Date.now,
+    orgId: readOrgIdOption(options.orgId, 'createVerifier()', true),
   };
 }
 
