@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const sdkSources = ['client', 'verifier', 'errors', 'org-pin'];
+const sdkSources = ['client', 'verifier', 'verifier-options', 'token-claims', 'org-pin', 'errors'];
 const compiled = (name: string) => join(root, 'dist/src/sdk', `${name}.js`);
 
 /** Why the compiled SDK is unavailable, or undefined when it is there. */
@@ -86,6 +86,8 @@ describe('the published SDK', () => {
       'dist/src/sdk/client.js',
       'dist/src/sdk/errors.js',
       'dist/src/sdk/org-pin.js',
+      'dist/src/sdk/token-claims.js',
+      'dist/src/sdk/verifier-options.js',
       'dist/src/sdk/verifier.js',
     ]);
   });
