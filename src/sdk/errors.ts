@@ -89,7 +89,10 @@ export type TokenVerificationErrorCode =
   | 'token_expired'
   /** `nbf` or `iat` is in the future (beyond the clock tolerance). */
   | 'token_not_yet_valid'
-  /** A claim is missing, ill-typed or has the wrong value (`iss`, `aud`, …); see `claim`. */
+  /**
+   * A claim is missing, ill-typed or has the wrong value (`iss`, `aud`, …); see `claim`.
+   * A token of an org the verifier's `orgId` does not accept has claim `org_id`.
+   */
   | 'claim_invalid'
   /** The JWKS could not be fetched; the token itself may be fine. */
   | 'jwks_unavailable';

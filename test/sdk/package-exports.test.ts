@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const sdkSources = ['client', 'verifier', 'errors'];
+const sdkSources = ['client', 'verifier', 'verifier-options', 'token-claims', 'org-pin', 'errors'];
 const compiled = (name: string) => join(root, 'dist/src/sdk', `${name}.js`);
 
 /** Why the compiled SDK is unavailable, or undefined when it is there. */
@@ -85,6 +85,9 @@ describe('the published SDK', () => {
     expect([...seen].map((f) => relative(root, f)).sort()).toEqual([
       'dist/src/sdk/client.js',
       'dist/src/sdk/errors.js',
+      'dist/src/sdk/org-pin.js',
+      'dist/src/sdk/token-claims.js',
+      'dist/src/sdk/verifier-options.js',
       'dist/src/sdk/verifier.js',
     ]);
   });
@@ -103,12 +106,14 @@ const auth = new ScopeAuthClient({ scope: ['runtime:run'], tokenRefreshBuffer: 3
 const token: Promise<string> = auth.getToken();
 const res: Promise<Response> = auth.fetch('https://api.example.test', { method: 'POST' });
 const verifier = createVerifier({ issuer: 'https://auth.example.test', audience: 'https://api.example.test' });
+const tenant = createVerifier({ issuer: 'https://auth.example.test', audience: 'https://api.example.test', orgId: (req) => req.params.orgId });
+const pinned: Promise<AccessTokenClaims> = tenant.verify('token', { orgId: ['org_a', 'org_b'] });
 const app = express();
 app.get('/', verifier.require('runtime:run'), (req, res) => {
   const claims: AccessTokenClaims | undefined = req.auth;
   res.json({ org: claims?.org_id, scopes: claims?.scope.split(' ') });
 });
-export const checks = [token, res, ScopeAuthError];
+export const checks = [token, res, pinned, ScopeAuthError];
 `,
     );
     const args = ['tsc', '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext'];
