@@ -22,7 +22,7 @@ export const MAX_TOKEN_LENGTH = 8192;
  * accepts `=` padding and some whitespace in the parts, so one token would have several
  * spellings (a problem for anything that compares or logs tokens); only this one is verified.
  */
-const CANONICAL_COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const CANONICAL_COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 const STRING_CLAIMS = ['iss', 'sub', 'client_id', 'jti', 'scope', 'org_id', 'app_id'] as const;
 

@@ -75,7 +75,7 @@ export type TokenVerificationErrorCode =
   | 'token_missing'
   /** Longer than the verifier's `maxTokenLength`; rejected before parsing. */
   | 'token_too_large'
-  /** Not a compact JWS, or its header or payload is not valid JSON. */
+  /** Not a compact JWS in three unpadded base64url parts, or its header or payload is not valid JSON. */
   | 'token_malformed'
   /** `alg` is not in the allow-list (this includes `none` and every HS*). */
   | 'algorithm_not_allowed'

@@ -13,6 +13,14 @@ import type { AccessTokenClaims } from './token-claims.js';
 import { readOptions } from './verifier-options.js';
 import type { VerifierOptions } from './verifier-options.js';
 
+
+/**
+ * Compact JWS as the server writes it: three unpadded base64url parts (the last empty for an unsigned token, which the algorithm check then refuses). jose alone also takes
+ * `=` padding and some whitespace inside the parts, so one token would pass under several
+ * spellings; only this one is verified.
+ */
+const CANONICAL_COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 export { TokenVerificationError } from './errors.js';
 export type { TokenVerificationErrorCode } from './errors.js';
 export type { OrgIdOption, OrgIdResolver } from './org-pin.js';
@@ -121,6 +129,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
     }
     if (token.length > settings.maxTokenLength) {
       throw new TokenVerificationError('token_too_large', 'The access token is too large');
+    }
+    if (!CANONICAL_COMPACT_JWS.test(token)) {
+      throw new TokenVerificationError('token_malformed', 'The access token is malformed');
     }
     const nowMs = settings.now();
     let payload: JWTPayload;

@@ -215,6 +215,20 @@ describe('verify()', () => {
     await expectCode(verifierFor().verify(token), 'token_malformed');
   });
 
+  it('accepts a token only in its canonical spelling: no = padding, no whitespace inside its parts', async () => {
+    const jwks = await startJwksServer([key]);
+    try {
+      const token = await sign(key, standardClaims(jwks.issuer));
+      await verifierFor(jwks).verify(token);
+      const [header, payload, signature] = token.split('.') as [string, string, string];
+      for (const other of [`${header}.${payload}.${signature}==`, `${header}.${payload}.${signature.slice(0, 8)} ${signature.slice(8)}`, `${header}.${payload}.${signature}\n`]) {
+        await expectCode(verifierFor(jwks).verify(other), 'token_malformed');
+      }
+    } finally {
+      await jwks.close();
+    }
+  });
+
   it('reports jwks_unavailable (status 503) when the JWKS cannot be fetched', async () => {
     const down = await startJwksServer([key]);
     await down.close();
