@@ -4,6 +4,7 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AdminDeps } from '../domain/actor.js';
 import { createApp, deleteApp, getApp, listApps, updateApp, type UpdateAppInput } from '../domain/apps.js';
+import { SCOPE_NAME_MAX, SCOPES_MAX } from '../domain/grants.js';
 import { createKey, listKeys } from '../domain/keys.js';
 import { KEY_STATUSES } from '../domain/key-status.js';
 import { adminActor, idParam, isoTimeInput, jsonBody, nameInput, pageQueryShape, parseInput, queryInt } from '../http/admin-request.js';
@@ -15,7 +16,9 @@ const appPath = z.strictObject({ app_id: idParam('app', 'an app') });
 
 function appFields(ttlMax: number) {
   return {
-    scopes: z.array(z.string().min(1).max(200)).max(500),
+    scopes: z
+      .array(z.string().min(1).max(SCOPE_NAME_MAX, { message: `expected at most ${SCOPE_NAME_MAX} characters` }))
+      .max(SCOPES_MAX, { message: `expected at most ${SCOPES_MAX} scopes` }),
     description: z.string().max(1000, { message: 'expected at most 1000 characters' }),
     audience: z.string().trim().min(1, { message: 'expected a non-empty string' }).max(200, { message: 'expected at most 200 characters' }).nullable(),
     token_ttl_seconds: z

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkCatalogScopes } from '../../src/domain/grants.js';
 import { buildCatalog, CatalogError, loadCatalog, parseScopeParam } from '../../src/domain/scopes.js';
 
 const BUILTINS = ['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.orgs:full', 'tokens:introspect'];
@@ -48,6 +49,25 @@ function catalogErrorOf(build: () => unknown): string {
   }
   throw new Error('expected a CatalogError, but the catalogue was accepted');
 }
+
+describe('unknown-scope suggestions', () => {
+  it('cost the main thread a few milliseconds at most for the worst list a body can carry', () => {
+    const catalog = loadCatalog(null);
+    // 200 names of 128 characters (the body's bounds), long and short, near and far from the catalogue.
+    const bodies = [
+      Array.from({ length: 200 }, (_, i) => `agents:vie${'w'.repeat(115)}${String(i).padStart(3, '0')}`),
+      Array.from({ length: 200 }, (_, i) => `tools:deplo${String(i).padStart(3, '0')}`),
+      Array.from({ length: 200 }, (_, i) => `${'x'.repeat(125)}${String(i).padStart(3, '0')}`),
+    ];
+    for (const scopes of bodies) {
+      const started = process.cpuUsage();
+      expect(() => checkCatalogScopes(catalog, scopes)).toThrow(/unknown scopes/);
+      const { user, system } = process.cpuUsage(started);
+      // Before the bound: 150–270 ms for the first list. A generous ceiling, far from both.
+      expect((user + system) / 1000).toBeLessThan(40);
+    }
+  });
+});
 
 describe('the default catalogue', () => {
   const catalog = loadCatalog(null);

@@ -40,6 +40,22 @@ describe.each(DIALECTS)('/v1/apps, errors on $dialect', (dialectCase) => {
       await expectInvalid(patch({ scopes: ['tools:deplo'] }), '"tools:deplo"', '"tools:deploy"');
     });
 
+    it('bounds scopes to 200 names of at most 128 characters', async () => {
+      await expectInvalid(create({ name: 'x', scopes: Array.from({ length: 201 }, () => 'tools:deploy') }), 'scopes', 'at most 200 scopes');
+      await expectInvalid(create({ name: 'x', scopes: ['a'.repeat(129)] }), 'scopes.0', 'at most 128 characters');
+      await expectInvalid(patch({ scopes: ['a'.repeat(129)] }), 'scopes.0');
+    });
+
+    it('answers the worst body of unknown scopes at once, suggesting for the first three only', async () => {
+      const worst = Array.from({ length: 200 }, (_, i) => `agents:vie${'w'.repeat(115)}${String(i).padStart(3, '0')}`);
+      const near = Array.from({ length: 200 }, (_, i) => `tools:deplo${String(i).padStart(3, '0')}`);
+      for (const scopes of [worst, near]) {
+        const res = await expectInvalid(create({ name: 'x', scopes }), 'unknown scopes');
+        expect(res.body.unknown_scopes).toHaveLength(200);
+        expect((res.body.detail as string).match(/did you mean/g)?.length ?? 0).toBeLessThanOrEqual(3);
+      }
+    });
+
     it('requires a name of 1 to 100 characters', async () => {
       await expectInvalid(create({ scopes: [] }), 'name');
       await expectInvalid(create({ name: '', scopes: [] }), 'name', '1 to 100');
