@@ -55,6 +55,13 @@ export class ForbiddenError extends HttpError {
   static override readonly title = 'Forbidden';
 }
 
+/** The call would act on (or grant) admin power the caller's own token does not hold. */
+export class ExceedsCallerScopeError extends HttpError {
+  static override readonly status = 403;
+  static override readonly code = 'exceeds_caller_scope';
+  static override readonly title = 'Exceeds the caller\'s scope';
+}
+
 export class NotFoundError extends HttpError {
   static override readonly status = 404;
   static override readonly code = 'not_found';

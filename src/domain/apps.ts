@@ -8,6 +8,7 @@ import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { recordActorAudit } from './audit.js';
 import { newId } from './credentials.js';
 import { checkGrant } from './grants.js';
+import { requireGrantWithinCaller, requireWithinCaller } from './least-privilege.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 
 /** An app with its granted scopes expanded through the catalogue. */
@@ -100,7 +101,8 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   const description = checkDescription(input.description ?? '');
   const audience = checkAudience(input.audience ?? null);
   const ttl = checkTtl(deps, input.tokenTtlSeconds ?? null);
-  const scopes = checkGrant(deps.catalog, actor, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+  const scopes = checkGrant(deps.catalog, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+  requireGrantWithinCaller(deps.catalog, actor, scopes);
   const now = deps.clock.now();
   const app: AppRecord = {
     id: newId('app', now),
@@ -118,7 +120,7 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   await deps.db.transaction().execute(async (trx) => {
     await store.insertApp(trx, app);
     await recordActorAudit(trx, deps.clock, actor, {
-            action: 'app.created',
+      action: 'app.created',
       targetType: 'app',
       targetId: app.id,
       details: { name, scopes, description, audience, token_ttl_seconds: ttl },
@@ -127,22 +129,24 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   return toAppView(deps, app);
 }
 
-/** Changes take effect at the next exchange of each of the app's keys. */
+/**
+ * Changes take effect at the next exchange of each of the app's keys. Only an admin holding
+ * the app's admin power changes it at all, and re-scoping grants nothing the admin lacks.
+ */
 export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppInput): Promise<AppView> {
   requireActorScope(actor, 'admin.apps:edit');
   const current = await findApp(deps, actor, input.appId);
+  requireWithinCaller(deps.catalog, actor, current.scopes);
   const changes: store.AppChanges = { updated_at: deps.clock.now() };
   if (input.name !== undefined) changes.name = checkName('name', input.name);
   if (input.description !== undefined) changes.description = checkDescription(input.description);
   if (input.audience !== undefined) changes.audience = checkAudience(input.audience);
   if (input.tokenTtlSeconds !== undefined) changes.token_ttl_seconds = checkTtl(deps, input.tokenTtlSeconds);
   if (input.scopes !== undefined) {
-    changes.scopes = checkGrant(deps.catalog, actor, {
-      scopes: input.scopes,
-      orgIsRoot: await orgIsRoot(deps, actor.orgId),
-      current: current.scopes,
-    });
+    changes.scopes = checkGrant(deps.catalog, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+    requireGrantWithinCaller(deps.catalog, actor, changes.scopes);
   }
+
   // Only what actually changes goes into the audit event, with its previous value.
   const diff: Record<string, { from: unknown; to: unknown }> = {};
   for (const field of ['name', 'description', 'scopes', 'audience', 'token_ttl_seconds'] as const) {
@@ -155,7 +159,7 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
     const app = await store.updateApp(trx, actor.orgId, input.appId, changes);
     if (!app) throw appNotFound(input.appId);
     await recordActorAudit(trx, deps.clock, actor, {
-            action: 'app.updated',
+      action: 'app.updated',
       targetType: 'app',
       targetId: app.id,
       details: { changes: diff },
@@ -169,10 +173,11 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
 export async function deleteApp(deps: AdminDeps, actor: Actor, input: { appId: string }): Promise<void> {
   requireActorScope(actor, 'admin.apps:full');
   const current = await findApp(deps, actor, input.appId);
+  requireWithinCaller(deps.catalog, actor, current.scopes);
   await deps.db.transaction().execute(async (trx) => {
     if (!(await store.softDeleteApp(trx, actor.orgId, input.appId, deps.clock.now()))) throw appNotFound(input.appId);
     await recordActorAudit(trx, deps.clock, actor, {
-            action: 'app.deleted',
+      action: 'app.deleted',
       targetType: 'app',
       targetId: current.id,
       details: { name: current.name },
