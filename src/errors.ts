@@ -74,6 +74,13 @@ export class ConflictError extends HttpError {
   static override readonly title = 'Conflict';
 }
 
+/** The change would leave the root organization with no active way in holding admin.orgs:full. */
+export class LastRootAdminError extends HttpError {
+  static override readonly status = 409;
+  static override readonly code = 'last_root_admin';
+  static override readonly title = 'Last root admin';
+}
+
 export class PayloadTooLargeError extends HttpError {
   static override readonly status = 413;
   static override readonly code = 'payload_too_large';

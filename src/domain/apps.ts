@@ -8,6 +8,7 @@ import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { recordActorAudit } from './audit.js';
 import { newId } from './credentials.js';
 import { checkGrant } from './grants.js';
+import { forcedDetails, guardLastRootAdmin, holdsRootAdmin } from './last-root-admin.js';
 import { requireGrantWithinCaller, requireWithinCaller } from './least-privilege.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 
@@ -26,7 +27,12 @@ export interface CreateAppInput {
   readonly tokenTtlSeconds?: number | null;
 }
 
-export type UpdateAppInput = { readonly appId: string } & Partial<CreateAppInput>;
+export type UpdateAppInput = { readonly appId: string } & Partial<CreateAppInput> & Forceable;
+
+/** For the operator CLI's --force: make a change even if it removes the root org's last admin (last-root-admin.ts). */
+export interface Forceable {
+  readonly force?: boolean;
+}
 
 export const NAME_MAX = 100;
 export const DESCRIPTION_MAX = 1000;
@@ -146,7 +152,7 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
     changes.scopes = checkGrant(deps.catalog, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
     requireGrantWithinCaller(deps.catalog, actor, changes.scopes);
   }
-
+  const demotes = changes.scopes !== undefined && !holdsRootAdmin(deps.catalog, changes.scopes);
   // Only what actually changes goes into the audit event, with its previous value.
   const diff: Record<string, { from: unknown; to: unknown }> = {};
   for (const field of ['name', 'description', 'scopes', 'audience', 'token_ttl_seconds'] as const) {
@@ -156,13 +162,14 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
   // Nothing to change: no write, no event, updated_at stays.
   if (Object.keys(diff).length === 0) return toAppView(deps, current);
   const updated = await deps.db.transaction().execute(async (trx) => {
+    const guard = demotes && diff['scopes'] !== undefined ? await guardLastRootAdmin(trx, deps, actor, { appId: current.id }, input) : { forced: false };
     const app = await store.updateApp(trx, actor.orgId, input.appId, changes);
     if (!app) throw appNotFound(input.appId);
     await recordActorAudit(trx, deps.clock, actor, {
       action: 'app.updated',
       targetType: 'app',
       targetId: app.id,
-      details: { changes: diff },
+      details: { changes: diff, ...forcedDetails(guard) },
     });
     return app;
   });
@@ -170,17 +177,18 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
 }
 
 /** Soft delete: the app and its keys answer 404 from now on, and its keys stop working at once. */
-export async function deleteApp(deps: AdminDeps, actor: Actor, input: { appId: string }): Promise<void> {
+export async function deleteApp(deps: AdminDeps, actor: Actor, input: { appId: string } & Forceable): Promise<void> {
   requireActorScope(actor, 'admin.apps:full');
   const current = await findApp(deps, actor, input.appId);
   requireWithinCaller(deps.catalog, actor, current.scopes);
   await deps.db.transaction().execute(async (trx) => {
+    const guard = await guardLastRootAdmin(trx, deps, actor, { appId: current.id }, input);
     if (!(await store.softDeleteApp(trx, actor.orgId, input.appId, deps.clock.now()))) throw appNotFound(input.appId);
     await recordActorAudit(trx, deps.clock, actor, {
       action: 'app.deleted',
       targetType: 'app',
       targetId: current.id,
-      details: { name: current.name },
+      details: { name: current.name, ...forcedDetails(guard) },
     });
   });
 }

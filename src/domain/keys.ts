@@ -3,9 +3,10 @@ import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js'
 import * as keysStore from '../store/api-keys.js';
 import type { ApiKeyRow, ApiKeyView } from '../store/api-keys.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
-import { checkName, findApp } from './apps.js';
+import { checkName, findApp, type Forceable } from './apps.js';
 import { recordActorAudit } from './audit.js';
 import { generateSecret, newId, secretHint } from './credentials.js';
+import { forcedDetails, guardLastRootAdmin } from './last-root-admin.js';
 import { requireWithinCaller } from './least-privilege.js';
 import type { SecretHasher } from './hashing.js';
 import { KEY_STATUSES, toKeyView, type KeyStatus, type KeyView } from './key-status.js';
@@ -174,7 +175,7 @@ export async function createKey(
  * revoked_at, revoked_by and reason. Once this returns, no new exchange of the key succeeds
  * on any process sharing the database (the exchange reads the key row every time).
  */
-export async function revokeKey(deps: AdminDeps, actor: Actor, input: { keyId: string; reason?: string | null }): Promise<KeyView> {
+export async function revokeKey(deps: AdminDeps, actor: Actor, input: { keyId: string; reason?: string | null } & Forceable): Promise<KeyView> {
   requireActorScope(actor, 'admin.apps:edit');
   const reason = input.reason ?? null;
   if (reason !== null && reason.length > REVOKE_REASON_MAX) {
@@ -183,6 +184,7 @@ export async function revokeKey(deps: AdminDeps, actor: Actor, input: { keyId: s
   const key = await findKeyToChange(deps, actor, input.keyId);
   if (key.revoked_at === null) {
     await deps.db.transaction().execute(async (trx) => {
+      const guard = await guardLastRootAdmin(trx, deps, actor, { keyIds: [key.id] }, input);
       const revoked = await keysStore.revokeApiKey(trx, actor.orgId, key.id, { at: deps.clock.now(), by: actor.id, reason });
       // Lost a race with another revoke (or a delete): theirs stands, and they audit it.
       if (!revoked) return;
@@ -190,7 +192,7 @@ export async function revokeKey(deps: AdminDeps, actor: Actor, input: { keyId: s
         action: 'key.revoked',
         targetType: 'key',
         targetId: key.id,
-        details: { app_id: key.app_id, name: key.name, reason },
+        details: { app_id: key.app_id, name: key.name, reason, ...forcedDetails(guard) },
       });
     });
   }
@@ -248,16 +250,17 @@ export async function rollKey(
 }
 
 /** Permanent: a later exchange with the key fails as an unknown key. */
-export async function deleteKey(deps: AdminDeps, actor: Actor, input: { keyId: string }): Promise<void> {
+export async function deleteKey(deps: AdminDeps, actor: Actor, input: { keyId: string } & Forceable): Promise<void> {
   requireActorScope(actor, 'admin.apps:edit');
   const key = await findKeyToChange(deps, actor, input.keyId);
   await deps.db.transaction().execute(async (trx) => {
+    const guard = await guardLastRootAdmin(trx, deps, actor, { keyIds: [key.id] }, input);
     if (!(await keysStore.deleteApiKey(trx, actor.orgId, key.id))) throw keyNotFound(key.id);
     await recordActorAudit(trx, deps.clock, actor, {
       action: 'key.deleted',
       targetType: 'key',
       targetId: key.id,
-      details: { app_id: key.app_id, name: key.name },
+      details: { app_id: key.app_id, name: key.name, ...forcedDetails(guard) },
     });
   });
 }
