@@ -152,7 +152,6 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
     changes.scopes = checkGrant(deps.catalog, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
     requireGrantWithinCaller(deps.catalog, actor, changes.scopes);
   }
-  const demotes = changes.scopes !== undefined && !holdsRootAdmin(deps.catalog, changes.scopes);
   // Only what actually changes goes into the audit event, with its previous value.
   const diff: Record<string, { from: unknown; to: unknown }> = {};
   for (const field of ['name', 'description', 'scopes', 'audience', 'token_ttl_seconds'] as const) {
@@ -161,8 +160,10 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
   }
   // Nothing to change: no write, no event, updated_at stays.
   if (Object.keys(diff).length === 0) return toAppView(deps, current);
+  // New scopes without admin.orgs:full may take away the root org's last admin.
+  const demotes = changes.scopes !== undefined && diff['scopes'] !== undefined && !holdsRootAdmin(deps.catalog, changes.scopes);
   const updated = await deps.db.transaction().execute(async (trx) => {
-    const guard = demotes && diff['scopes'] !== undefined ? await guardLastRootAdmin(trx, deps, actor, { appId: current.id }, input) : { forced: false };
+    const guard = demotes ? await guardLastRootAdmin(trx, deps, actor, { appId: current.id }, input) : { forced: false };
     const app = await store.updateApp(trx, actor.orgId, input.appId, changes);
     if (!app) throw appNotFound(input.appId);
     await recordActorAudit(trx, deps.clock, actor, {
