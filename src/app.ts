@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import express from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
-import { createTokenVerifier } from './domain/access-tokens.js';
+import { createTokenAuthority, createTokenVerifier } from './domain/access-tokens.js';
 import type { Clock } from './domain/clock.js';
 import { createArgon2Queue } from './domain/argon2-queue.js';
 import { createExchange } from './domain/exchange.js';
@@ -88,9 +88,10 @@ export function createApp(deps: AppDeps): App {
     }),
   });
 
-  // Bearer auth for every protected route: a token of this server whose key is still active.
+  // Bearer auth for every protected route: a token of this server whose key is still active,
+  // with the scopes its app still grants.
   const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
-  const auth = authenticate({ verify: verifyToken, db: deps.db, clock: deps.clock });
+  const auth = authenticate({ verify: verifyToken, authority: createTokenAuthority({ db: deps.db, clock: deps.clock, catalog: deps.catalog }) });
 
   app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry, lifecycle: deps.lifecycle }));
   app.use(metadataRoutes({ config, catalog: deps.catalog }));

@@ -55,6 +55,13 @@ export class ForbiddenError extends HttpError {
   static override readonly title = 'Forbidden';
 }
 
+/** The call would act on (or grant) admin power the caller's own token does not hold. */
+export class ExceedsCallerScopeError extends HttpError {
+  static override readonly status = 403;
+  static override readonly code = 'exceeds_caller_scope';
+  static override readonly title = 'Exceeds the caller\'s scope';
+}
+
 export class NotFoundError extends HttpError {
   static override readonly status = 404;
   static override readonly code = 'not_found';
@@ -65,6 +72,13 @@ export class ConflictError extends HttpError {
   static override readonly status = 409;
   static override readonly code = 'conflict';
   static override readonly title = 'Conflict';
+}
+
+/** The change would leave the root organization with no active way in holding admin.orgs:full. */
+export class LastRootAdminError extends HttpError {
+  static override readonly status = 409;
+  static override readonly code = 'last_root_admin';
+  static override readonly title = 'Last root admin';
 }
 
 export class PayloadTooLargeError extends HttpError {

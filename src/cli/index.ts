@@ -10,7 +10,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { closeMatches } from '../domain/grants.js';
 import { loadCatalog } from '../domain/scopes.js';
-import { HttpError, InvalidRequestError } from '../errors.js';
+import { HttpError, InvalidRequestError, LastRootAdminError } from '../errors.js';
 import { registerApps } from './commands/apps.js';
 import { registerAudit } from './commands/audit.js';
 import { registerKeys } from './commands/keys.js';
@@ -88,6 +88,9 @@ function report(io: CliIo, error: unknown): number {
     // A value the domain refuses (an unknown scope, an expiry in the past) is a wrong command line too.
     message = invalidRequestMessage(error, io);
     code = EXIT_USAGE;
+  } else if (error instanceof LastRootAdminError) {
+    // The API refuses this for good; the operator may, knowing the root org then has no admin key.
+    message = `${error.message}, or run the command again with --force to do it anyway (the root organization is then left without an admin key until you create one)`;
   } else if (error instanceof HttpError || error instanceof CommandError || error instanceof ConfigError) {
     message = error.message;
   } else {

@@ -72,3 +72,8 @@ export function idArgument(kind: IdKind): (value: string) => string {
 }
 
 const ARTICLE: Record<IdKind, string> = { org: 'an', app: 'an', key: 'a', event: 'an' };
+
+/** `--force`: the operator may remove the root org's last admin (the API never can). */
+export function forceOption(): Option {
+  return new Option('--force', "do it even if it removes the root organization's last active admin holding admin.orgs:full");
+}

@@ -1,12 +1,14 @@
 // Verifying this server's own access tokens (admin API, introspection): signature against
 // the keyring's published keys, iss, exp, typ at+jwt; and whether the key behind a token is
-// still usable, so a revoked key's tokens stop working here at once.
+// still usable, so a revoked key's tokens stop working here at once, and what its app still
+// grants, so a narrowed app's tokens lose the rest here at once.
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import { SIGNING_ALGS } from '../config.js';
 import type { Db } from '../store/database.js';
-import { findKeyForExchange } from '../store/api-keys.js';
+import { findKeyForExchange, type ExchangeKeyRow } from '../store/api-keys.js';
 import type { Clock } from './clock.js';
 import type { Keyring } from './keyring.js';
+import type { Catalog } from './scopes.js';
 import type { AccessTokenClaims } from './tokens.js';
 
 export interface VerifiedToken {
@@ -56,15 +58,55 @@ export function createTokenVerifier(deps: { keyring: Keyring; issuer: string; cl
   };
 }
 
-/** True while the token's key exists, is neither revoked nor expired, and its app is not deleted. */
-export async function isTokenKeyActive(db: Db, clock: Clock, claims: AccessTokenClaims): Promise<boolean> {
+/** The token's key (with its app's current scopes) while it exists, is neither revoked nor expired, and its app is not deleted. */
+async function usableKey(db: Db, clock: Clock, claims: AccessTokenClaims): Promise<ExchangeKeyRow | undefined> {
   const key = await findKeyForExchange(db, claims.client_id);
-  return (
+  const usable =
     key !== undefined &&
     key.org_id === claims.org_id &&
     key.app_id === claims.app_id &&
     key.revoked_at === null &&
     (key.expires_at === null || key.expires_at > clock.now()) &&
-    key.app_deleted_at === null
-  );
+    key.app_deleted_at === null;
+  return usable ? key : undefined;
+}
+
+/** True while the token's key exists, is neither revoked nor expired, and its app is not deleted. */
+export async function isTokenKeyActive(db: Db, clock: Clock, claims: AccessTokenClaims): Promise<boolean> {
+  return (await usableKey(db, clock, claims)) !== undefined;
+}
+
+/** A verified token as it may act now, or null once its key is no longer usable. */
+export type TokenAuthority = (verified: VerifiedToken) => Promise<VerifiedToken | null>;
+
+/** Distinct apps' scope lists remembered; beyond it the memo starts over (as the exchange's does). */
+const EXPANSION_MEMO_LIMIT = 1024;
+
+/**
+ * What a token may do on the admin API: its scopes that its app grants now, from the same
+ * key read that checks the key is usable. An app narrowed since the token was minted loses
+ * the rest at its next call, not at the token's expiry. Every admin call runs this, so the
+ * expansion of each app's scopes is memoized by its stored text, and an unnarrowed token
+ * (the usual case) is returned as it is.
+ */
+export function createTokenAuthority(deps: { db: Db; clock: Clock; catalog: Catalog }): TokenAuthority {
+  const expansions = new Map<string, ReadonlySet<string>>();
+  const granted = (appScopes: string): ReadonlySet<string> => {
+    let set = expansions.get(appScopes);
+    if (set === undefined) {
+      set = new Set(deps.catalog.expand(JSON.parse(appScopes) as string[]));
+      if (expansions.size >= EXPANSION_MEMO_LIMIT) expansions.clear();
+      expansions.set(appScopes, set);
+    }
+    return set;
+  };
+  return async (verified) => {
+    const key = await usableKey(deps.db, deps.clock, verified.claims);
+    if (key === undefined) return null;
+    const now = granted(key.app_scopes);
+    for (const scope of verified.scopes) {
+      if (!now.has(scope)) return { claims: verified.claims, scopes: new Set([...verified.scopes].filter((s) => now.has(s))) };
+    }
+    return verified;
+  };
 }

@@ -1,5 +1,6 @@
 // Who performs an admin use case. The HTTP API builds it from the bearer token (the tenant
-// is the token's org_id); the operator CLI uses `{ id: 'cli', scopes: 'all', orgId }`.
+// is the token's org_id, the scopes those of the token that its app still grants); the
+// operator CLI uses `{ id: 'cli', scopes: 'all', orgId }`.
 import type { Config } from '../config.js';
 import type { Db } from '../store/database.js';
 import { InsufficientScopeError } from '../errors.js';
@@ -29,6 +30,11 @@ export interface AdminDeps {
 /** The operator CLI acting inside `orgId`. */
 export function cliActor(orgId: string): Actor {
   return { orgId, id: 'cli', ip: null, scopes: 'all' };
+}
+
+/** The operator (the CLI): exempt from least privilege among admins, and the only one who may --force. */
+export function isOperator(actor: Actor): boolean {
+  return actor.scopes === 'all';
 }
 
 export function actorHolds(actor: Actor, scope: string): boolean {

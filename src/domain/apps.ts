@@ -8,6 +8,8 @@ import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { recordActorAudit } from './audit.js';
 import { newId } from './credentials.js';
 import { checkGrant } from './grants.js';
+import { forcedDetails, guardLastRootAdmin, holdsRootAdmin } from './last-root-admin.js';
+import { requireGrantWithinCaller, requireWithinCaller } from './least-privilege.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 
 /** An app with its granted scopes expanded through the catalogue. */
@@ -25,7 +27,12 @@ export interface CreateAppInput {
   readonly tokenTtlSeconds?: number | null;
 }
 
-export type UpdateAppInput = { readonly appId: string } & Partial<CreateAppInput>;
+export type UpdateAppInput = { readonly appId: string } & Partial<CreateAppInput> & Forceable;
+
+/** For the operator CLI's --force: make a change even if it removes the root org's last admin (last-root-admin.ts). */
+export interface Forceable {
+  readonly force?: boolean;
+}
 
 export const NAME_MAX = 100;
 export const DESCRIPTION_MAX = 1000;
@@ -100,7 +107,8 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   const description = checkDescription(input.description ?? '');
   const audience = checkAudience(input.audience ?? null);
   const ttl = checkTtl(deps, input.tokenTtlSeconds ?? null);
-  const scopes = checkGrant(deps.catalog, actor, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+  const scopes = checkGrant(deps.catalog, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+  requireGrantWithinCaller(deps.catalog, actor, scopes);
   const now = deps.clock.now();
   const app: AppRecord = {
     id: newId('app', now),
@@ -118,7 +126,7 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   await deps.db.transaction().execute(async (trx) => {
     await store.insertApp(trx, app);
     await recordActorAudit(trx, deps.clock, actor, {
-            action: 'app.created',
+      action: 'app.created',
       targetType: 'app',
       targetId: app.id,
       details: { name, scopes, description, audience, token_ttl_seconds: ttl },
@@ -127,21 +135,22 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   return toAppView(deps, app);
 }
 
-/** Changes take effect at the next exchange of each of the app's keys. */
+/**
+ * Changes take effect at the next exchange of each of the app's keys. Only an admin holding
+ * the app's admin power changes it at all, and re-scoping grants nothing the admin lacks.
+ */
 export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppInput): Promise<AppView> {
   requireActorScope(actor, 'admin.apps:edit');
   const current = await findApp(deps, actor, input.appId);
+  requireWithinCaller(deps.catalog, actor, current.scopes);
   const changes: store.AppChanges = { updated_at: deps.clock.now() };
   if (input.name !== undefined) changes.name = checkName('name', input.name);
   if (input.description !== undefined) changes.description = checkDescription(input.description);
   if (input.audience !== undefined) changes.audience = checkAudience(input.audience);
   if (input.tokenTtlSeconds !== undefined) changes.token_ttl_seconds = checkTtl(deps, input.tokenTtlSeconds);
   if (input.scopes !== undefined) {
-    changes.scopes = checkGrant(deps.catalog, actor, {
-      scopes: input.scopes,
-      orgIsRoot: await orgIsRoot(deps, actor.orgId),
-      current: current.scopes,
-    });
+    changes.scopes = checkGrant(deps.catalog, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+    requireGrantWithinCaller(deps.catalog, actor, changes.scopes);
   }
   // Only what actually changes goes into the audit event, with its previous value.
   const diff: Record<string, { from: unknown; to: unknown }> = {};
@@ -151,14 +160,17 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
   }
   // Nothing to change: no write, no event, updated_at stays.
   if (Object.keys(diff).length === 0) return toAppView(deps, current);
+  // New scopes without admin.orgs:full may take away the root org's last admin.
+  const demotes = changes.scopes !== undefined && diff['scopes'] !== undefined && !holdsRootAdmin(deps.catalog, changes.scopes);
   const updated = await deps.db.transaction().execute(async (trx) => {
+    const guard = demotes ? await guardLastRootAdmin(trx, deps, actor, { appId: current.id }, input) : { forced: false };
     const app = await store.updateApp(trx, actor.orgId, input.appId, changes);
     if (!app) throw appNotFound(input.appId);
     await recordActorAudit(trx, deps.clock, actor, {
-            action: 'app.updated',
+      action: 'app.updated',
       targetType: 'app',
       targetId: app.id,
-      details: { changes: diff },
+      details: { changes: diff, ...forcedDetails(guard) },
     });
     return app;
   });
@@ -166,16 +178,18 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
 }
 
 /** Soft delete: the app and its keys answer 404 from now on, and its keys stop working at once. */
-export async function deleteApp(deps: AdminDeps, actor: Actor, input: { appId: string }): Promise<void> {
+export async function deleteApp(deps: AdminDeps, actor: Actor, input: { appId: string } & Forceable): Promise<void> {
   requireActorScope(actor, 'admin.apps:full');
   const current = await findApp(deps, actor, input.appId);
+  requireWithinCaller(deps.catalog, actor, current.scopes);
   await deps.db.transaction().execute(async (trx) => {
+    const guard = await guardLastRootAdmin(trx, deps, actor, { appId: current.id }, input);
     if (!(await store.softDeleteApp(trx, actor.orgId, input.appId, deps.clock.now()))) throw appNotFound(input.appId);
     await recordActorAudit(trx, deps.clock, actor, {
-            action: 'app.deleted',
+      action: 'app.deleted',
       targetType: 'app',
       targetId: current.id,
-      details: { name: current.name },
+      details: { name: current.name, ...forcedDetails(guard) },
     });
   });
 }

@@ -1,16 +1,10 @@
-// What an app may be granted: catalogue scopes only, no more admin power than the granting
-// actor holds, and admin.orgs:full only inside the root org.
+// What an app may be granted: catalogue scopes only, and admin.orgs:full only inside the
+// root org. (No more admin power than the granting admin holds: least-privilege.ts.)
 import { ForbiddenError, InvalidRequestError } from '../errors.js';
-import { actorHolds, type Actor } from './actor.js';
 import type { Catalog } from './scopes.js';
 
 /** Scopes only apps of the root org may hold. */
 export const ROOT_ONLY_SCOPES: readonly string[] = ['admin.orgs:full'];
-
-/** Scopes that confer power over this server itself. */
-export function isPrivilegedScope(scope: string): boolean {
-  return scope.startsWith('admin.') || scope.startsWith('tokens:');
-}
 
 /** A scope list in a request body holds at most this many names… */
 export const SCOPES_MAX = 200;
@@ -68,43 +62,17 @@ export function checkCatalogScopes(catalog: Catalog, scopes: readonly string[]):
 }
 
 /**
- * Checks that `actor` may grant `scopes` to an app of an org (`orgIsRoot`) that currently
- * holds `current`: only additions are checked, so an admin can still narrow an app that
- * holds more than they do. Returns the scopes as stored: sorted, unique.
+ * The scopes an app of an org (`orgIsRoot`) may be granted, as stored: catalogue scopes,
+ * sorted and unique, and admin.orgs:full only inside the root org. Whether the granting
+ * admin may hand them out is least-privilege.ts's rule.
  */
-export function checkGrant(
-  catalog: Catalog,
-  actor: Actor,
-  input: { scopes: readonly string[]; orgIsRoot: boolean; current?: readonly string[] },
-): string[] {
+export function checkGrant(catalog: Catalog, input: { scopes: readonly string[]; orgIsRoot: boolean }): string[] {
   const scopes = checkCatalogScopes(catalog, input.scopes);
-  const before = new Set(catalog.expand(input.current ?? []));
-  const added = catalog.expand(scopes).filter((s) => !before.has(s));
   const rootOnly = catalog.expand(scopes).filter((s) => ROOT_ONLY_SCOPES.includes(s));
   if (!input.orgIsRoot && rootOnly.length > 0) {
     throw new ForbiddenError(`${rootOnly.join(', ')} can be granted only to apps of the root organization`, {
       extra: { forbidden_scopes: rootOnly },
     });
   }
-  const beyond = added.filter((s) => isPrivilegedScope(s) && !actorHolds(actor, s));
-  if (beyond.length > 0) {
-    throw new ForbiddenError(`you cannot grant ${beyond.join(', ')}: your token does not hold ${beyond.length > 1 ? 'them' : 'it'}`, {
-      extra: { forbidden_scopes: beyond },
-    });
-  }
   return scopes;
-}
-
-/**
- * A key is as powerful as its app, so issuing one (create or roll) for an app holding admin
- * scopes the actor lacks would be an escalation.
- */
-export function checkKeyIssuance(catalog: Catalog, actor: Actor, appScopes: readonly string[]): void {
-  const beyond = catalog.expand(appScopes).filter((s) => isPrivilegedScope(s) && !actorHolds(actor, s));
-  if (beyond.length > 0) {
-    throw new ForbiddenError(
-      `you cannot issue keys for this app: it holds ${beyond.join(', ')}, which your token does not`,
-      { extra: { forbidden_scopes: beyond } },
-    );
-  }
 }

@@ -3,10 +3,11 @@ import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js'
 import * as keysStore from '../store/api-keys.js';
 import type { ApiKeyRow, ApiKeyView } from '../store/api-keys.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
-import { checkName, findApp } from './apps.js';
+import { checkName, findApp, type Forceable } from './apps.js';
 import { recordActorAudit } from './audit.js';
 import { generateSecret, newId, secretHint } from './credentials.js';
-import { checkKeyIssuance } from './grants.js';
+import { forcedDetails, guardLastRootAdmin } from './last-root-admin.js';
+import { requireWithinCaller } from './least-privilege.js';
 import type { SecretHasher } from './hashing.js';
 import { KEY_STATUSES, toKeyView, type KeyStatus, type KeyView } from './key-status.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
@@ -104,6 +105,13 @@ async function findKey(deps: Pick<AdminDeps, 'db'>, actor: Actor, keyId: string)
   return key;
 }
 
+/** A key the actor may change: one of an app whose admin power the actor holds (least-privilege.ts). */
+async function findKeyToChange(deps: AdminDeps, actor: Actor, keyId: string): Promise<ApiKeyView> {
+  const key = await findKey(deps, actor, keyId);
+  requireWithinCaller(deps.catalog, actor, (await findApp(deps, actor, key.app_id)).scopes);
+  return key;
+}
+
 async function rereadKey(deps: AdminDeps, actor: Actor, keyId: string): Promise<KeyView> {
   return toKeyView(await findKey(deps, actor, keyId), deps.clock.now());
 }
@@ -144,7 +152,8 @@ export async function createKey(
   requireActorScope(actor, 'admin.apps:edit');
   const name = checkName('name', input.name);
   const app = await findApp(deps, actor, input.appId);
-  checkKeyIssuance(deps.catalog, actor, app.scopes);
+  // A key is as powerful as its app, so issuing one for a stronger app would be an escalation.
+  requireWithinCaller(deps.catalog, actor, app.scopes);
   const now = deps.clock.now();
   const expiresAt = resolveKeyExpiry(deps, now, input.expiresAt);
   // Hash before the transaction: argon2 is slow and SQLite has one writer.
@@ -152,7 +161,7 @@ export async function createKey(
   await deps.db.transaction().execute(async (trx) => {
     await keysStore.insertApiKey(trx, row);
     await recordActorAudit(trx, deps.clock, actor, {
-            action: 'key.created',
+      action: 'key.created',
       targetType: 'key',
       targetId: row.id,
       details: { app_id: app.id, name, expires_at: iso(expiresAt) },
@@ -166,23 +175,24 @@ export async function createKey(
  * revoked_at, revoked_by and reason. Once this returns, no new exchange of the key succeeds
  * on any process sharing the database (the exchange reads the key row every time).
  */
-export async function revokeKey(deps: AdminDeps, actor: Actor, input: { keyId: string; reason?: string | null }): Promise<KeyView> {
+export async function revokeKey(deps: AdminDeps, actor: Actor, input: { keyId: string; reason?: string | null } & Forceable): Promise<KeyView> {
   requireActorScope(actor, 'admin.apps:edit');
   const reason = input.reason ?? null;
   if (reason !== null && reason.length > REVOKE_REASON_MAX) {
     throw new InvalidRequestError(`reason: expected at most ${REVOKE_REASON_MAX} characters`);
   }
-  const key = await findKey(deps, actor, input.keyId);
+  const key = await findKeyToChange(deps, actor, input.keyId);
   if (key.revoked_at === null) {
     await deps.db.transaction().execute(async (trx) => {
+      const guard = await guardLastRootAdmin(trx, deps, actor, { keyIds: [key.id] }, input);
       const revoked = await keysStore.revokeApiKey(trx, actor.orgId, key.id, { at: deps.clock.now(), by: actor.id, reason });
       // Lost a race with another revoke (or a delete): theirs stands, and they audit it.
       if (!revoked) return;
       await recordActorAudit(trx, deps.clock, actor, {
-                action: 'key.revoked',
+        action: 'key.revoked',
         targetType: 'key',
         targetId: key.id,
-        details: { app_id: key.app_id, name: key.name, reason },
+        details: { app_id: key.app_id, name: key.name, reason, ...forcedDetails(guard) },
       });
     });
   }
@@ -203,10 +213,8 @@ export async function rollKey(
   if (!Number.isInteger(input.graceSeconds) || input.graceSeconds < 0 || input.graceSeconds > ROLL_GRACE_MAX_SECONDS) {
     throw new InvalidRequestError(`grace_seconds: expected a whole number from 0 to ${ROLL_GRACE_MAX_SECONDS} (30 days)`);
   }
-  const old = await findKey(deps, actor, input.keyId);
+  const old = await findKeyToChange(deps, actor, input.keyId);
   if (old.revoked_at !== null) throw new ConflictError(`key ${old.id} is revoked; create a new key instead of rolling it`);
-  const app = await findApp(deps, actor, old.app_id);
-  checkKeyIssuance(deps.catalog, actor, app.scopes);
 
   const now = deps.clock.now();
   let requested = input.expiresAt;
@@ -242,16 +250,17 @@ export async function rollKey(
 }
 
 /** Permanent: a later exchange with the key fails as an unknown key. */
-export async function deleteKey(deps: AdminDeps, actor: Actor, input: { keyId: string }): Promise<void> {
+export async function deleteKey(deps: AdminDeps, actor: Actor, input: { keyId: string } & Forceable): Promise<void> {
   requireActorScope(actor, 'admin.apps:edit');
-  const key = await findKey(deps, actor, input.keyId);
+  const key = await findKeyToChange(deps, actor, input.keyId);
   await deps.db.transaction().execute(async (trx) => {
+    const guard = await guardLastRootAdmin(trx, deps, actor, { keyIds: [key.id] }, input);
     if (!(await keysStore.deleteApiKey(trx, actor.orgId, key.id))) throw keyNotFound(key.id);
     await recordActorAudit(trx, deps.clock, actor, {
-            action: 'key.deleted',
+      action: 'key.deleted',
       targetType: 'key',
       targetId: key.id,
-      details: { app_id: key.app_id, name: key.name },
+      details: { app_id: key.app_id, name: key.name, ...forcedDetails(guard) },
     });
   });
 }

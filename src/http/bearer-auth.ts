@@ -1,10 +1,9 @@
 // Bearer authentication for the admin API and introspection (RFC 6750): a token of this
-// server whose key is still active. The tenant of the request is the token's org_id.
+// server whose key is still active. The tenant of the request is the token's org_id, and
+// its scopes are those of the token that its app still grants.
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { isTokenKeyActive, type TokenVerifier, type VerifiedToken } from '../domain/access-tokens.js';
-import type { Clock } from '../domain/clock.js';
+import type { TokenAuthority, TokenVerifier, VerifiedToken } from '../domain/access-tokens.js';
 import { InsufficientScopeError, UnauthenticatedError } from '../errors.js';
-import type { Db } from '../store/database.js';
 
 const REALM = 'scope-auth';
 
@@ -22,7 +21,7 @@ function bearerToken(req: Request): string | null | undefined {
   return match ? match[1]! : null;
 }
 
-export function authenticate(deps: { verify: TokenVerifier; db: Db; clock: Clock }): RequestHandler {
+export function authenticate(deps: { verify: TokenVerifier; authority: TokenAuthority }): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const token = bearerToken(req);
     if (token === undefined) {
@@ -30,11 +29,12 @@ export function authenticate(deps: { verify: TokenVerifier; db: Db; clock: Clock
       throw new UnauthenticatedError('a bearer token from this server is required');
     }
     const verified = token === null ? null : await deps.verify(token);
-    if (!verified || !(await isTokenKeyActive(deps.db, deps.clock, verified.claims))) {
+    const current = verified === null ? null : await deps.authority(verified);
+    if (current === null) {
       res.set('WWW-Authenticate', `Bearer realm="${REALM}", error="invalid_token", error_description="the access token is invalid, expired or revoked"`);
       throw new UnauthenticatedError('the access token is invalid, expired or revoked');
     }
-    res.locals.auth = verified;
+    res.locals.auth = current;
     next();
   };
 }

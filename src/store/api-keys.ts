@@ -208,3 +208,22 @@ export async function deleteApiKey(db: Db, orgId: string, keyId: string): Promis
   const result = await db.deleteFrom('api_keys').where('org_id', '=', orgId).where('id', '=', keyId).executeTakeFirst();
   return Number(result.numDeletedRows) > 0;
 }
+
+/** How many keys of the org's `appIds` are active at `now` (neither revoked nor expired), leaving out `exceptKeyIds`. */
+export async function countActiveKeys(
+  db: Db,
+  orgId: string,
+  filter: { appIds: readonly string[]; exceptKeyIds: readonly string[]; now: number },
+): Promise<number> {
+  if (filter.appIds.length === 0) return 0;
+  let query = db
+    .selectFrom('api_keys')
+    .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+    .where('org_id', '=', orgId)
+    .where('app_id', 'in', [...filter.appIds])
+    .where('revoked_at', 'is', null)
+    .where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', filter.now)]));
+  if (filter.exceptKeyIds.length > 0) query = query.where('id', 'not in', [...filter.exceptKeyIds]);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.n);
+}

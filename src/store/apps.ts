@@ -70,3 +70,9 @@ export async function softDeleteApp(db: Db, orgId: string, appId: string, at: nu
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+/** The id and granted scopes of every live app of the org. */
+export async function listLiveAppScopes(db: Db, orgId: string): Promise<{ id: string; scopes: string[] }[]> {
+  const rows = await db.selectFrom('apps').select(['id', 'scopes']).where('org_id', '=', orgId).where('deleted_at', 'is', null).execute();
+  return rows.map((row) => ({ id: row.id, scopes: JSON.parse(row.scopes) as string[] }));
+}

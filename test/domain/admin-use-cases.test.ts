@@ -7,7 +7,7 @@ import { listAuditEvents } from '../../src/domain/audit.js';
 import { newId } from '../../src/domain/credentials.js';
 import { createKey, deleteKey, getKey, listKeys, revokeKey, rollKey } from '../../src/domain/keys.js';
 import { createOrg, listOrgs } from '../../src/domain/orgs.js';
-import { ForbiddenError, InsufficientScopeError, InvalidRequestError, NotFoundError } from '../../src/errors.js';
+import { ExceedsCallerScopeError, ForbiddenError, InsufficientScopeError, InvalidRequestError, LastRootAdminError, NotFoundError } from '../../src/errors.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 
@@ -75,6 +75,25 @@ describe.each(DIALECTS)('admin use cases for the CLI on $dialect', (dialectCase)
       await expect(createApp(ctx.deps, cli, { name: 'x', scopes: ['nope'] })).rejects.toThrow(/unknown scope "nope"/);
       await expect(createApp(ctx.deps, cli, { name: 'x', scopes: [], tokenTtlSeconds: 10 })).rejects.toThrow(InvalidRequestError);
       await expect(rollKey(ctx.deps, cli, { keyId: ctx.root.key.id, graceSeconds: -1 })).rejects.toThrow(InvalidRequestError);
+    });
+
+    it('is exempt from least privilege among admins, which holds for any other caller', async () => {
+      const app = await createApp(ctx.deps, cli, { name: 'auditors', scopes: ['admin.audit:view'] });
+      const editor: Actor = { orgId: ctx.root.org.id, id: 'key_x', ip: null, scopes: new Set(['admin.apps:edit', 'admin.apps:view']) };
+      await expect(createKey(ctx.deps, editor, { appId: app.id, name: 'k' })).rejects.toThrow(ExceedsCallerScopeError);
+      await expect(updateApp(ctx.deps, editor, { appId: app.id, name: 'mine' })).rejects.toThrow(ExceedsCallerScopeError);
+      const { key } = await createKey(ctx.deps, cli, { appId: app.id, name: 'k' });
+      await revokeKey(ctx.deps, cli, { keyId: key.id });
+    });
+
+    it('keeps the root org’s last admin for the CLI too unless forced, and only the operator can force it', async () => {
+      // Only the bootstrap key is left holding admin.orgs:full.
+      await ctx.db.updateTable('api_keys').set({ revoked_at: ctx.clock.now(), revoked_by: 'cli' }).where('org_id', '=', ctx.root.org.id).where('id', '!=', ctx.root.key.id).execute();
+      const rootAdmin: Actor = { orgId: ctx.root.org.id, id: ctx.root.key.id, ip: null, scopes: new Set(ctx.deps.catalog.builtins) };
+      await expect(revokeKey(ctx.deps, rootAdmin, { keyId: ctx.root.key.id, force: true })).rejects.toThrow(LastRootAdminError);
+      await expect(deleteKey(ctx.deps, cli, { keyId: ctx.root.key.id })).rejects.toThrow(LastRootAdminError);
+      await expect(deleteApp(ctx.deps, cli, { appId: ctx.root.adminApp.id })).rejects.toThrow(LastRootAdminError);
+      await ctx.exchange(ctx.rootCredentials).expect(200);
     });
 
     it('makes ids in the same millisecond sort in the order they were made', () => {

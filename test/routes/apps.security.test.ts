@@ -41,6 +41,59 @@ describe.each(DIALECTS)('/v1/apps, security on $dialect', (dialectCase) => {
         otherOrg: 404,
       }));
 
+    describe('least privilege among admins', () => {
+      const ROOT_ADMIN_SCOPES = ['admin.apps:full', 'admin.audit:view', 'admin.orgs:full', 'tokens:introspect'];
+      const patch = (token: string, appId: string, body: object) =>
+        request(ctx.app).patch(`/v1/apps/${appId}`).set('Authorization', `Bearer ${token}`).send(body);
+
+      it('refuses a key holding only admin.apps:edit re-scoping, renaming or editing the root admin app, and changes nothing', async () => {
+        const caller = await ctx.tokenFor(['admin.apps:edit']);
+        const before = await orgSnapshot(ctx, ctx.root.org.id);
+        for (const body of [
+          { scopes: ['admin.apps:view'] },
+          { scopes: [] },
+          { name: 'not admin any more' },
+          { description: 'mine now' },
+          { audience: 'https://elsewhere.example' },
+          { token_ttl_seconds: 60 },
+        ]) {
+          const res = await patch(caller.token, ctx.root.adminApp.id, body).expect(403);
+          expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+          expect(res.body).toMatchObject({ status: 403, code: 'exceeds_caller_scope', type: 'urn:scope-auth:problem:exceeds_caller_scope' });
+          // Named: every admin scope of the app that the caller lacks (edit and view it holds).
+          expect(res.body.missing_scopes).toEqual(ROOT_ADMIN_SCOPES);
+          expect(res.body.detail).toContain('admin.orgs:full');
+        }
+        expect(await orgSnapshot(ctx, ctx.root.org.id)).toEqual(before);
+        await ctx.exchange(ctx.rootCredentials).expect(200);
+      });
+
+      it('refuses to delete an app holding admin scopes the caller lacks', async () => {
+        const caller = await ctx.tokenFor(['admin.apps:full']);
+        const auditor = await ctx.createApp(caller.orgId, ['admin.audit:view']);
+        const res = await request(ctx.app).delete(`/v1/apps/${auditor.id}`).set('Authorization', `Bearer ${caller.token}`).expect(403);
+        expect(res.body).toMatchObject({ code: 'exceeds_caller_scope', missing_scopes: ['admin.audit:view'] });
+        await request(ctx.app).get(`/v1/apps/${auditor.id}`).set('Authorization', `Bearer ${caller.token}`).expect(200);
+      });
+
+      it('lets an edit-only admin manage apps within its own scopes', async () => {
+        const caller = await ctx.tokenFor(['admin.apps:edit']);
+        const worker = await ctx.createApp(caller.orgId, ['tools:deploy', 'admin.apps:view']);
+        expect((await patch(caller.token, worker.id, { name: 'renamed' }).expect(200)).body.name).toBe('renamed');
+        // Scopes that are not power over this server are not the caller's to hold.
+        const rescoped = await patch(caller.token, worker.id, { scopes: ['runtime:run', 'admin.apps:edit'] }).expect(200);
+        expect(rescoped.body.effective_scopes).toEqual(['admin.apps:edit', 'admin.apps:view', 'runtime:run', 'sessions:create']);
+        await request(ctx.app).post(`/v1/apps/${worker.id}/keys`).set('Authorization', `Bearer ${caller.token}`).send({ name: 'k' }).expect(201);
+      });
+
+      it('lets an admin holding every admin scope of an app edit and delete it', async () => {
+        const caller = await ctx.tokenFor(['admin.apps:full', 'admin.audit:view']);
+        const auditor = await ctx.createApp(caller.orgId, ['admin.audit:view', 'agents:view']);
+        await patch(caller.token, auditor.id, { scopes: ['admin.audit:view', 'admin.apps:view'] }).expect(200);
+        await request(ctx.app).delete(`/v1/apps/${auditor.id}`).set('Authorization', `Bearer ${caller.token}`).expect(204);
+      });
+    });
+
     describe('privilege escalation', () => {
       const post = (token: string, body: object) => request(ctx.app).post('/v1/apps').set('Authorization', `Bearer ${token}`).send(body);
 
@@ -48,7 +101,7 @@ describe.each(DIALECTS)('/v1/apps, security on $dialect', (dialectCase) => {
         const caller = await ctx.tokenFor(['admin.apps:full']);
         const before = await orgSnapshot(ctx, caller.orgId);
         const res = await post(caller.token, { name: 'escalate', scopes: ['admin.audit:view', 'tools:deploy'] }).expect(403);
-        expect(res.body).toMatchObject({ code: 'forbidden', forbidden_scopes: ['admin.audit:view'] });
+        expect(res.body).toMatchObject({ status: 403, code: 'exceeds_caller_scope', missing_scopes: ['admin.audit:view'] });
         expect(res.body.detail).toContain('admin.audit:view');
         expect(await orgSnapshot(ctx, caller.orgId)).toEqual(before);
       });
@@ -67,18 +120,21 @@ describe.each(DIALECTS)('/v1/apps, security on $dialect', (dialectCase) => {
           .set('Authorization', `Bearer ${caller.token}`)
           .send({ scopes: ['admin.apps:full'] })
           .expect(403);
-        expect(res.body.forbidden_scopes).toEqual(['admin.apps:full']);
+        expect(res.body).toMatchObject({ code: 'exceeds_caller_scope', missing_scopes: ['admin.apps:full'] });
       });
 
-      it('lets an editor narrow an app that holds more than the editor does', async () => {
+      it('refuses an editor narrowing an app that holds more than the editor does', async () => {
+        // Stripping a stronger admin's scopes is acting above one's rights, like revoking its key.
         const caller = await ctx.tokenFor(['admin.apps:edit']);
         const app = await ctx.createApp(caller.orgId, ['admin.apps:full', 'admin.audit:view']);
+        const before = await orgSnapshot(ctx, caller.orgId);
         const res = await request(ctx.app)
           .patch(`/v1/apps/${app.id}`)
           .set('Authorization', `Bearer ${caller.token}`)
-          .send({ scopes: ['admin.apps:full'] })
-          .expect(200);
-        expect(res.body.scopes).toEqual(['admin.apps:full']);
+          .send({ scopes: ['admin.apps:view'] })
+          .expect(403);
+        expect(res.body).toMatchObject({ code: 'exceeds_caller_scope', missing_scopes: ['admin.apps:full', 'admin.audit:view'] });
+        expect(await orgSnapshot(ctx, caller.orgId)).toEqual(before);
       });
 
       it('refuses to issue a key for an app holding admin scopes the caller lacks', async () => {
@@ -89,8 +145,8 @@ describe.each(DIALECTS)('/v1/apps, security on $dialect', (dialectCase) => {
           .set('Authorization', `Bearer ${caller.token}`)
           .send({ name: 'backdoor' })
           .expect(403);
-        expect(res.body.code).toBe('forbidden');
-        expect(res.body.forbidden_scopes).toEqual(expect.arrayContaining(['admin.orgs:full', 'admin.audit:view']));
+        expect(res.body.code).toBe('exceeds_caller_scope');
+        expect(res.body.missing_scopes).toEqual(expect.arrayContaining(['admin.orgs:full', 'admin.audit:view']));
         expect(await orgSnapshot(ctx, caller.orgId)).toEqual(before);
       });
 

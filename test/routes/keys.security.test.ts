@@ -45,8 +45,35 @@ describe.each(DIALECTS)('/v1/keys, security on $dialect', (dialectCase) => {
         .set('Authorization', `Bearer ${caller.token}`)
         .send({ grace_seconds: 0 })
         .expect(403);
-      expect(res.body.code).toBe('forbidden');
+      expect(res.body.code).toBe('exceeds_caller_scope');
       expect(await orgSnapshot(ctx, caller.orgId)).toEqual(before);
+    });
+
+    it('refuses a key holding only admin.apps:edit revoking, rolling or deleting the root admin key, and changes nothing', async () => {
+      const caller = await ctx.tokenFor(['admin.apps:edit']);
+      const bearer = (r: request.Test) => r.set('Authorization', `Bearer ${caller.token}`);
+      const before = await orgSnapshot(ctx, ctx.root.org.id);
+      const attempts = [
+        bearer(request(ctx.app).post(`/v1/keys/${ctx.root.key.id}/revoke`)).send({ reason: 'takeover' }),
+        bearer(request(ctx.app).post(`/v1/keys/${ctx.root.key.id}/roll`)).send({ grace_seconds: 0 }),
+        bearer(request(ctx.app).delete(`/v1/keys/${ctx.root.key.id}`)),
+      ];
+      for (const res of await Promise.all(attempts)) {
+        expect(res.status).toBe(403);
+        expect(res.body).toMatchObject({ code: 'exceeds_caller_scope', missing_scopes: ['admin.apps:full', 'admin.audit:view', 'admin.orgs:full', 'tokens:introspect'] });
+      }
+      expect(await orgSnapshot(ctx, ctx.root.org.id)).toEqual(before);
+      await ctx.exchange(ctx.rootCredentials).expect(200);
+    });
+
+    it('lets an edit-only admin revoke, roll and delete keys of apps within its scopes', async () => {
+      const caller = await ctx.tokenFor(['admin.apps:edit']);
+      const bearer = (r: request.Test) => r.set('Authorization', `Bearer ${caller.token}`);
+      const worker = await ctx.createApp(caller.orgId, ['tools:deploy', 'admin.apps:view']);
+      const [first, second] = [await ctx.createKey(caller.orgId, worker.id), await ctx.createKey(caller.orgId, worker.id)];
+      await bearer(request(ctx.app).post(`/v1/keys/${first.key.id}/revoke`)).send({}).expect(200);
+      const rolled = await bearer(request(ctx.app).post(`/v1/keys/${second.key.id}/roll`)).send({ grace_seconds: 0 }).expect(201);
+      await bearer(request(ctx.app).delete(`/v1/keys/${rolled.body.key.id}`)).expect(204);
     });
 
     it('never returns a secret or a hash except the one secret of a creation', async () => {

@@ -5,7 +5,7 @@ import { createApp, deleteApp, listApps, updateApp, type AppView, type UpdateApp
 import { renderApp, renderPage } from '../../http/render.js';
 import { outputFor, UsageError, withSession, type CliIo } from '../context.js';
 import { pageTable, type Output } from '../output.js';
-import { collectScopes, duration, example, idArgument, jsonOption, pageOptions, type PageOptions } from '../options.js';
+import { collectScopes, duration, example, forceOption, idArgument, jsonOption, pageOptions, type PageOptions } from '../options.js';
 
 interface AppFieldOptions {
   readonly name?: string;
@@ -15,6 +15,7 @@ interface AppFieldOptions {
   readonly audience?: string | false;
   /** Seconds, or false for --no-ttl. */
   readonly ttl?: number | false;
+  readonly force?: boolean;
   readonly json?: boolean;
 }
 
@@ -117,6 +118,7 @@ export function registerApps(program: Command, io: CliIo): void {
     .addOption(new Option('--no-audience', 'use the server default audience (SCOPE_AUTH_AUDIENCE) again'))
     .addOption(ttlOption())
     .addOption(new Option('--no-ttl', 'use the server default token lifetime (SCOPE_AUTH_TOKEN_TTL) again'))
+    .addOption(forceOption())
     .addOption(jsonOption())
     .addHelpText(
       'after',
@@ -140,7 +142,7 @@ export function registerApps(program: Command, io: CliIo): void {
       }
       const { app, config } = await withSession(io, async (session) => ({
         config: session.config,
-        app: await updateApp(session.deps, await session.actorIn(options.org), input),
+        app: await updateApp(session.deps, await session.actorIn(options.org), { ...input, force: options.force === true }),
       }));
       if (options.json) return out.json(renderApp(app));
       out.line(`Updated app ${out.paint('bold', app.name)} (${app.id}).`);
@@ -152,11 +154,12 @@ export function registerApps(program: Command, io: CliIo): void {
     .description('Delete an app: it and its keys are gone, and its keys stop working at once')
     .argument('<app_id>', 'the app', idArgument('app'))
     .addOption(orgOption())
+    .addOption(forceOption())
     .addOption(jsonOption('print {"id", "deleted": true} (the API answers 204 with no body)'))
     .addHelpText('after', example('scope-auth apps delete app_01J... --org org_01J...'))
-    .action(async (appId: string, options: { org: string; json?: boolean }) => {
+    .action(async (appId: string, options: { org: string; force?: boolean; json?: boolean }) => {
       const out = outputFor(io);
-      await withSession(io, async (session) => deleteApp(session.deps, await session.actorIn(options.org), { appId }));
+      await withSession(io, async (session) => deleteApp(session.deps, await session.actorIn(options.org), { appId, force: options.force === true }));
       if (options.json) return out.json({ id: appId, deleted: true });
       out.line(`Deleted app ${appId}; its keys no longer work.`);
     });

@@ -7,7 +7,7 @@ import { renderKey, renderPage } from '../../http/render.js';
 import { outputFor, withSession, type CliIo } from '../context.js';
 import { createdKeyJson } from '../json.js';
 import { pageTable, secretBlock, stateColour, type Output } from '../output.js';
-import { duration, example, idArgument, jsonOption, isoTime, pageOptions, wholeNumber, type PageOptions } from '../options.js';
+import { duration, example, forceOption, idArgument, jsonOption, isoTime, pageOptions, wholeNumber, type PageOptions } from '../options.js';
 
 const DAY_MS = 86_400_000;
 const STALE_DAYS_DEFAULT = 90;
@@ -136,20 +136,21 @@ export function registerKeys(program: Command, io: CliIo): void {
     .argument('<key_id>', 'the key', idArgument('key'))
     .addOption(orgOption())
     .addOption(new Option('--reason <text>', 'why, for the audit log and the key (up to 500 characters)'))
+    .addOption(forceOption())
     .addOption(jsonOption())
     .addHelpText(
       'after',
       example(
         'scope-auth keys revoke key_01J... --org org_01J... --reason "leaked in a CI log"',
         'Tokens it already obtained stay valid for offline verifiers until they expire (SCOPE_AUTH_TOKEN_TTL_MAX at most).',
-        'Revoking a revoked key changes nothing.',
+        'Revoking a revoked key changes nothing. The last active admin key of the root organization is revoked only with --force.',
       ),
     )
-    .action(async (keyId: string, options: { org: string; reason?: string; json?: boolean }) => {
+    .action(async (keyId: string, options: { org: string; reason?: string; force?: boolean; json?: boolean }) => {
       const out = outputFor(io);
       const before = out.clock.now();
       const key = await withSession(io, async (session) =>
-        revokeKey(session.deps, await session.actorIn(options.org), { keyId, reason: options.reason ?? null }),
+        revokeKey(session.deps, await session.actorIn(options.org), { keyId, reason: options.reason ?? null, force: options.force === true }),
       );
       if (options.json) return out.json(renderKey(key));
       const reason = key.revoke_reason === null ? '' : ` (reason: ${key.revoke_reason})`;
@@ -203,11 +204,12 @@ export function registerKeys(program: Command, io: CliIo): void {
     .description('Delete a key for good: exchanges with it fail as for an unknown key (revoke keeps a record instead)')
     .argument('<key_id>', 'the key', idArgument('key'))
     .addOption(orgOption())
+    .addOption(forceOption())
     .addOption(jsonOption('print {"id", "deleted": true} (the API answers 204 with no body)'))
     .addHelpText('after', example('scope-auth keys delete key_01J... --org org_01J...'))
-    .action(async (keyId: string, options: { org: string; json?: boolean }) => {
+    .action(async (keyId: string, options: { org: string; force?: boolean; json?: boolean }) => {
       const out = outputFor(io);
-      await withSession(io, async (session) => deleteKey(session.deps, await session.actorIn(options.org), { keyId }));
+      await withSession(io, async (session) => deleteKey(session.deps, await session.actorIn(options.org), { keyId, force: options.force === true }));
       if (options.json) return out.json({ id: keyId, deleted: true });
       out.line(`Deleted key ${keyId}; its exchanges fail from now on.`);
     });
