@@ -7,6 +7,7 @@ import { getOrg } from '../store/orgs.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { recordActorAudit } from './audit.js';
 import { newId } from './credentials.js';
+import { checkAppAudience, type AudiencePolicy } from './audiences.js';
 import { checkGrant } from './grants.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 
@@ -29,7 +30,6 @@ export type UpdateAppInput = { readonly appId: string } & Partial<CreateAppInput
 
 export const NAME_MAX = 100;
 export const DESCRIPTION_MAX = 1000;
-export const AUDIENCE_MAX = 200;
 
 export function appNotFound(appId: string): NotFoundError {
   return new NotFoundError(`no app ${appId} in this organization`);
@@ -50,11 +50,8 @@ function checkDescription(description: string): string {
   return description;
 }
 
-function checkAudience(audience: string | null): string | null {
-  if (audience !== null && (audience.trim() === '' || audience.length > AUDIENCE_MAX)) {
-    throw new InvalidRequestError(`audience: expected a non-empty string of at most ${AUDIENCE_MAX} characters, or null`);
-  }
-  return audience;
+function audiencePolicy(deps: AdminDeps): AudiencePolicy {
+  return { catalog: deps.catalog, defaultAudience: deps.config.audience };
 }
 
 function checkTtl(deps: AdminDeps, ttl: number | null): number | null {
@@ -98,7 +95,7 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   requireActorScope(actor, 'admin.apps:full');
   const name = checkName('name', input.name);
   const description = checkDescription(input.description ?? '');
-  const audience = checkAudience(input.audience ?? null);
+  const audience = checkAppAudience(audiencePolicy(deps), input.audience ?? null);
   const ttl = checkTtl(deps, input.tokenTtlSeconds ?? null);
   const scopes = checkGrant(deps.catalog, actor, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
   const now = deps.clock.now();
@@ -134,7 +131,8 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
   const changes: store.AppChanges = { updated_at: deps.clock.now() };
   if (input.name !== undefined) changes.name = checkName('name', input.name);
   if (input.description !== undefined) changes.description = checkDescription(input.description);
-  if (input.audience !== undefined) changes.audience = checkAudience(input.audience);
+  // An audience no longer allowed stays while untouched; naming it again is refused.
+  if (input.audience !== undefined) changes.audience = checkAppAudience(audiencePolicy(deps), input.audience);
   if (input.tokenTtlSeconds !== undefined) changes.token_ttl_seconds = checkTtl(deps, input.tokenTtlSeconds);
   if (input.scopes !== undefined) {
     changes.scopes = checkGrant(deps.catalog, actor, {

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestClock } from '../helpers/clock.js';
 import { buildCli, databaseUrlFor, type Cli } from '../helpers/cli.js';
+import { TEST_AUDIENCES } from '../helpers/catalog.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
 const SECRET = /secret_[0-9A-Za-z]{46}/g;
@@ -39,8 +40,8 @@ describe('the scope-auth CLI', () => {
 
   beforeAll(async () => {
     // The CLI runs on the real clock; the in-process API (for comparisons) starts there too.
-    ctx = await createTestContext({ dialect: 'sqlite', clock: createTestClock(Date.now()) });
-    env = { SCOPE_AUTH_DATABASE_URL: databaseUrlFor(ctx.database) };
+    ctx = await createTestContext({ dialect: 'sqlite', clock: createTestClock(Date.now()), catalog: { audiences: [...TEST_AUDIENCES] } });
+    env = { SCOPE_AUTH_DATABASE_URL: databaseUrlFor(ctx.database), SCOPE_AUTH_CATALOG: ctx.deps.config.catalogPath! };
     rootToken = (await ctx.tokenFor(['admin.orgs:full', 'admin.apps:full', 'admin.audit:view'])).token;
   });
   afterAll(async () => ctx?.close());
@@ -231,5 +232,6 @@ describe('the scope-auth CLI', () => {
     expect(table.stdout).toMatch(/^SCOPE +DESCRIPTION +IMPLIES\n/);
     expect(table.stdout).toMatch(/\nagents:edit +agents:view\n/);
     expect(table.stdout).toMatch(/\nruntime:run +Execute a run +sessions:create\n/);
+    expect(table.stdout).toMatch(/\nAUDIENCE +DESCRIPTION\nhttps:\/\/api\.example\.com +The main API\nhttps:\/\/billing\.example\.com +Billing\nhttp:\/\/scope-auth\.test +\(the default, SCOPE_AUTH_AUDIENCE\)\n$/);
   });
 });
