@@ -47,7 +47,11 @@ export function createTokenVerifier(deps: { keyring: Keyring; issuer: string; cl
   };
 }
 
-/** True while the token's key exists, is neither revoked nor expired, and its app is not deleted. */
+/**
+ * True while the token's key exists, is neither revoked nor expired, its app is not deleted
+ * and its org not disabled: one read of the key row (with its app and org) per call, so a
+ * change by any instance applies at the next call.
+ */
 export async function isTokenKeyActive(db: Db, clock: Clock, claims: AccessTokenClaims): Promise<boolean> {
   const key = await findKeyForExchange(db, claims.client_id);
   return (
@@ -56,6 +60,7 @@ export async function isTokenKeyActive(db: Db, clock: Clock, claims: AccessToken
     key.app_id === claims.app_id &&
     key.revoked_at === null &&
     (key.expires_at === null || key.expires_at > clock.now()) &&
-    key.app_deleted_at === null
+    key.app_deleted_at === null &&
+    key.org_disabled_at === null
   );
 }

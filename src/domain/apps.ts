@@ -7,6 +7,7 @@ import { getOrg } from '../store/orgs.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { recordActorAudit } from './audit.js';
 import { newId } from './credentials.js';
+import { checkWithinAllowance } from './allowances.js';
 import { checkAppAudience, type AudiencePolicy } from './audiences.js';
 import { checkGrant } from './grants.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
@@ -66,10 +67,16 @@ export function toAppView(deps: Pick<AdminDeps, 'catalog'>, app: AppRecord): App
   return { ...app, effective_scopes: deps.catalog.expand(app.scopes) };
 }
 
-async function orgIsRoot(deps: AdminDeps, orgId: string): Promise<boolean> {
-  const org = await getOrg(deps.db, orgId);
-  if (!org) throw new NotFoundError(`no organization ${orgId}`);
-  return org.is_root === 1;
+/**
+ * The scopes an app of the actor's org gets (`current`: what it holds now): catalogue
+ * scopes the actor may grant (grants.ts) within the org's allowance (allowances.ts).
+ */
+async function checkAppScopes(deps: AdminDeps, actor: Actor, scopes: readonly string[], current?: readonly string[]): Promise<string[]> {
+  const org = await getOrg(deps.db, actor.orgId);
+  if (!org) throw new NotFoundError(`no organization ${actor.orgId}`);
+  const checked = checkGrant(deps.catalog, actor, { scopes, orgIsRoot: org.is_root === 1, ...(current === undefined ? {} : { current }) });
+  checkWithinAllowance(deps.catalog, org.allowed_scopes, { scopes: checked, ...(current === undefined ? {} : { current }) });
+  return checked;
 }
 
 /** A live app of the actor's org, or NotFoundError. */
@@ -97,7 +104,7 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   const description = checkDescription(input.description ?? '');
   const audience = checkAppAudience(audiencePolicy(deps), input.audience ?? null);
   const ttl = checkTtl(deps, input.tokenTtlSeconds ?? null);
-  const scopes = checkGrant(deps.catalog, actor, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+  const scopes = await checkAppScopes(deps, actor, input.scopes);
   const now = deps.clock.now();
   const app: AppRecord = {
     id: newId('app', now),
@@ -135,11 +142,7 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
   if (input.audience !== undefined) changes.audience = checkAppAudience(audiencePolicy(deps), input.audience);
   if (input.tokenTtlSeconds !== undefined) changes.token_ttl_seconds = checkTtl(deps, input.tokenTtlSeconds);
   if (input.scopes !== undefined) {
-    changes.scopes = checkGrant(deps.catalog, actor, {
-      scopes: input.scopes,
-      orgIsRoot: await orgIsRoot(deps, actor.orgId),
-      current: current.scopes,
-    });
+    changes.scopes = await checkAppScopes(deps, actor, input.scopes, current.scopes);
   }
   // Only what actually changes goes into the audit event, with its previous value.
   const diff: Record<string, { from: unknown; to: unknown }> = {};

@@ -64,7 +64,17 @@ export function renderAuditEvent(event: AuditEventView) {
 }
 
 export function renderOrg(org: OrgView) {
-  return { id: org.id, name: org.name, is_root: org.is_root, created_at: isoTime(org.created_at), created_by: org.created_by };
+  return {
+    id: org.id,
+    name: org.name,
+    is_root: org.is_root,
+    allowed_scopes: org.allowed_scopes,
+    effective_allowed_scopes: org.effective_allowed_scopes,
+    disabled: org.disabled,
+    disabled_at: isoTime(org.disabled_at),
+    created_at: isoTime(org.created_at),
+    created_by: org.created_by,
+  };
 }
 
 export function renderPage<T, R>(page: Page<T>, render: (item: T) => R) {
