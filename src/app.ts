@@ -99,7 +99,7 @@ export function createApp(deps: AppDeps): App {
 
   // The admin API: the tenant of every call is the bearer token's org.
   const admin = { auth, admin: deps };
-  app.use(scopesRoutes({ auth, catalog: deps.catalog }));
+  app.use(scopesRoutes({ auth, catalog: deps.catalog, defaultAudience: config.audience }));
   app.use(appsRoutes(admin));
   app.use(keysRoutes(admin));
   app.use(auditRoutes(admin));

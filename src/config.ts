@@ -52,6 +52,8 @@ export interface Config {
   readonly verifiedCache: { readonly maxEntries: number; readonly maxAgeSeconds: number };
   readonly throttle: { readonly keyFailuresPerMinute: number; readonly ipFailuresPerMinute: number };
   readonly catalogPath: string | null;
+  /** The allowance of new orgs (SCOPE_AUTH_ORG_DEFAULT_SCOPES); empty: every non-admin scope. Checked against the catalogue at startup. */
+  readonly orgDefaultScopes: readonly string[];
   readonly trustProxy: TrustProxy;
   readonly logLevel: LogLevel;
   /** Seconds downstream caches may keep the JWKS; also how long a new signing key is published before it signs. */
@@ -93,6 +95,7 @@ export const DEFAULTS = {
   SCOPE_AUTH_THROTTLE_KEY_FAILURES: '10',
   SCOPE_AUTH_THROTTLE_IP_FAILURES: '100',
   SCOPE_AUTH_CATALOG: '', // empty: src/catalog/default-scopes.json
+  SCOPE_AUTH_ORG_DEFAULT_SCOPES: '', // empty: every non-admin scope of the catalogue
   SCOPE_AUTH_TRUST_PROXY: 'false',
   SCOPE_AUTH_LOG_LEVEL: 'info',
 } as const;
@@ -187,6 +190,16 @@ function trustProxy(env: Env): TrustProxy {
   );
 }
 
+/** Scope names as the catalogue spells them; whether the catalogue has them is checked at startup, once it is loaded. */
+function orgDefaultScopes(env: Env): readonly string[] {
+  const raw = read(env, 'SCOPE_AUTH_ORG_DEFAULT_SCOPES');
+  const scopes = raw.split(/\s+/).filter(Boolean);
+  if (scopes.every((s) => /^[a-z][a-z0-9_.-]{0,63}(:[a-z0-9_.-]{1,64})?$/.test(s))) return Object.freeze([...new Set(scopes)]);
+  throw new ConfigError(
+    `SCOPE_AUTH_ORG_DEFAULT_SCOPES=${JSON.stringify(raw)} is invalid: expected space-separated scopes of the catalogue such as "agents:view runtime:run", or empty for every non-admin scope`,
+  );
+}
+
 /** The default argon2 concurrency's ceiling: libuv's default threadpool size, and 4 × 19 MiB of argon2 memory. */
 const DEFAULT_ARGON2_CONCURRENCY_MAX = 4;
 
@@ -256,6 +269,7 @@ export function loadConfig(env: Env): Config {
       ipFailuresPerMinute: int(env, 'SCOPE_AUTH_THROTTLE_IP_FAILURES', 1, 1_000_000),
     }),
     catalogPath: catalogPath === '' ? null : catalogPath,
+    orgDefaultScopes: orgDefaultScopes(env),
     trustProxy: trustProxy(env),
     logLevel: oneOf(env, 'SCOPE_AUTH_LOG_LEVEL', LOG_LEVELS),
     jwksMaxAgeSeconds: 300,

@@ -9,6 +9,7 @@ import { createApp, type AppDeps } from './app.js';
 import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
 import { loadKek } from './domain/kek.js';
+import { disallowedAudienceWarning } from './domain/audiences.js';
 import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
 import { cacheHeapWarning } from './domain/verified-cache.js';
 import { createServices } from './services.js';
@@ -72,6 +73,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
       ...(options.clock ? { clock: options.clock } : {}),
       ...(changes ? { changes } : {}),
     });
+    const audiences = await disallowedAudienceWarning(handle.db, { catalog: deps.catalog, defaultAudience: config.audience });
+    if (audiences) logger.warn({ apps: audiences.apps, count: audiences.count }, audiences.message);
     const bootstrap = await bootstrapRootOrg(deps);
     if (bootstrap) options.onBootstrap?.(bootstrap, deps);
     const app = createApp(deps);

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { createArgon2Hasher } from './domain/hashing.js';
 import { createKeyring } from './domain/keyring.js';
 import { createLastUsedRecorder } from './domain/last-used.js';
+import { defaultAllowance } from './domain/allowances.js';
 import { loadCatalog } from './domain/scopes.js';
 import { databaseCounters } from './domain/counter-stores.js';
 import { createThrottle } from './domain/throttle.js';
@@ -24,11 +25,15 @@ export interface ServiceOptions {
   readonly changes?: ChangeFeed;
 }
 
-/** Loads the catalogue (throws CatalogError) and the keyring (creating the first signing key). */
+/**
+ * Loads the catalogue (throws CatalogError), checks the configuration that depends on it
+ * (throws ConfigError), and the keyring (creating the first signing key).
+ */
 export async function createServices(config: Config, options: ServiceOptions): Promise<AppDeps> {
   const { db, logger } = options;
   const clock = options.clock ?? systemClock;
   const catalog = loadCatalog(config.catalogPath);
+  defaultAllowance(catalog, config.orgDefaultScopes);
   const keyring = createKeyring({
     db,
     kek: options.kek,

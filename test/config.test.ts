@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       verifiedCache: { maxEntries: 10000, maxAgeSeconds: 3600 },
       throttle: { keyFailuresPerMinute: 10, ipFailuresPerMinute: 100 },
       catalogPath: null,
+      orgDefaultScopes: [],
       trustProxy: false,
       logLevel: 'info',
       jwksMaxAgeSeconds: 300,
@@ -88,6 +89,7 @@ describe('loadConfig', () => {
       SCOPE_AUTH_THROTTLE_KEY_FAILURES: '5',
       SCOPE_AUTH_THROTTLE_IP_FAILURES: '50',
       SCOPE_AUTH_CATALOG: '/etc/scope-auth/scopes.json',
+      SCOPE_AUTH_ORG_DEFAULT_SCOPES: ' runtime:run  agents:view runtime:run ',
       SCOPE_AUTH_TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8',
       SCOPE_AUTH_LOG_LEVEL: 'DEBUG',
     });
@@ -107,6 +109,7 @@ describe('loadConfig', () => {
       verifiedCache: { maxEntries: 0, maxAgeSeconds: 60 },
       throttle: { keyFailuresPerMinute: 5, ipFailuresPerMinute: 50 },
       catalogPath: '/etc/scope-auth/scopes.json',
+      orgDefaultScopes: ['runtime:run', 'agents:view'],
       trustProxy: ['loopback', '10.0.0.0/8', 'fd00::/8'],
       logLevel: 'debug',
     });
@@ -194,6 +197,9 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_TRUST_PROXY', '101', 'expected false, true, a hop count'],
       ['SCOPE_AUTH_TRUST_PROXY', 'loopback,', 'expected false, true, a hop count'],
       ['SCOPE_AUTH_LOG_LEVEL', 'loud', 'expected one of fatal, error, warn, info, debug, trace, silent'],
+      // Whether the catalogue has them is checked once it is loaded (test/domain/allowances.test.ts).
+      ['SCOPE_AUTH_ORG_DEFAULT_SCOPES', 'agents:view,runtime:run', 'expected space-separated scopes of the catalogue'],
+      ['SCOPE_AUTH_ORG_DEFAULT_SCOPES', 'Agents:View', 'expected space-separated scopes of the catalogue'],
     ];
 
     it('lowers the default token lifetime with a lower maximum when the lifetime is not set', () => {

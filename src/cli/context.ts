@@ -10,6 +10,7 @@ import { systemClock, type Clock } from '../domain/clock.js';
 import { createArgon2Hasher } from '../domain/hashing.js';
 import { loadCatalog } from '../domain/scopes.js';
 import { createDatabase, DatabaseNotFoundError, migrationStatus, type DatabaseHandle, type Db } from '../store/database.js';
+import { hasAuditEvents } from '../store/audit-events.js';
 import { getOrg, getRootOrg } from '../store/orgs.js';
 import { colourEnabled, createOutput, type Output, type Writable } from './output.js';
 
@@ -111,6 +112,8 @@ export interface Session {
   readonly deps: AdminDeps;
   /** The operator acting inside `orgId`; CommandError when there is no such org. */
   actorIn(orgId: string): Promise<Actor>;
+  /** As actorIn, and also for an org that was deleted: its audit log stays readable. */
+  readerOfLog(orgId: string): Promise<Actor>;
   /** The operator acting from the root org, for commands about orgs themselves. */
   rootActor(): Promise<Actor>;
 }
@@ -140,6 +143,12 @@ export async function withSession<T>(io: CliIo, work: (session: Session) => Prom
       deps,
       async actorIn(orgId) {
         if (!(await getOrg(db, orgId))) throw new CommandError(`no organization ${orgId} ("scope-auth orgs list" shows them)`);
+        return cliActor(orgId);
+      },
+      async readerOfLog(orgId) {
+        if (!(await getOrg(db, orgId)) && !(await hasAuditEvents(db, orgId))) {
+          throw new CommandError(`no organization ${orgId} ("scope-auth orgs list" shows them)`);
+        }
         return cliActor(orgId);
       },
       async rootActor() {

@@ -48,6 +48,7 @@ const FLAGS: Record<string, string> = {
   audience: '--audience',
   token_ttl_seconds: '--ttl',
   scopes: '--scope',
+  allowed_scopes: '--allow-scope',
   expires_at: '--expires-at/--expires-in-days',
   grace_seconds: '--grace',
   reason: '--reason',

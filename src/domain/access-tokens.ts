@@ -58,7 +58,11 @@ export function createTokenVerifier(deps: { keyring: Keyring; issuer: string; cl
   };
 }
 
-/** The token's key (with its app's current scopes) while it exists, is neither revoked nor expired, and its app is not deleted. */
+/**
+ * The token's key (with its app's current scopes) while it exists, is neither revoked nor
+ * expired, its app is not deleted and its org not disabled: one read of the key row (with its
+ * app and org) per call, so a change by any instance applies at the next call.
+ */
 async function usableKey(db: Db, clock: Clock, claims: AccessTokenClaims): Promise<ExchangeKeyRow | undefined> {
   const key = await findKeyForExchange(db, claims.client_id);
   const usable =
@@ -67,11 +71,12 @@ async function usableKey(db: Db, clock: Clock, claims: AccessTokenClaims): Promi
     key.app_id === claims.app_id &&
     key.revoked_at === null &&
     (key.expires_at === null || key.expires_at > clock.now()) &&
-    key.app_deleted_at === null;
+    key.app_deleted_at === null &&
+    key.org_disabled_at === null;
   return usable ? key : undefined;
 }
 
-/** True while the token's key exists, is neither revoked nor expired, and its app is not deleted. */
+/** True while the token's key is usable (see usableKey). */
 export async function isTokenKeyActive(db: Db, clock: Clock, claims: AccessTokenClaims): Promise<boolean> {
   return (await usableKey(db, clock, claims)) !== undefined;
 }

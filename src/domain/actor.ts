@@ -24,7 +24,7 @@ export interface AdminDeps {
   readonly hasher: SecretHasher;
   readonly clock: Clock;
   readonly catalog: Catalog;
-  readonly config: Pick<Config, 'keyMaxLifetimeDays' | 'tokenTtlMaxSeconds' | 'tokenTtlMinSeconds'>;
+  readonly config: Pick<Config, 'keyMaxLifetimeDays' | 'tokenTtlMaxSeconds' | 'tokenTtlMinSeconds' | 'audience' | 'orgDefaultScopes'>;
 }
 
 /** The operator CLI acting inside `orgId`. */

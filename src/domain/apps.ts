@@ -7,6 +7,8 @@ import { getOrg } from '../store/orgs.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { recordActorAudit } from './audit.js';
 import { newId } from './credentials.js';
+import { checkWithinAllowance } from './allowances.js';
+import { checkAppAudience, type AudiencePolicy } from './audiences.js';
 import { checkGrant } from './grants.js';
 import { forcedDetails, guardLastRootAdmin, holdsRootAdmin } from './last-root-admin.js';
 import { requireGrantWithinCaller, requireWithinCaller } from './least-privilege.js';
@@ -36,7 +38,6 @@ export interface Forceable {
 
 export const NAME_MAX = 100;
 export const DESCRIPTION_MAX = 1000;
-export const AUDIENCE_MAX = 200;
 
 export function appNotFound(appId: string): NotFoundError {
   return new NotFoundError(`no app ${appId} in this organization`);
@@ -57,11 +58,8 @@ function checkDescription(description: string): string {
   return description;
 }
 
-function checkAudience(audience: string | null): string | null {
-  if (audience !== null && (audience.trim() === '' || audience.length > AUDIENCE_MAX)) {
-    throw new InvalidRequestError(`audience: expected a non-empty string of at most ${AUDIENCE_MAX} characters, or null`);
-  }
-  return audience;
+function audiencePolicy(deps: AdminDeps): AudiencePolicy {
+  return { catalog: deps.catalog, defaultAudience: deps.config.audience };
 }
 
 function checkTtl(deps: AdminDeps, ttl: number | null): number | null {
@@ -76,10 +74,17 @@ export function toAppView(deps: Pick<AdminDeps, 'catalog'>, app: AppRecord): App
   return { ...app, effective_scopes: deps.catalog.expand(app.scopes) };
 }
 
-async function orgIsRoot(deps: AdminDeps, orgId: string): Promise<boolean> {
-  const org = await getOrg(deps.db, orgId);
-  if (!org) throw new NotFoundError(`no organization ${orgId}`);
-  return org.is_root === 1;
+/**
+ * The scopes an app of the actor's org gets (`current`: what it holds now): catalogue scopes
+ * (grants.ts) within the org's allowance (allowances.ts); what the actor may grant is the
+ * caller's rule (least-privilege.ts).
+ */
+async function checkAppScopes(deps: AdminDeps, actor: Actor, scopes: readonly string[], current?: readonly string[]): Promise<string[]> {
+  const org = await getOrg(deps.db, actor.orgId);
+  if (!org) throw new NotFoundError(`no organization ${actor.orgId}`);
+  const checked = checkGrant(deps.catalog, { scopes, orgIsRoot: org.is_root === 1 });
+  checkWithinAllowance(deps.catalog, org.allowed_scopes, { scopes: checked, ...(current === undefined ? {} : { current }) });
+  return checked;
 }
 
 /** A live app of the actor's org, or NotFoundError. */
@@ -105,9 +110,9 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   requireActorScope(actor, 'admin.apps:full');
   const name = checkName('name', input.name);
   const description = checkDescription(input.description ?? '');
-  const audience = checkAudience(input.audience ?? null);
+  const audience = checkAppAudience(audiencePolicy(deps), input.audience ?? null);
   const ttl = checkTtl(deps, input.tokenTtlSeconds ?? null);
-  const scopes = checkGrant(deps.catalog, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+  const scopes = await checkAppScopes(deps, actor, input.scopes);
   requireGrantWithinCaller(deps.catalog, actor, scopes);
   const now = deps.clock.now();
   const app: AppRecord = {
@@ -146,10 +151,11 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
   const changes: store.AppChanges = { updated_at: deps.clock.now() };
   if (input.name !== undefined) changes.name = checkName('name', input.name);
   if (input.description !== undefined) changes.description = checkDescription(input.description);
-  if (input.audience !== undefined) changes.audience = checkAudience(input.audience);
+  // An audience no longer allowed stays while untouched; naming it again is refused.
+  if (input.audience !== undefined) changes.audience = checkAppAudience(audiencePolicy(deps), input.audience);
   if (input.tokenTtlSeconds !== undefined) changes.token_ttl_seconds = checkTtl(deps, input.tokenTtlSeconds);
   if (input.scopes !== undefined) {
-    changes.scopes = checkGrant(deps.catalog, { scopes: input.scopes, orgIsRoot: await orgIsRoot(deps, actor.orgId) });
+    changes.scopes = await checkAppScopes(deps, actor, input.scopes, current.scopes);
     requireGrantWithinCaller(deps.catalog, actor, changes.scopes);
   }
   // Only what actually changes goes into the audit event, with its previous value.

@@ -4,7 +4,8 @@
 //   time, so a revocation by any process applies at once) → org match → argon2 (skipped when
 //   this process verified the same secret against the same hash recently; counted by the
 //   throttle before it runs and given back when the secret is right; bounded by a queue that
-//   answers `unavailable` when full) → key/app status → scope → mint.
+//   answers `unavailable` when full) → org/key/app status → scope (the app's grant within
+//   its org's allowance, read with the key row) → mint.
 // Every refusal before argon2 counts as a failure for the throttle; an exchange whose secret
 // was found already verified does no throttle work at all.
 import type { Logger } from 'pino';
@@ -19,6 +20,7 @@ import { isId, isWellFormedSecret } from './credentials.js';
 import type { SecretHasher } from './hashing.js';
 import type { Keyring } from './keyring.js';
 import type { LastUsedRecorder } from './last-used.js';
+import { storedTokenScopes } from './allowances.js';
 import type { Catalog } from './scopes.js';
 import type { Reservation, Throttle } from './throttle.js';
 import { mintAccessToken, tokenLifetime } from './tokens.js';
@@ -43,7 +45,8 @@ export type RefusalReason =
   | 'wrong_secret'
   | 'revoked'
   | 'expired'
-  | 'app_deleted';
+  | 'app_deleted'
+  | 'org_disabled';
 
 export type ExchangeOutcome = 'issued' | 'invalid_client' | 'invalid_scope' | 'throttled' | 'unavailable';
 
@@ -91,25 +94,10 @@ export const REFUSED_ACTION = 'token.refused';
 /** What a client is told to wait when the database could not answer (a reconnect takes about that). */
 const DATABASE_RETRY_AFTER_SECONDS = 1;
 
-/** Distinct app scope lists remembered with their expansion; apps are few, this only bounds a pathological case. */
-const GRANTS_MEMO_LIMIT = 1024;
-
 export function createExchange(deps: ExchangeDeps): Exchange {
   const { db, clock, throttle, logger } = deps;
 
-  // The catalogue is fixed for the life of the process, so an app's stored scope list
-  // always expands to the same result; parsing and expanding it once per list, not per
-  // exchange, keeps that work off the hot path.
-  const grantsMemo = new Map<string, readonly string[]>();
-  function grantedScopes(appScopes: string): readonly string[] {
-    let granted = grantsMemo.get(appScopes);
-    if (granted === undefined) {
-      granted = Object.freeze(deps.catalog.expand(JSON.parse(appScopes) as string[]));
-      if (grantsMemo.size >= GRANTS_MEMO_LIMIT) grantsMemo.clear();
-      grantsMemo.set(appScopes, granted);
-    }
-    return granted;
-  }
+  const grantedScopes = storedTokenScopes(deps.catalog);
 
   async function verifySecret(secretHash: string, secret: string): Promise<boolean> {
     const started = performance.now();
@@ -241,6 +229,7 @@ export function createExchange(deps: ExchangeDeps): Exchange {
       await reservation?.fail();
       return refuse(request, reason, key.org_id);
     };
+    if (key.org_disabled_at !== null) return refuseVerified('org_disabled');
     if (key.revoked_at !== null) return refuseVerified('revoked');
     if (key.expires_at !== null && key.expires_at <= now) return refuseVerified('expired');
     if (key.app_deleted_at !== null) return refuseVerified('app_deleted');
@@ -248,13 +237,16 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     if (!cached) cache?.remember(key.id, key.secret_hash, request.secret);
     await reservation?.release();
 
-    const granted = grantedScopes(key.app_scopes);
+    const granted = grantedScopes(key.app_scopes, key.org_allowed_scopes);
     let scopes = granted;
     if (request.scopes !== undefined) {
       const grantedSet = new Set(granted);
       const notGranted = request.scopes.filter((s) => !grantedSet.has(s));
       if (notGranted.length > 0) {
-        await audit(key.org_id, request, { reason: 'scope_not_granted', scopes: notGranted });
+        // Granted to the app but outside its org's allowance: the operator narrowed it.
+        const appGrant = new Set(grantedScopes(key.app_scopes, null));
+        const outside = notGranted.filter((s) => appGrant.has(s));
+        await audit(key.org_id, request, { reason: 'scope_not_granted', scopes: notGranted, ...(outside.length > 0 ? { outside_allowance: outside } : {}) });
         return { ok: false, error: 'invalid_scope', notGranted };
       }
       scopes = deps.catalog.expand(request.scopes);

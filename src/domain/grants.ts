@@ -46,15 +46,15 @@ export function closeMatches(catalog: Catalog, scope: string): string[] {
     .map((m) => m.candidate);
 }
 
-/** Sorted, de-duplicated scopes; InvalidRequestError naming every scope not in the catalogue. */
-export function checkCatalogScopes(catalog: Catalog, scopes: readonly string[]): string[] {
+/** Sorted, de-duplicated scopes; InvalidRequestError naming every scope not in the catalogue (and `field`). */
+export function checkCatalogScopes(catalog: Catalog, scopes: readonly string[], field = 'scopes'): string[] {
   const unknown = [...new Set(scopes.filter((s) => !catalog.has(s)))];
   if (unknown.length > 0) {
     const described = unknown.map((s, index) => {
       const close = index < SUGGESTED_MAX ? closeMatches(catalog, s) : [];
       return close.length > 0 ? `"${s}" (did you mean ${close.map((c) => `"${c}"`).join(' or ')}?)` : `"${s}"`;
     });
-    throw new InvalidRequestError(`scopes: unknown scope${unknown.length > 1 ? 's' : ''} ${described.join(', ')}; GET /v1/scopes lists the catalogue`, {
+    throw new InvalidRequestError(`${field}: unknown scope${unknown.length > 1 ? 's' : ''} ${described.join(', ')}; GET /v1/scopes lists the catalogue`, {
       extra: { unknown_scopes: unknown },
     });
   }

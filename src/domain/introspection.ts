@@ -1,7 +1,7 @@
 // Token introspection (RFC 7662): the online check for services that cannot wait for a
 // token to expire. A token is active while it verifies (signature, iss, exp, typ) and the
-// key behind it is still usable, so a revocation, key deletion, key expiry or app deletion
-// shows at once. Everything else is simply inactive: §2.2 lets the answer say no more.
+// key behind it is still usable, so a revocation, key deletion, key expiry, app deletion or
+// a disabled org shows at once. Everything else is simply inactive: §2.2 lets the answer say no more.
 import type { Db } from '../store/database.js';
 import { getOrg } from '../store/orgs.js';
 import { isTokenKeyActive, type TokenVerifier } from './access-tokens.js';

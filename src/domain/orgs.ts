@@ -11,6 +11,7 @@ import type { Clock } from './clock.js';
 import { newId } from './credentials.js';
 import type { SecretHasher } from './hashing.js';
 import { toKeyView, type KeyView } from './key-status.js';
+import { defaultAllowance, effectiveAllowance, type Allowance } from './allowances.js';
 import { prepareKey } from './keys.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 import { ROOT_ONLY_SCOPES } from './grants.js';
@@ -33,10 +34,18 @@ export interface CreatedOrg {
 
 export async function createOrgWithAdmin(
   deps: OrgDeps,
-  input: { name: string; root: boolean; actor: string; ip?: string | null; creatorOrgId?: string },
+  input: { name: string; root: boolean; actor: string; ip?: string | null; creatorOrgId?: string; allowedScopes?: Allowance },
 ): Promise<CreatedOrg> {
   const now = deps.clock.now();
-  const org: OrgRow = { id: newId('org', now), name: input.name, is_root: input.root ? 1 : 0, created_at: now, created_by: input.actor };
+  const org: OrgRow = {
+    id: newId('org', now),
+    name: input.name,
+    is_root: input.root ? 1 : 0,
+    created_at: now,
+    created_by: input.actor,
+    allowed_scopes: input.allowedScopes === undefined || input.allowedScopes === null ? null : [...input.allowedScopes],
+    disabled_at: null,
+  };
   const adminApp: AppRecord = {
     id: newId('app', now),
     org_id: org.id,
@@ -62,7 +71,8 @@ export async function createOrgWithAdmin(
     await insertApp(trx, adminApp);
     await insertApiKey(trx, key);
     const audit = { orgId: org.id, actor: input.actor, ip: input.ip ?? null };
-    await recordAudit(trx, deps.clock, { ...audit, action: 'org.created', targetType: 'org', targetId: org.id, details: { name: org.name } });
+    const orgDetails = { name: org.name, allowed_scopes: org.allowed_scopes };
+    await recordAudit(trx, deps.clock, { ...audit, action: 'org.created', targetType: 'org', targetId: org.id, details: orgDetails });
     await recordAudit(trx, deps.clock, {
       ...audit,
       action: 'app.created',
@@ -79,7 +89,7 @@ export async function createOrgWithAdmin(
         action: 'org.created',
         targetType: 'org',
         targetId: org.id,
-        details: { name: org.name },
+        details: orgDetails,
       });
     }
   });
@@ -87,7 +97,8 @@ export async function createOrgWithAdmin(
 }
 
 /**
- * First start only: the root org `default` with its admin app and key. Returns null when
+ * First start only: the root org `default` with its admin app and key. It is the
+ * operator's own, so SCOPE_AUTH_ORG_DEFAULT_SCOPES (for tenants) does not narrow it. Returns null when
  * an org already exists (or another process bootstrapped at the same moment).
  */
 export async function bootstrapRootOrg(deps: OrgDeps): Promise<CreatedOrg | null> {
@@ -108,15 +119,32 @@ export interface OrgView {
   readonly id: string;
   readonly name: string;
   readonly is_root: boolean;
+  /** As set: catalogue scopes, or null for every non-admin scope of the catalogue. */
+  readonly allowed_scopes: string[] | null;
+  /** What the allowance lets its apps hold, expanded. */
+  readonly effective_allowed_scopes: string[];
+  readonly disabled: boolean;
+  readonly disabled_at: number | null;
   readonly created_at: number;
   readonly created_by: string;
 }
 
-export function toOrgView(org: OrgRow): OrgView {
-  return { id: org.id, name: org.name, is_root: org.is_root === 1, created_at: org.created_at, created_by: org.created_by };
+export function toOrgView(deps: Pick<OrgDeps, 'catalog'>, org: OrgRow): OrgView {
+  return {
+    id: org.id,
+    name: org.name,
+    is_root: org.is_root === 1,
+    allowed_scopes: org.allowed_scopes,
+    effective_allowed_scopes: effectiveAllowance(deps.catalog, org.allowed_scopes),
+    disabled: org.disabled_at !== null,
+    disabled_at: org.disabled_at,
+    created_at: org.created_at,
+    created_by: org.created_by,
+  };
 }
 
-async function requireRootAdmin(deps: Pick<AdminDeps, 'db'>, actor: Actor): Promise<void> {
+/** Only the root org's admins (admin.orgs:full) and the operator CLI see or change organizations. */
+export async function requireRootAdmin(deps: Pick<AdminDeps, 'db'>, actor: Actor): Promise<void> {
   requireActorScope(actor, 'admin.orgs:full');
   if (actor.scopes === 'all') return;
   const org = await getOrg(deps.db, actor.orgId);
@@ -127,7 +155,7 @@ export async function listOrgs(deps: AdminDeps, actor: Actor, input: PageInput =
   await requireRootAdmin(deps, actor);
   const query = pageQuery(input);
   const rows = await listOrgRows(deps.db, { limit: query.limit + 1, before: query.before });
-  return toPage(rows, query, toOrgView);
+  return toPage(rows, query, (org) => toOrgView(deps, org));
 }
 
 export interface CreatedOrgView {
@@ -138,13 +166,23 @@ export interface CreatedOrgView {
   readonly secret: string;
 }
 
-/** A new org with its `admin` app (every built-in scope but admin.orgs:full) and a first key. */
+/**
+ * A new org with its `admin` app (every built-in scope but admin.orgs:full) and a first key;
+ * its allowance is SCOPE_AUTH_ORG_DEFAULT_SCOPES.
+ */
 export async function createOrg(deps: AdminDeps, actor: Actor, input: { name: string }): Promise<CreatedOrgView> {
   await requireRootAdmin(deps, actor);
   const name = checkName('name', input.name);
-  const created = await createOrgWithAdmin(deps, { name, root: false, actor: actor.id, ip: actor.ip, creatorOrgId: actor.orgId });
+  const created = await createOrgWithAdmin(deps, {
+    name,
+    root: false,
+    actor: actor.id,
+    ip: actor.ip,
+    creatorOrgId: actor.orgId,
+    allowedScopes: defaultAllowance(deps.catalog, deps.config.orgDefaultScopes),
+  });
   return {
-    org: toOrgView(created.org),
+    org: toOrgView(deps, created.org),
     adminApp: toAppView(deps, created.adminApp),
     key: toKeyView(created.key, deps.clock.now()),
     secret: created.secret,

@@ -1,5 +1,6 @@
 // The scope catalogue: components with ordered levels, permissions with transitive
-// `implies`, and the built-in scopes of the admin API. Expansion is precomputed once so
+// `implies`, the built-in scopes of the admin API, and the audiences (downstream APIs) an
+// app's tokens may be meant for. Expansion is precomputed once so
 // the exchange does set lookups only.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -10,6 +11,10 @@ export class CatalogError extends Error {
 }
 
 const NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+/** As an app's `audience`: at most 200 characters. */
+export const AUDIENCE_MAX = 200;
+// eslint-disable-next-line no-control-regex
+const isAudience = (value: string) => value !== '' && value.trim() === value && !/[\u0000-\u001f\u007f]/.test(value);
 const SCOPE = /^[a-z][a-z0-9_.-]{0,63}(:[a-z0-9_.-]{1,64})?$/;
 
 const catalogSchema = z.strictObject({
@@ -31,6 +36,18 @@ const catalogSchema = z.strictObject({
       }),
     )
     .default([]),
+  audiences: z
+    .array(
+      z.strictObject({
+        audience: z
+          .string()
+          .max(AUDIENCE_MAX, `an audience is at most ${AUDIENCE_MAX} characters`)
+          .refine(isAudience, 'an audience is a non-empty string without control characters or surrounding spaces'),
+        description: z.string().max(500).default(''),
+      }),
+    )
+    .max(1000)
+    .default([]),
 });
 export type CatalogInput = z.input<typeof catalogSchema>;
 
@@ -49,9 +66,16 @@ export interface ScopePermission {
   readonly builtin: boolean;
 }
 
+export interface CatalogAudience {
+  readonly audience: string;
+  readonly description: string;
+}
+
 export interface Catalog {
   readonly components: readonly ScopeComponent[];
   readonly permissions: readonly ScopePermission[];
+  /** The operator's downstream APIs, as listed (see domain/audiences.ts for what an app may use). */
+  readonly audiences: readonly CatalogAudience[];
   /** Every scope name, sorted. */
   readonly scopes: readonly string[];
   /** The built-in admin scopes, sorted. */
@@ -83,6 +107,12 @@ function parse(input: unknown, source: string): z.output<typeof catalogSchema> {
 export function buildCatalog(input: unknown, source = '(inline)'): Catalog {
   const operator = parse(input, source);
   const builtin = parse(BUILTIN_CATALOG, '(built-in)');
+  const audiences = operator.audiences.map((a) => Object.freeze({ audience: a.audience, description: a.description }));
+  const seen = new Set<string>();
+  for (const { audience } of audiences) {
+    if (seen.has(audience)) throw new CatalogError(`scope catalogue ${source}: audience "${audience}" is listed twice`);
+    seen.add(audience);
+  }
   const components: ScopeComponent[] = [
     ...builtin.components.map((c) => ({ ...c, builtin: true })),
     ...operator.components.map((c) => ({ ...c, builtin: false })),
@@ -141,6 +171,7 @@ export function buildCatalog(input: unknown, source = '(inline)'): Catalog {
   return Object.freeze({
     components,
     permissions,
+    audiences,
     scopes,
     builtins,
     has: (scope: string) => direct.has(scope),

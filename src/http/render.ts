@@ -64,15 +64,25 @@ export function renderAuditEvent(event: AuditEventView) {
 }
 
 export function renderOrg(org: OrgView) {
-  return { id: org.id, name: org.name, is_root: org.is_root, created_at: isoTime(org.created_at), created_by: org.created_by };
+  return {
+    id: org.id,
+    name: org.name,
+    is_root: org.is_root,
+    allowed_scopes: org.allowed_scopes,
+    effective_allowed_scopes: org.effective_allowed_scopes,
+    disabled: org.disabled,
+    disabled_at: isoTime(org.disabled_at),
+    created_at: isoTime(org.created_at),
+    created_by: org.created_by,
+  };
 }
 
 export function renderPage<T, R>(page: Page<T>, render: (item: T) => R) {
   return { data: page.data.map(render), next_cursor: page.nextCursor };
 }
 
-/** GET /v1/scopes: the catalogue as an admin picks from it. */
-export function renderCatalog(catalog: Catalog) {
+/** GET /v1/scopes: the catalogue as an admin picks from it; `defaultAudience` is SCOPE_AUTH_AUDIENCE. */
+export function renderCatalog(catalog: Catalog, defaultAudience: string) {
   return {
     components: catalog.components.map((c) => ({
       name: c.name,
@@ -83,5 +93,7 @@ export function renderCatalog(catalog: Catalog) {
     })),
     permissions: catalog.permissions.map((p) => ({ name: p.name, description: p.description, implies: p.implies, builtin: p.builtin })),
     scopes: catalog.scopes,
+    audiences: catalog.audiences.map((a) => ({ audience: a.audience, description: a.description })),
+    default_audience: defaultAudience,
   };
 }

@@ -1,15 +1,30 @@
-// /v1/orgs: the root org's admins list and create organizations.
+// /v1/orgs: the root org's admins list, create, read, change (name, allowance, disabled)
+// and delete organizations.
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AdminDeps } from '../domain/actor.js';
+import { ALLOWANCE_MAX } from '../domain/allowances.js';
+import { deleteOrg, showOrg, updateOrg, type UpdateOrgInput } from '../domain/org-admin.js';
 import { createOrg, listOrgs } from '../domain/orgs.js';
-import { adminActor, jsonBody, nameInput, pageQueryShape, parseInput } from '../http/admin-request.js';
+import { adminActor, idParam, jsonBody, nameInput, pageQueryShape, parseInput } from '../http/admin-request.js';
 import { requireScope } from '../http/bearer-auth.js';
 import { renderApp, renderKey, renderOrg, renderPage } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
 const listQuery = z.strictObject(pageQueryShape);
 const createBody = z.strictObject({ name: nameInput });
+const orgPath = z.strictObject({ org_id: idParam('org', 'an organization') });
+const updateBody = z
+  .strictObject({
+    name: nameInput,
+    allowed_scopes: z
+      .array(z.string().min(1, { message: 'expected a scope name' }).max(128, { message: 'expected at most 128 characters' }))
+      .max(ALLOWANCE_MAX, { message: `expected at most ${ALLOWANCE_MAX} scopes` })
+      .nullable(),
+    disabled: z.boolean(),
+  })
+  .partial()
+  .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of name, allowed_scopes, disabled' });
 
 export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Router {
   const { admin, auth } = deps;
@@ -25,12 +40,35 @@ export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
   router.post('/v1/orgs', jsonBody(), async (req, res) => {
     const body = parseInput(createBody, req.body, 'body');
     const created = await createOrg(admin, adminActor(req, res), { name: body.name });
-    res.status(201).json({
+    res.status(201).location(`/v1/orgs/${created.org.id}`).json({
       org: renderOrg(created.org),
       admin_app: renderApp(created.adminApp),
       key: renderKey(created.key),
       secret: created.secret,
     });
+  });
+
+  router.get('/v1/orgs/:org_id', async (req, res) => {
+    const { org_id } = parseInput(orgPath, req.params, 'path');
+    res.json(renderOrg(await showOrg(admin, adminActor(req, res), { orgId: org_id })));
+  });
+
+  router.patch('/v1/orgs/:org_id', jsonBody(), async (req, res) => {
+    const { org_id } = parseInput(orgPath, req.params, 'path');
+    const body = parseInput(updateBody, req.body, 'body');
+    const input: UpdateOrgInput = {
+      orgId: org_id,
+      ...(body.name === undefined ? {} : { name: body.name }),
+      ...(body.allowed_scopes === undefined ? {} : { allowedScopes: body.allowed_scopes }),
+      ...(body.disabled === undefined ? {} : { disabled: body.disabled }),
+    };
+    res.json(renderOrg(await updateOrg(admin, adminActor(req, res), input)));
+  });
+
+  router.delete('/v1/orgs/:org_id', async (req, res) => {
+    const { org_id } = parseInput(orgPath, req.params, 'path');
+    await deleteOrg(admin, adminActor(req, res), { orgId: org_id });
+    res.status(204).end();
   });
 
   return router;

@@ -1,4 +1,5 @@
-// GET /v1/scopes: the catalogue an admin picks scopes from, built-ins included.
+// GET /v1/scopes: the catalogue an admin picks scopes from, built-ins included, and the
+// audiences an app may name.
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { Catalog } from '../domain/scopes.js';
@@ -9,10 +10,10 @@ import { noStore } from '../http/request-context.js';
 
 const noQuery = z.strictObject({});
 
-export function scopesRoutes(deps: { catalog: Catalog; auth: RequestHandler }): Router {
+export function scopesRoutes(deps: { catalog: Catalog; defaultAudience: string; auth: RequestHandler }): Router {
   // "Any admin scope": every built-in admin.* scope opens the catalogue.
   const adminScopes = deps.catalog.builtins.filter((s) => s.startsWith('admin.'));
-  const body = renderCatalog(deps.catalog);
+  const body = renderCatalog(deps.catalog, deps.defaultAudience);
   const router = Router();
   router.get('/v1/scopes', deps.auth, noStore, requireAnyScope(adminScopes), (req, res) => {
     parseInput(noQuery, req.query, 'query');

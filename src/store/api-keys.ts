@@ -8,7 +8,7 @@ export async function insertApiKey(db: Db, row: ApiKeyRow): Promise<void> {
   await db.insertInto('api_keys').values(row).execute();
 }
 
-/** What an exchange needs about a key and its app, in one read. */
+/** What an exchange needs about a key, its app and its org, in one read. */
 export interface ExchangeKeyRow {
   id: string;
   org_id: string;
@@ -20,12 +20,16 @@ export interface ExchangeKeyRow {
   app_audience: string | null;
   app_token_ttl_seconds: number | null;
   app_deleted_at: number | null;
+  /** The org's allowance as stored (JSON text, or null: every non-admin scope). */
+  org_allowed_scopes: string | null;
+  org_disabled_at: number | null;
 }
 
 function exchangeKeySelect(db: Db) {
   return db
     .selectFrom('api_keys as k')
     .innerJoin('apps as a', 'a.id', 'k.app_id')
+    .innerJoin('orgs as o', 'o.id', 'k.org_id')
     .select([
       'k.id',
       'k.org_id',
@@ -37,7 +41,9 @@ function exchangeKeySelect(db: Db) {
       'a.audience as app_audience',
       'a.token_ttl_seconds as app_token_ttl_seconds',
       'a.deleted_at as app_deleted_at',
-    ])
+      'o.allowed_scopes as org_allowed_scopes',
+      'o.disabled_at as org_disabled_at',
+    ]);
 }
 
 /** `count` parameters for a statement compiled once; the values are bound when it runs. */

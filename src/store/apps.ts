@@ -76,3 +76,24 @@ export async function listLiveAppScopes(db: Db, orgId: string): Promise<{ id: st
   const rows = await db.selectFrom('apps').select(['id', 'scopes']).where('org_id', '=', orgId).where('deleted_at', 'is', null).execute();
   return rows.map((row) => ({ id: row.id, scopes: JSON.parse(row.scopes) as string[] }));
 }
+
+export interface AppAudience {
+  readonly id: string;
+  readonly org_id: string;
+  readonly audience: string;
+}
+
+/** Live apps with an audience of their own that is not in `allowed`: up to `limit` of them, oldest first, and how many there are. */
+export async function appsWithAudienceOutside(
+  db: Db,
+  allowed: readonly string[],
+  limit: number,
+): Promise<{ apps: AppAudience[]; count: number }> {
+  let query = db.selectFrom('apps').where('deleted_at', 'is', null).where('audience', 'is not', null);
+  if (allowed.length > 0) query = query.where('audience', 'not in', [...allowed]);
+  const [rows, total] = await Promise.all([
+    query.select(['id', 'org_id', 'audience']).orderBy('id').limit(limit).execute(),
+    query.select((eb) => eb.fn.countAll<number | string>().as('count')).executeTakeFirstOrThrow(),
+  ]);
+  return { apps: rows.map((r) => ({ id: r.id, org_id: r.org_id, audience: r.audience! })), count: Number(total.count) };
+}

@@ -23,3 +23,8 @@ export async function listAuditEvents(db: Db, orgId: string, filter: AuditEventF
   if (filter.before !== null) query = query.where('id', '<', filter.before);
   return query.orderBy('id', 'desc').limit(filter.limit).execute();
 }
+
+/** Whether the org has any event: a deleted org's log outlives it. */
+export async function hasAuditEvents(db: Db, orgId: string): Promise<boolean> {
+  return (await db.selectFrom('audit_events').select('id').where('org_id', '=', orgId).limit(1).executeTakeFirst()) !== undefined;
+}

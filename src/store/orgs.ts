@@ -1,14 +1,25 @@
 import { hasRowLocks, type Db } from './database.js';
 import type { OrgsTable } from './schema.js';
 
-export type OrgRow = OrgsTable;
+/** An org with its allowance parsed: a list of catalogue scopes, or null for every non-admin scope. */
+export type OrgRow = Omit<OrgsTable, 'allowed_scopes'> & { allowed_scopes: string[] | null };
+
+export function toOrgRow(row: OrgsTable): OrgRow {
+  return { ...row, allowed_scopes: row.allowed_scopes === null ? null : (JSON.parse(row.allowed_scopes) as string[]) };
+}
+
+const storedAllowance = (scopes: readonly string[] | null) => (scopes === null ? null : JSON.stringify(scopes));
 
 export async function insertOrg(db: Db, row: OrgRow): Promise<void> {
-  await db.insertInto('orgs').values(row).execute();
+  await db
+    .insertInto('orgs')
+    .values({ ...row, allowed_scopes: storedAllowance(row.allowed_scopes) })
+    .execute();
 }
 
 export async function getOrg(db: Db, id: string): Promise<OrgRow | undefined> {
-  return db.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await db.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst();
+  return row && toOrgRow(row);
 }
 
 export async function anyOrgExists(db: Db): Promise<boolean> {
@@ -19,12 +30,47 @@ export async function anyOrgExists(db: Db): Promise<boolean> {
 export async function listOrgs(db: Db, window: { limit: number; before: string | null }): Promise<OrgRow[]> {
   let query = db.selectFrom('orgs').selectAll();
   if (window.before !== null) query = query.where('id', '<', window.before);
-  return query.orderBy('id', 'desc').limit(window.limit).execute();
+  const rows = await query.orderBy('id', 'desc').limit(window.limit).execute();
+  return rows.map(toOrgRow);
 }
 
 /** The org created at bootstrap (at most one, by a partial unique index). */
 export async function getRootOrg(db: Db): Promise<OrgRow | undefined> {
-  return db.selectFrom('orgs').selectAll().where('is_root', '=', 1).executeTakeFirst();
+  const row = await db.selectFrom('orgs').selectAll().where('is_root', '=', 1).executeTakeFirst();
+  return row && toOrgRow(row);
+}
+
+export type OrgChanges = Partial<Pick<OrgRow, 'name' | 'allowed_scopes' | 'disabled_at'>>;
+
+/** Changes an org; undefined when there is none. The root org can never be disabled. */
+export async function updateOrg(db: Db, id: string, changes: OrgChanges): Promise<OrgRow | undefined> {
+  const { allowed_scopes, ...rest } = changes;
+  let query = db
+    .updateTable('orgs')
+    .set({ ...rest, ...(allowed_scopes === undefined ? {} : { allowed_scopes: storedAllowance(allowed_scopes) }) })
+    .where('id', '=', id);
+  if (changes.disabled_at !== undefined && changes.disabled_at !== null) query = query.where('is_root', '=', 0);
+  const result = await query.executeTakeFirst();
+  if (Number(result.numUpdatedRows) === 0) return undefined;
+  return getOrg(db, id);
+}
+
+/**
+ * Deletes a non-root org with its keys and apps (tombstones included); its audit events stay,
+ * they have no foreign key. False when there is no such org (or it is the root org). Run it
+ * in a transaction.
+ */
+export async function deleteOrgWithContents(db: Db, id: string): Promise<boolean> {
+  // PostgreSQL: an app or key inserted into this org by a transaction running now would
+  // otherwise commit between the deletes below and make the last one fail on its foreign
+  // key; locking the row makes such inserts wait, and then fail on theirs.
+  let target = db.selectFrom('orgs').select('id').where('id', '=', id).where('is_root', '=', 0);
+  if (hasRowLocks(db)) target = target.forUpdate();
+  if ((await target.executeTakeFirst()) === undefined) return false;
+  await db.deleteFrom('api_keys').where('org_id', '=', id).execute();
+  await db.deleteFrom('apps').where('org_id', '=', id).execute();
+  await db.deleteFrom('orgs').where('id', '=', id).execute();
+  return true;
 }
 
 /**

@@ -6,6 +6,10 @@ export interface OrgsTable {
   is_root: number;
   created_at: number;
   created_by: string;
+  /** JSON array of the catalogue scopes its apps may be granted; null: every non-admin scope (see domain/allowances.ts). */
+  allowed_scopes: string | null;
+  /** Set while the org is disabled: its keys exchange nothing and its admin tokens are refused. */
+  disabled_at: number | null;
 }
 
 export interface AppsTable {

@@ -45,6 +45,7 @@ describe('the scope-auth CLI when something is wrong', () => {
   let orgId: string;
   let appId: string;
   let revokedKeyId: string;
+  let limitedOrgId: string;
 
   beforeAll(async () => {
     [cli, ctx] = await Promise.all([buildCli(), createTestContext({ dialect: 'sqlite' })]);
@@ -56,6 +57,8 @@ describe('the scope-auth CLI when something is wrong', () => {
     const revoked = await ctx.createKey(orgId, appId);
     await ctx.db.updateTable('api_keys').set({ revoked_at: ctx.clock.now(), revoked_by: 'cli' }).where('id', '=', revoked.key.id).execute();
     revokedKeyId = revoked.key.id;
+    limitedOrgId = (await ctx.createOrg('limited')).org.id;
+    await ctx.db.updateTable('orgs').set({ allowed_scopes: JSON.stringify(['agents:view']) }).where('id', '=', limitedOrgId).execute();
   });
   afterAll(async () => {
     cli?.remove();
@@ -84,6 +87,13 @@ describe('the scope-auth CLI when something is wrong', () => {
       ],
       [['keys', 'create', '--org', orgId, '--app', appId, '--name', 'x', '--expires-at', '2001-01-01'], 'scope-auth: --expires-at/--expires-in-days: must be in the future'],
       [['apps', 'update', appId, '--org', orgId], 'nothing to change: give at least one of --name, --scope'],
+      [['apps', 'create', '--org', orgId, '--name', 'x', '--scope', 'agents:view', '--audience', 'https://api-a.example'], 'scope-auth: --audience: "https://api-a.example" is not an audience of this server; expected one of "http://scope-auth.test"'],
+      [['apps', 'create', '--org', limitedOrgId, '--name', 'x', '--scope', 'runtime:run'], "scope-auth: --scope: runtime:run is outside this organization's allowance (agents:view)"],
+      [['orgs', 'update', orgId], 'nothing to change: give at least one of --name, --allow-scope, --allow-all-scopes, --allow-no-scopes'],
+      [['orgs', 'update', orgId, '--allow-scope', 'agents:veiw'], 'scope-auth: unknown scope "agents:veiw" (did you mean "agents:view"?); "scope-auth scopes" lists the catalogue'],
+      [['orgs', 'update', orgId, '--allow-scope', 'admin.apps:full'], 'scope-auth: --allow-scope: admin.apps:full is built in and outside allowances'],
+      [['orgs', 'update', orgId, '--allow-all-scopes', '--allow-scope', 'agents:view'], "option '--allow-all-scopes' cannot be used with option '--allow-scope <scope>'"],
+      [['orgs', 'disable', 'acme'], "value 'acme' is invalid for argument 'org_id'. expected an org id (org_…)"],
       [['apps', 'create', '--org', orgId, '--name', ' ', '--scope', 'agents:view'], 'scope-auth: --name: expected 1 to 100 characters'],
       [['apps', 'create', '--org', orgId, '--name', 'x', '--scope', 'agents:view', '--ttl', '30'], 'scope-auth: --ttl: expected a whole number from 60 to 3600'],
       [
@@ -113,6 +123,11 @@ describe('the scope-auth CLI when something is wrong', () => {
       [['keys', 'create', '--org', other.org.id, '--app', appId, '--name', 'x'], {}, `scope-auth: no app ${appId} in this organization`],
       [['keys', 'roll', revokedKeyId, '--org', orgId, '--grace', '1h'], {}, `scope-auth: key ${revokedKeyId} is revoked; create a new key instead of rolling it`],
       [['apps', 'create', '--org', orgId, '--name', 'x', '--scope', 'admin.orgs:full'], {}, 'admin.orgs:full can be granted only to apps of the root organization'],
+      [['orgs', 'show', NO_ORG], {}, `scope-auth: no organization ${NO_ORG}`],
+      [['orgs', 'delete', NO_ORG], {}, `scope-auth: no organization ${NO_ORG}`],
+      [['orgs', 'disable', ctx.root.org.id], {}, 'scope-auth: the root organization cannot be disabled'],
+      [['orgs', 'delete', ctx.root.org.id], {}, 'scope-auth: the root organization cannot be deleted'],
+      [['orgs', 'create', 'x'], { SCOPE_AUTH_ORG_DEFAULT_SCOPES: 'agents:veiw' }, 'scope-auth: SCOPE_AUTH_ORG_DEFAULT_SCOPES="agents:veiw" is invalid: the scope catalogue has no agents:veiw'],
       [['apps', 'list', '--org', orgId], { SCOPE_AUTH_TOKEN_TTL: 'soon' }, 'scope-auth: SCOPE_AUTH_TOKEN_TTL="soon" is invalid: expected a whole number from 60 to 86400'],
       [
         ['orgs', 'list'],
@@ -128,11 +143,15 @@ describe('the scope-auth CLI when something is wrong', () => {
       [['signing-keys', 'rotate'], { SCOPE_AUTH_KEK: randomBytes(32).toString('base64') }, /^scope-auth: cannot decrypt signing key \S+: the key-encryption key .* is not the one it was encrypted with/],
     ];
     const before = await orgSnapshot(ctx, orgId);
+    const rootBefore = await orgSnapshot(ctx, ctx.root.org.id);
+    const orgsBefore = await ctx.db.selectFrom('orgs').selectAll().orderBy('id').execute();
     const keysBefore = await ctx.db.selectFrom('signing_keys').select('kid').execute();
     const results = await Promise.all(cases.map(([args, extra]) => cli.run(args, { ...env, ...extra })));
     results.forEach((result, i) => expectOneLineError(result, 1, cases[i]![2]));
-    expect(results[7]!.stderr).not.toContain('hunter2');
+    expect(results.find((r) => r.stderr.includes('postgres://'))!.stderr).not.toContain('hunter2');
     expect(await orgSnapshot(ctx, orgId)).toEqual(before);
+    expect(await orgSnapshot(ctx, ctx.root.org.id)).toEqual(rootBefore);
+    expect(await ctx.db.selectFrom('orgs').selectAll().orderBy('id').execute()).toEqual(orgsBefore);
     expect(await ctx.db.selectFrom('signing_keys').select('kid').execute()).toEqual(keysBefore);
     // The CLI neither leaves an empty database behind nor makes up a key-encryption key.
     expect(existsSync(missingFile)).toBe(false);
@@ -158,7 +177,8 @@ describe('the scope-auth CLI when something is wrong', () => {
     walk(buildProgram(captureIo(env).io), []);
     expect(leaves.map((p) => p.join(' ')).sort()).toEqual([
       'apps create', 'apps delete', 'apps list', 'apps update', 'audit', 'keys create', 'keys delete', 'keys list', 'keys revoke', 'keys roll',
-      'keys stale', 'migrate', 'orgs create', 'orgs list', 'scopes', 'serve', 'signing-keys list', 'signing-keys rotate',
+      'keys stale', 'migrate', 'orgs create', 'orgs delete', 'orgs disable', 'orgs enable', 'orgs list', 'orgs show', 'orgs update', 'scopes', 'serve',
+      'signing-keys list', 'signing-keys rotate',
     ]);
     for (const path of leaves) {
       const captured = captureIo(env);

@@ -7,6 +7,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestClock } from '../helpers/clock.js';
 import { buildCli, databaseUrlFor, type Cli } from '../helpers/cli.js';
+import { TEST_AUDIENCES } from '../helpers/catalog.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 
 const SECRET = /secret_[0-9A-Za-z]{46}/g;
@@ -39,8 +40,8 @@ describe('the scope-auth CLI', () => {
 
   beforeAll(async () => {
     // The CLI runs on the real clock; the in-process API (for comparisons) starts there too.
-    ctx = await createTestContext({ dialect: 'sqlite', clock: createTestClock(Date.now()) });
-    env = { SCOPE_AUTH_DATABASE_URL: databaseUrlFor(ctx.database) };
+    ctx = await createTestContext({ dialect: 'sqlite', clock: createTestClock(Date.now()), catalog: { audiences: [...TEST_AUDIENCES] } });
+    env = { SCOPE_AUTH_DATABASE_URL: databaseUrlFor(ctx.database), SCOPE_AUTH_CATALOG: ctx.deps.config.catalogPath! };
     rootToken = (await ctx.tokenFor(['admin.orgs:full', 'admin.apps:full', 'admin.audit:view'])).token;
   });
   afterAll(async () => ctx?.close());
@@ -77,13 +78,57 @@ describe('the scope-auth CLI', () => {
 
     const table = await run('orgs', 'list');
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^ID {2,}NAME {2,}ROOT {2,}CREATED {2,}BY$/);
+    expect(lines[0]).toMatch(/^ID {2,}NAME {2,}ROOT {2,}STATUS {2,}CREATED {2,}BY$/);
     expect(lines).toHaveLength(4);
-    expect(lines[1]).toMatch(recent(String.raw`^org_\S+ +Globex +RECENT +cli$`));
-    expect(lines[3]).toMatch(recent(String.raw`^org_\S+ +default +yes +RECENT +system$`));
+    expect(lines[1]).toMatch(recent(String.raw`^org_\S+ +Globex +enabled +RECENT +cli$`));
+    expect(lines[3]).toMatch(recent(String.raw`^org_\S+ +default +yes +enabled +RECENT +system$`));
     // Columns line up: every row has NAME where the header has it.
     const nameColumn = lines[0]!.indexOf('NAME');
     expect(lines.slice(1).map((line) => line.slice(nameColumn).split(' ')[0])).toEqual(['Globex', 'Acme', 'default']);
+  });
+
+  it('shows and updates an org, as GET and PATCH /v1/orgs/{org_id} do, audited as the CLI', async () => {
+    const org = acme.org.id;
+    const shown = await json('orgs', 'show', org);
+    expect(shown).toEqual((await api(rootToken).get(`/v1/orgs/${org}`).expect(200)).body);
+    const human = await run('orgs', 'show', org);
+    expect(human.stdout).toMatch(/^Organization Acme Corp\n/);
+    expect(human.stdout).toMatch(/\n {2}allowed scopes +every non-admin scope of the catalogue \(default\)\n/);
+    expect(human.stdout).toMatch(/\n {2}status +enabled\n/);
+
+    const limited = await json('orgs', 'update', org, '--allow-scope', 'runtime:run', '--allow-scope', 'agents:view,tools:deploy', '--name', 'Acme Inc');
+    expect(limited).toMatchObject({ name: 'Acme Inc', allowed_scopes: ['agents:view', 'runtime:run', 'tools:deploy'] });
+    expect((await api(rootToken).get(`/v1/orgs/${org}`).expect(200)).body).toEqual(limited);
+    const [event] = (await json<{ data: { actor: string; details: unknown }[] }>('audit', '--org', org, '--action', 'org.updated')).data;
+    expect(event).toMatchObject({ actor: 'cli', details: { changes: { name: { from: 'Acme Corp', to: 'Acme Inc' } } } });
+    const none = await run('orgs', 'update', org, '--allow-no-scopes');
+    expect(none.stdout).toMatch(/^Updated organization Acme Inc\.\n/);
+    expect(none.stdout).toMatch(/\n {2}allowed scopes +\(none\)\n/);
+    const every = await json('orgs', 'update', org, '--allow-all-scopes', '--name', 'Acme Corp');
+    expect(every).toMatchObject({ name: 'Acme Corp', allowed_scopes: null });
+  });
+
+  it('disables and enables an org: its keys stop and start working at once', async () => {
+    const credentials = { orgId: acme.org.id, keyId: acme.key.id, secret: acme.secret };
+    const disabled = await run('orgs', 'disable', acme.org.id);
+    expect(disabled.stdout).toBe(`Disabled organization Acme Corp (${acme.org.id}): its keys and admin tokens no longer work.\n`);
+    await ctx.exchange(credentials).expect(401);
+    expect((await api(acmeToken).get('/v1/apps').expect(401)).body.code).toBe('unauthenticated');
+    expect(await json('orgs', 'enable', acme.org.id)).toMatchObject({ id: acme.org.id, disabled: false, disabled_at: null });
+    await ctx.exchange(credentials).expect(200);
+    await api(acmeToken).get('/v1/apps').expect(200);
+  });
+
+  it('deletes an org with its apps and keys, keeping its audit log', async () => {
+    const doomed = await json<Created>('orgs', 'create', 'Doomed');
+    const human = await run('orgs', 'delete', doomed.org.id);
+    expect(human.stdout).toBe(`Deleted organization ${doomed.org.id} with its apps and keys; its audit log stays.\n`);
+    await ctx.exchange({ orgId: doomed.org.id, keyId: doomed.key.id, secret: doomed.secret }).expect(401);
+    await api(rootToken).get(`/v1/orgs/${doomed.org.id}`).expect(404);
+    const log = await json<{ data: { action: string; actor: string }[] }>('audit', '--org', doomed.org.id);
+    expect(log.data[0]).toMatchObject({ action: 'org.deleted', actor: 'cli' });
+    const again = await json<Created>('orgs', 'create', 'Doomed again');
+    expect(await json('orgs', 'delete', again.org.id)).toEqual({ id: again.org.id, deleted: true });
   });
 
   it('creates, lists, updates and deletes apps, with the objects GET /v1/apps answers', async () => {
@@ -208,7 +253,7 @@ describe('the scope-auth CLI', () => {
     const mine = events.data.filter((e) => e.action !== 'token.refused');
     expect(new Set(mine.map((e) => e.actor))).toEqual(new Set(['cli']));
     expect(new Set(mine.map((e) => e.action))).toEqual(
-      new Set(['org.created', 'app.created', 'app.updated', 'app.deleted', 'key.created', 'key.revoked', 'key.rolled', 'key.deleted']),
+      new Set(['org.created', 'org.updated', 'org.disabled', 'org.enabled', 'app.created', 'app.updated', 'app.deleted', 'key.created', 'key.revoked', 'key.rolled', 'key.deleted']),
     );
     const revocations = await json('audit', '--org', org, '--action', 'key.revoked');
     expect(revocations).toEqual((await api(acmeToken).get('/v1/audit?action=key.revoked').expect(200)).body);
@@ -231,5 +276,6 @@ describe('the scope-auth CLI', () => {
     expect(table.stdout).toMatch(/^SCOPE +DESCRIPTION +IMPLIES\n/);
     expect(table.stdout).toMatch(/\nagents:edit +agents:view\n/);
     expect(table.stdout).toMatch(/\nruntime:run +Execute a run +sessions:create\n/);
+    expect(table.stdout).toMatch(/\nAUDIENCE +DESCRIPTION\nhttps:\/\/api\.example\.com +The main API\nhttps:\/\/billing\.example\.com +Billing\nhttp:\/\/scope-auth\.test +\(the default, SCOPE_AUTH_AUDIENCE\)\n$/);
   });
 });

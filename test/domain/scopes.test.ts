@@ -159,6 +159,17 @@ describe('an operator catalogue', () => {
 
   it('may be empty, leaving only the built-ins', () => {
     expect(loadCatalog(writeCatalog('{}')).scopes).toEqual(BUILTINS);
+    expect(loadCatalog(writeCatalog('{}')).audiences).toEqual([]);
+  });
+
+  it('lists the audiences an app may name, in the order given, descriptions defaulting to empty', () => {
+    const catalog = buildCatalog({
+      audiences: [{ audience: 'https://api.example.com', description: 'The main API' }, { audience: 'urn:billing' }],
+    });
+    expect(catalog.audiences).toEqual([
+      { audience: 'https://api.example.com', description: 'The main API' },
+      { audience: 'urn:billing', description: '' },
+    ]);
   });
 
   describe('is refused at startup with a message naming the problem when it', () => {
@@ -208,6 +219,11 @@ describe('an operator catalogue', () => {
       );
     });
 
+    it('lists an audience twice', () => {
+      const message = catalogErrorOf(() => buildCatalog({ audiences: [{ audience: 'https://a.example' }, { audience: 'https://a.example' }] }));
+      expect(message).toContain('audience "https://a.example" is listed twice');
+    });
+
     it('repeats a level of a component', () => {
       const message = catalogErrorOf(() => buildCatalog({ components: [{ name: 'agents', levels: ['view', 'edit', 'view'] }] }));
       expect(message).toContain('component "agents" repeats a level');
@@ -223,6 +239,12 @@ describe('an operator catalogue', () => {
       ['implies that is not a list', { permissions: [{ name: 'a:b', implies: 'c:d' }] }, 'permissions.0.implies'],
       ['an unknown member', { permissions: [{ name: 'a:b', requires: [] }] }, 'permissions.0'],
       ['an unknown top-level member', { scopes: [] }, '(root)'],
+      ['audiences that are not a list', { audiences: 'https://a.example' }, 'audiences'],
+      ['an empty audience', { audiences: [{ audience: '' }] }, 'audiences.0.audience'],
+      ['an audience with surrounding spaces', { audiences: [{ audience: ' https://a.example' }] }, 'audiences.0.audience'],
+      ['an audience with a control character', { audiences: [{ audience: 'https://a.example\n' }] }, 'audiences.0.audience'],
+      ['an audience of 201 characters', { audiences: [{ audience: 'a'.repeat(201) }] }, 'audiences.0.audience'],
+      ['an audience with an unknown member', { audiences: [{ audience: 'https://a.example', scopes: [] }] }, 'audiences.0'],
     ])('has the wrong shape: %s', (_what, input, path) => {
       const message = catalogErrorOf(() => buildCatalog(input, 'ops.json'));
       expect(message).toContain(`scope catalogue ops.json: ${path}`);

@@ -1,6 +1,6 @@
 // The checks every protected route must pass, shared by each route's security file (as
 // Unkey's runCommonAuthTests): no token, junk token, expired token, revoked caller key, a
-// token of another org, and a token without the route's scope.
+// disabled caller org, a token of another org, and a token without the route's scope.
 import request from 'supertest';
 import { expect, it } from 'vitest';
 import type { TestContext } from './context.js';
@@ -76,6 +76,21 @@ export function runCommonAuthTests(getCtx: () => TestContext, route: ProtectedRo
     const other = await ctx.tokenFor(ADMIN_SCOPES);
     await ctx.db.updateTable('apps').set({ deleted_at: ctx.clock.now() }).where('id', '=', other.appId).execute();
     expectProblem(await send(ctx, route, await route.path(ctx, ctx.root.org.id), other.token), 401, 'unauthenticated');
+  });
+
+  it(`${label} answers 401 once the caller's org is disabled, and again after it is enabled`, async () => {
+    const ctx = getCtx();
+    const tenant = await ctx.createOrg('soon disabled');
+    const caller = await ctx.tokenFor(ADMIN_SCOPES, { orgId: tenant.org.id });
+    const path = await route.path(ctx, ctx.root.org.id);
+    const before = await orgSnapshot(ctx, ctx.root.org.id);
+    await ctx.db.updateTable('orgs').set({ disabled_at: ctx.clock.now() }).where('id', '=', tenant.org.id).execute();
+    const res = await send(ctx, route, path, caller.token);
+    expectProblem(res, 401, 'unauthenticated');
+    expect(res.headers['www-authenticate']).toContain('error="invalid_token"');
+    expect(await orgSnapshot(ctx, ctx.root.org.id)).toEqual(before);
+    await ctx.db.updateTable('orgs').set({ disabled_at: null }).where('id', '=', tenant.org.id).execute();
+    expect((await send(ctx, route, path, caller.token)).status).not.toBe(401);
   });
 
   it(`${label} answers 403 naming ${route.scope} when the token lacks it`, async () => {

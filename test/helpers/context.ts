@@ -13,7 +13,9 @@ import { insertApp, type AppRecord } from '../../src/store/apps.js';
 import type { Db, Dialect } from '../../src/store/database.js';
 import { createTestClock, type TestClock } from './clock.js';
 import { openTestDatabase, type TestDatabase } from './db.js';
+import { catalogFile } from './catalog.js';
 import { appRow, seedClient } from './rows.js';
+import type { CatalogInput } from '../../src/domain/scopes.js';
 
 export type TestEnv = Partial<Record<EnvName, string>>;
 
@@ -56,11 +58,18 @@ export interface TestContext {
   close(): Promise<void>;
 }
 
-export async function createTestContext(options: { dialect: Dialect; env?: TestEnv; clock?: TestClock }): Promise<TestContext> {
+export async function createTestContext(options: {
+  dialect: Dialect;
+  env?: TestEnv;
+  clock?: TestClock;
+  /** Members replacing the default catalogue's (e.g. `audiences`); written to a file SCOPE_AUTH_CATALOG names. */
+  catalog?: Partial<CatalogInput>;
+}): Promise<TestContext> {
   const database = await openTestDatabase(options.dialect);
   const db = database.handle.db;
   const clock = options.clock ?? createTestClock();
-  const config = loadConfig({ ...TEST_ENV, ...options.env });
+  const catalog = options.catalog === undefined ? null : catalogFile(options.catalog);
+  const config = loadConfig({ ...TEST_ENV, ...(catalog ? { SCOPE_AUTH_CATALOG: catalog.path } : {}), ...options.env });
   const kek = randomBytes(32);
   const deps = await createServices(config, { db, kek, logger: pino({ level: 'silent' }), clock });
   const root = (await bootstrapRootOrg(deps))!;
@@ -116,6 +125,7 @@ export async function createTestContext(options: { dialect: Dialect; env?: TestE
       deps.throttle.stop();
       await deps.lastUsed.stop();
       await database.close();
+      catalog?.remove();
     },
   };
   return context;

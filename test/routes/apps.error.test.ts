@@ -81,6 +81,21 @@ describe.each(DIALECTS)('/v1/apps, errors on $dialect', (dialectCase) => {
       await expectInvalid(create({ name: 'x', scopes: [], description: 'd'.repeat(1001) }), 'description');
     });
 
+    it('refuses an audience the catalogue does not list (here: none), naming the default one, and creates nothing', async () => {
+      const before = await orgSnapshot(ctx, admin.orgId);
+      const res = await expectInvalid(create({ name: 'x', scopes: [], audience: 'https://api.example.com' }), 'audience', '"https://api.example.com"', '"http://scope-auth.test"');
+      expect(res.body.allowed_audiences).toEqual(['http://scope-auth.test']);
+      expect(await orgSnapshot(ctx, admin.orgId)).toEqual(before);
+    });
+
+    it('refuses to set an audience that is no longer listed, even the one the app already has, and changes nothing', async () => {
+      const legacy = await ctx.createApp(admin.orgId, ['tools:deploy'], { audience: 'https://retired.example' });
+      const before = await orgSnapshot(ctx, admin.orgId);
+      await expectInvalid(patch({ audience: 'https://retired.example' }, legacy.id), 'audience', '"https://retired.example" is not an audience of this server');
+      await expectInvalid(patch({ name: 'renamed', audience: 'https://elsewhere.example' }, legacy.id), 'audience');
+      expect(await orgSnapshot(ctx, admin.orgId)).toEqual(before);
+    });
+
     it('refuses unknown fields, naming them', async () => {
       await expectInvalid(create({ name: 'x', scopes: [], org_id: ctx.root.org.id }), 'org_id');
       await expectInvalid(patch({ created_by: 'me' }), 'created_by');

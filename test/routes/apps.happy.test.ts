@@ -3,13 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 import { auditEvents } from '../helpers/admin.js';
+import { TEST_AUDIENCES } from '../helpers/catalog.js';
 
 describe.each(DIALECTS)('/v1/apps, happy paths on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
     let ctx: TestContext;
     let admin: Awaited<ReturnType<TestContext['tokenFor']>>;
     beforeAll(async () => {
-      ctx = await createTestContext({ dialect: dialectCase.dialect });
+      ctx = await createTestContext({ dialect: dialectCase.dialect, catalog: { audiences: [...TEST_AUDIENCES] } });
       admin = await ctx.tokenFor(['admin.apps:full', 'admin.audit:view']);
     });
     afterAll(async () => ctx?.close());
@@ -120,10 +121,25 @@ describe.each(DIALECTS)('/v1/apps, happy paths on $dialect', (dialectCase) => {
 
     it('sets and clears the audience and token lifetime', async () => {
       const created = await api().post('/v1/apps', { name: 'aud', scopes: ['tools:deploy'] }).expect(201);
-      const set = await api().patch(`/v1/apps/${created.body.id}`, { audience: 'https://x.example', token_ttl_seconds: 120, description: 'd' }).expect(200);
-      expect(set.body).toMatchObject({ audience: 'https://x.example', token_ttl_seconds: 120, description: 'd' });
+      const set = await api().patch(`/v1/apps/${created.body.id}`, { audience: 'https://api.example.com', token_ttl_seconds: 120, description: 'd' }).expect(200);
+      expect(set.body).toMatchObject({ audience: 'https://api.example.com', token_ttl_seconds: 120, description: 'd' });
       const cleared = await api().patch(`/v1/apps/${created.body.id}`, { audience: null, token_ttl_seconds: null }).expect(200);
       expect(cleared.body).toMatchObject({ audience: null, token_ttl_seconds: null, description: 'd' });
+    });
+
+    it('keeps an app whose audience the catalogue no longer lists working, and lets it be edited without touching the audience', async () => {
+      const legacy = await ctx.createClient(['tools:deploy'], { app: { audience: 'https://retired.example' } });
+      const token = await ctx.tokenOf(legacy);
+      expect(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).aud).toBe('https://retired.example');
+      const renamed = await api().patch(`/v1/apps/${legacy.appId}`, { name: 'legacy', scopes: ['tools:deploy', 'tools:import'] }).expect(200);
+      expect(renamed.body).toMatchObject({ name: 'legacy', audience: 'https://retired.example' });
+      const moved = await api().patch(`/v1/apps/${legacy.appId}`, { audience: 'https://billing.example.com' }).expect(200);
+      expect(moved.body.audience).toBe('https://billing.example.com');
+    });
+
+    it('accepts the default audience by name as well as null', async () => {
+      const res = await api().post('/v1/apps', { name: 'default aud', scopes: [], audience: ctx.deps.config.audience }).expect(201);
+      expect(res.body.audience).toBe('http://scope-auth.test');
     });
 
     it('answers a PATCH that changes nothing with the app, without an audit event', async () => {

@@ -163,6 +163,18 @@ describe.each(DIALECTS)('/v1/apps, security on $dialect', (dialectCase) => {
         expect(res.body.detail).toContain('root organization');
       });
 
+      it('refuses a tenant an app for an audience the operator does not list, so it cannot mint tokens another API accepts', async () => {
+        const other = await ctx.createOrg('spoofer');
+        const caller = await ctx.tokenFor(['admin.apps:full'], { orgId: other.org.id });
+        const before = await orgSnapshot(ctx, other.org.id);
+        const res = await post(caller.token, { name: 'spoof', scopes: ['runtime:run'], audience: 'https://api-a.example' }).expect(400);
+        expect(res.body).toMatchObject({ code: 'invalid_request', allowed_audiences: ['http://scope-auth.test'] });
+        const victim = await ctx.createApp(other.org.id, ['tools:deploy']);
+        const patched = await request(ctx.app).patch(`/v1/apps/${victim.id}`).set('Authorization', `Bearer ${caller.token}`).send({ audience: 'https://api-a.example' }).expect(400);
+        expect(patched.body.allowed_audiences).toEqual(['http://scope-auth.test']);
+        expect((await orgSnapshot(ctx, other.org.id)).apps).toEqual([...before.apps, expect.objectContaining({ id: victim.id, audience: null })]);
+      });
+
       it('never shows an app of another org in a list', async () => {
         const other = await ctx.createOrg('lister');
         const foreign = await ctx.createApp(other.org.id, ['tools:deploy']);

@@ -32,5 +32,54 @@ describe.each(DIALECTS)('/v1/orgs, errors on $dialect', (dialectCase) => {
       await request(ctx.app).get('/v1/orgs?limit=0').set('Authorization', `Bearer ${token}`).expect(400);
       await request(ctx.app).get('/v1/orgs?name=x').set('Authorization', `Bearer ${token}`).expect(400);
     });
+    const patch = (orgId: string, body: unknown) => request(ctx.app).patch(`/v1/orgs/${orgId}`).set('Authorization', `Bearer ${token}`).send(body as object);
+    const orgRows = () => ctx.db.selectFrom('orgs').selectAll().orderBy('id').execute();
+
+    it.each([
+      [{}, 'expected at least one of name, allowed_scopes, disabled'],
+      [{ name: '' }, 'name'],
+      [{ name: 'x'.repeat(101) }, 'name'],
+      [{ allowed_scopes: 'agents:view' }, 'allowed_scopes'],
+      [{ allowed_scopes: [7] }, 'allowed_scopes.0'],
+      [{ allowed_scopes: ['a'.repeat(129)] }, 'allowed_scopes.0: expected at most 128 characters'],
+      [{ allowed_scopes: Array.from({ length: 201 }, () => 'agents:view') }, 'allowed_scopes: expected at most 200 scopes'],
+      [{ allowed_scopes: ['agents:veiw'] }, 'allowed_scopes: unknown scope "agents:veiw" (did you mean "agents:view"?)'],
+      [{ allowed_scopes: ['agents:view', 'admin.apps:full'] }, 'admin.apps:full is built in and outside allowances'],
+      [{ disabled: 'yes' }, 'disabled'],
+      [{ is_root: true }, 'is_root'],
+    ])('answers 400 naming the problem for PATCH %j and changes nothing', async (body, mention) => {
+      const target = await ctx.createOrg('target');
+      const before = await orgRows();
+      const res = await patch(target.org.id, body).expect(400);
+      expect(res.body).toMatchObject({ code: 'invalid_request' });
+      expect(res.body.detail).toContain(mention);
+      expect(await orgRows()).toEqual(before);
+    });
+
+    it('answers 400 for a malformed org id and 404 for an org that does not exist', async () => {
+      const auth = (req: request.Test) => req.set('Authorization', `Bearer ${token}`);
+      for (const req of [auth(request(ctx.app).get('/v1/orgs/nope')), auth(request(ctx.app).patch('/v1/orgs/app_01JZZZZZZZZZZZZZZZZZZZZZZZ')).send({ name: 'x' }), auth(request(ctx.app).delete('/v1/orgs/x'))]) {
+        expect((await req.expect(400)).body.detail).toContain('org_id: expected an organization id');
+      }
+      const missing = 'org_01JZZZZZZZZZZZZZZZZZZZZZZZ';
+      await auth(request(ctx.app).get(`/v1/orgs/${missing}`)).expect(404);
+      await auth(request(ctx.app).patch(`/v1/orgs/${missing}`)).send({ disabled: true }).expect(404);
+      const gone = await auth(request(ctx.app).delete(`/v1/orgs/${missing}`)).expect(404);
+      expect(gone.body).toMatchObject({ code: 'not_found', detail: `no organization ${missing}` });
+    });
+
+    it('refuses to disable or delete the root org with 409, and changes nothing', async () => {
+      const before = await orgRows();
+      const events = await ctx.db.selectFrom('audit_events').select('id').execute();
+      const disable = await patch(ctx.root.org.id, { disabled: true, name: 'renamed too' }).expect(409);
+      expect(disable.body).toMatchObject({ code: 'conflict', detail: expect.stringContaining('the root organization cannot be disabled') });
+      const remove = await request(ctx.app).delete(`/v1/orgs/${ctx.root.org.id}`).set('Authorization', `Bearer ${token}`).expect(409);
+      expect(remove.body.detail).toContain('the root organization cannot be deleted');
+      expect(await orgRows()).toEqual(before);
+      expect(await ctx.db.selectFrom('audit_events').select('id').execute()).toEqual(events);
+      // Saying it is enabled is no change at all.
+      await patch(ctx.root.org.id, { disabled: false }).expect(200);
+      await ctx.exchange(ctx.rootCredentials).expect(200);
+    });
   });
 });

@@ -1,7 +1,7 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents } from '../helpers/admin.js';
-import { createTestContext, type TestContext } from '../helpers/context.js';
+import { createTestContext, TEST_ENV, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 
 describe.each(DIALECTS)('/v1/orgs, happy paths on $dialect', (dialectCase) => {
@@ -19,7 +19,18 @@ describe.each(DIALECTS)('/v1/orgs, happy paths on $dialect', (dialectCase) => {
       const res = await request(ctx.app).post('/v1/orgs').set('Authorization', `Bearer ${rootToken}`).send({ name: 'Acme' }).expect(201);
       expect(res.headers['cache-control']).toBe('no-store');
       const { org, admin_app, key, secret } = res.body;
-      expect(org).toEqual({ id: expect.stringMatching(/^org_/), name: 'Acme', is_root: false, created_at: iso(ctx.clock.now()), created_by: ctx.root.key.id });
+      expect(org).toEqual({
+        id: expect.stringMatching(/^org_/),
+        name: 'Acme',
+        is_root: false,
+        allowed_scopes: null,
+        effective_allowed_scopes: ctx.deps.catalog.scopes.filter((s) => !ctx.deps.catalog.builtins.includes(s)),
+        disabled: false,
+        disabled_at: null,
+        created_at: iso(ctx.clock.now()),
+        created_by: ctx.root.key.id,
+      });
+      expect(res.headers.location).toBe(`/v1/orgs/${org.id}`);
       expect(admin_app).toMatchObject({ org_id: org.id, name: 'admin', created_by: ctx.root.key.id });
       expect(admin_app.scopes).toEqual(['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'tokens:introspect']);
       expect(admin_app.effective_scopes).not.toContain('admin.orgs:full');
@@ -61,6 +72,117 @@ describe.each(DIALECTS)('/v1/orgs, happy paths on $dialect', (dialectCase) => {
       expect(page.body.data).toHaveLength(2);
       const next = await request(ctx.app).get(`/v1/orgs?limit=2&cursor=${page.body.next_cursor}`).set('Authorization', `Bearer ${rootToken}`).expect(200);
       expect(next.body.data[0].name).toBe('one');
+    });
+    const as = (token: string) => ({
+      get: (path: string) => request(ctx.app).get(path).set('Authorization', `Bearer ${token}`),
+      patch: (path: string, body: object) => request(ctx.app).patch(path).set('Authorization', `Bearer ${token}`).send(body),
+      delete: (path: string) => request(ctx.app).delete(path).set('Authorization', `Bearer ${token}`),
+    });
+
+    it('shows one org as the list does', async () => {
+      const created = await ctx.createOrg('shown');
+      const one = await as(rootToken).get(`/v1/orgs/${created.org.id}`).expect(200);
+      expect(one.headers['cache-control']).toBe('no-store');
+      const listed = await as(rootToken).get('/v1/orgs?limit=200').expect(200);
+      expect(listed.body.data.find((o: { id: string }) => o.id === created.org.id)).toEqual(one.body);
+      expect(one.body).toMatchObject({ name: 'shown', is_root: false, allowed_scopes: null, disabled: false, disabled_at: null });
+      expect((await as(rootToken).get(`/v1/orgs/${ctx.root.org.id}`).expect(200)).body).toMatchObject({ is_root: true, allowed_scopes: null });
+    });
+
+    it('renames an org and sets its allowance, expanded as grants are, audited in both logs with what changed', async () => {
+      const created = await ctx.createOrg('old name');
+      const res = await as(rootToken).patch(`/v1/orgs/${created.org.id}`, { name: 'New name', allowed_scopes: ['runtime:run', 'agents:edit', 'runtime:run'] }).expect(200);
+      expect(res.body).toMatchObject({
+        name: 'New name',
+        allowed_scopes: ['agents:edit', 'runtime:run'],
+        effective_allowed_scopes: ['agents:edit', 'agents:view', 'runtime:run', 'sessions:create'],
+      });
+      expect((await as(rootToken).get(`/v1/orgs/${created.org.id}`).expect(200)).body).toEqual(res.body);
+      const changes = { name: { from: 'old name', to: 'New name' }, allowed_scopes: { from: null, to: ['agents:edit', 'runtime:run'] } };
+      for (const orgId of [created.org.id, ctx.root.org.id]) {
+        const [event] = await auditEvents(ctx, orgId, { action: 'org.updated', target_id: created.org.id });
+        expect(event).toMatchObject({ actor: ctx.root.key.id, target_type: 'org', details: { changes } });
+      }
+      // Back to every scope of the catalogue; an unchanged value is no event.
+      const reset = await as(rootToken).patch(`/v1/orgs/${created.org.id}`, { allowed_scopes: null, name: 'New name' }).expect(200);
+      expect(reset.body.allowed_scopes).toBeNull();
+      const events = await auditEvents(ctx, created.org.id, { action: 'org.updated' });
+      expect(events.map((e) => e.details)).toEqual([{ changes: { allowed_scopes: { from: ['agents:edit', 'runtime:run'], to: null } } }, { changes }]);
+      await as(rootToken).patch(`/v1/orgs/${created.org.id}`, { allowed_scopes: null }).expect(200);
+      expect(await auditEvents(ctx, created.org.id, { action: 'org.updated' })).toHaveLength(2);
+    });
+
+    it('disables an org at once: its exchanges are invalid_client audited as org_disabled, its admin calls 401; enabling restores both', async () => {
+      const tenant = await ctx.createOrg('paused');
+      const credentials = { orgId: tenant.org.id, keyId: tenant.key.id, secret: tenant.secret };
+      const client = await ctx.createClient(['tools:deploy'], { orgId: tenant.org.id });
+      const adminToken = await ctx.tokenOf(credentials);
+      await as(adminToken).get('/v1/apps').expect(200);
+
+      const disabled = await as(rootToken).patch(`/v1/orgs/${tenant.org.id}`, { disabled: true }).expect(200);
+      expect(disabled.body).toMatchObject({ disabled: true, disabled_at: iso(ctx.clock.now()) });
+      for (const who of [credentials, client]) {
+        const refused = await ctx.exchange(who).expect(401);
+        expect(refused.body).toEqual({ error: 'invalid_client', error_description: expect.any(String) });
+        const [event] = await auditEvents(ctx, tenant.org.id, { action: 'token.refused', target_id: who.keyId });
+        expect(event).toMatchObject({ actor: 'anonymous', details: { reason: 'org_disabled' } });
+      }
+      const denied = await as(adminToken).get('/v1/apps').expect(401);
+      expect(denied.headers['www-authenticate']).toContain('error="invalid_token"');
+      const introspector = await ctx.tokenFor(['tokens:introspect']);
+      const introspected = await request(ctx.app).post('/oauth2/introspect').set('Authorization', `Bearer ${introspector.token}`).type('form').send({ token: adminToken }).expect(200);
+      expect(introspected.body).toEqual({ active: false });
+      const [inRoot] = await auditEvents(ctx, ctx.root.org.id, { action: 'org.disabled', target_id: tenant.org.id });
+      expect(inRoot).toMatchObject({ actor: ctx.root.key.id, details: { name: 'paused' } });
+
+      const enabled = await as(rootToken).patch(`/v1/orgs/${tenant.org.id}`, { disabled: false }).expect(200);
+      expect(enabled.body).toMatchObject({ disabled: false, disabled_at: null });
+      await as(adminToken).get('/v1/apps').expect(200);
+      await ctx.exchange(client).expect(200);
+      expect(await auditEvents(ctx, tenant.org.id, { action: 'org.enabled' })).toHaveLength(1);
+    });
+
+    it('deletes an org with its apps and keys; its keys stop working, its audit events stay', async () => {
+      const doomed = await ctx.createOrg('doomed');
+      const client = await ctx.createClient(['tools:deploy'], { orgId: doomed.org.id });
+      await ctx.db.updateTable('apps').set({ deleted_at: ctx.clock.now() }).where('id', '=', (await ctx.createApp(doomed.org.id, [])).id).execute();
+      const adminToken = await ctx.tokenOf({ orgId: doomed.org.id, keyId: doomed.key.id, secret: doomed.secret });
+      const eventsBefore = await auditEvents(ctx, doomed.org.id);
+
+      const res = await as(rootToken).delete(`/v1/orgs/${doomed.org.id}`).expect(204);
+      expect(res.text).toBe('');
+      expect(await ctx.db.selectFrom('orgs').select('id').where('id', '=', doomed.org.id).execute()).toEqual([]);
+      expect(await ctx.db.selectFrom('apps').select('id').where('org_id', '=', doomed.org.id).execute()).toEqual([]);
+      expect(await ctx.db.selectFrom('api_keys').select('id').where('org_id', '=', doomed.org.id).execute()).toEqual([]);
+      await ctx.exchange(client).expect(401);
+      await as(adminToken).get('/v1/apps').expect(401);
+      await as(rootToken).get(`/v1/orgs/${doomed.org.id}`).expect(404);
+
+      const eventsAfter = await auditEvents(ctx, doomed.org.id);
+      expect(eventsAfter.slice(-eventsBefore.length)).toEqual(eventsBefore);
+      expect(eventsAfter[0]).toMatchObject({ action: 'org.deleted', actor: ctx.root.key.id, details: { name: 'doomed' } });
+      const [inRoot] = await auditEvents(ctx, ctx.root.org.id, { action: 'org.deleted', target_id: doomed.org.id });
+      expect(inRoot).toMatchObject({ actor: ctx.root.key.id, target_type: 'org' });
+    });
+  });
+});
+
+describe.each(DIALECTS)('new orgs and SCOPE_AUTH_ORG_DEFAULT_SCOPES on $dialect', (dialectCase) => {
+  describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
+    let ctx: TestContext;
+    beforeAll(async () => {
+      ctx = await createTestContext({ dialect: dialectCase.dialect, env: { ...TEST_ENV, SCOPE_AUTH_ORG_DEFAULT_SCOPES: 'agents:view runtime:run' } });
+    });
+    afterAll(async () => ctx?.close());
+
+    it('gives a new org the configured allowance, and the root org every scope', async () => {
+      const rootToken = await ctx.tokenOf(ctx.rootCredentials);
+      const res = await request(ctx.app).post('/v1/orgs').set('Authorization', `Bearer ${rootToken}`).send({ name: 'Limited' }).expect(201);
+      expect(res.body.org).toMatchObject({ allowed_scopes: ['agents:view', 'runtime:run'], effective_allowed_scopes: ['agents:view', 'runtime:run', 'sessions:create'] });
+      const root = await request(ctx.app).get(`/v1/orgs/${ctx.root.org.id}`).set('Authorization', `Bearer ${rootToken}`).expect(200);
+      expect(root.body.allowed_scopes).toBeNull();
+      const [created] = await auditEvents(ctx, res.body.org.id, { action: 'org.created' });
+      expect(created!.details).toEqual({ name: 'Limited', allowed_scopes: ['agents:view', 'runtime:run'] });
     });
   });
 });

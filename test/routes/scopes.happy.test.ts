@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TEST_AUDIENCES } from '../helpers/catalog.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 
@@ -31,6 +32,24 @@ describe.each(DIALECTS)('GET /v1/scopes, happy paths on $dialect', (dialectCase)
         expect(res.body.scopes).toEqual([...res.body.scopes].sort());
         expect(res.body.scopes).toContain('documents:upload');
         expect(res.body.scopes).toContain('admin.apps:full');
+        // The default catalogue lists no audience: apps may use the default one only.
+        expect(res.body.audiences).toEqual([]);
+        expect(res.body.default_audience).toBe('http://scope-auth.test');
+      });
+
+      it('lists the audiences of the catalogue, with their descriptions, and the default audience', async () => {
+        const listing = await createTestContext({ dialect: dialectCase.dialect, catalog: { audiences: [...TEST_AUDIENCES] } });
+        try {
+          const { token } = await listing.tokenFor(['admin.apps:view']);
+          const res = await request(listing.app).get('/v1/scopes').set('Authorization', `Bearer ${token}`).expect(200);
+          expect(res.body.audiences).toEqual([
+            { audience: 'https://api.example.com', description: 'The main API' },
+            { audience: 'https://billing.example.com', description: 'Billing' },
+          ]);
+          expect(res.body.default_audience).toBe('http://scope-auth.test');
+        } finally {
+          await listing.close();
+        }
       });
 
       it('opens to any admin scope', async () => {

@@ -1,23 +1,12 @@
 import { Writable } from 'node:stream';
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import type { SecretHasher } from '../../src/domain/hashing.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
+import { QueryCounter } from '../helpers/query-counter.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
-
-class QueryCounter implements KyselyPlugin {
-  count = 0;
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.count++;
-    return args.node;
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
 
 function countingHasher(inner: SecretHasher) {
   const counts = { verify: 0 };

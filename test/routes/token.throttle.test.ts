@@ -1,7 +1,6 @@
 // The brute-force throttle as a caller meets it: guesses are counted before argon2 checks
 // them, so a burst gets no more checked than the limit; clients whose secret is right are not
 // counted; IPv6 clients are counted by their /64.
-import type { KyselyPlugin, PluginTransformQueryArgs, PluginTransformResultArgs, QueryResult, RootOperationNode, UnknownRow } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
@@ -11,19 +10,9 @@ import { createThrottle } from '../../src/domain/throttle.js';
 import { createServices } from '../../src/services.js';
 import type { TestCredentials } from '../helpers/context.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
+import { QueryCounter } from '../helpers/query-counter.js';
 import { DIALECTS, dialectTitle, openTestDatabase } from '../helpers/db.js';
 import { countedInstance, tally, type CountedInstance } from '../helpers/throttle.js';
-
-class QueryCounter implements KyselyPlugin {
-  count = 0;
-  transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    this.count++;
-    return args.node;
-  }
-  async transformResult(args: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
-    return args.result;
-  }
-}
 
 describe.each(DIALECTS)('token exchange throttling on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {

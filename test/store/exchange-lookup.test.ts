@@ -32,15 +32,19 @@ describe.each(DIALECTS)('the prepared exchange lookup on $dialect', (dialectCase
         app_audience: null,
         app_token_ttl_seconds: null,
         app_deleted_at: null,
+        org_allowed_scopes: null,
+        org_disabled_at: null,
       });
     });
 
     it('returns the same row as the kysely query when every optional field is set, numbers as numbers', async () => {
       const now = ctx.clock.now();
-      const app = await ctx.createApp(ctx.root.org.id, ['runtime:run'], { audience: 'https://api.example.com', token_ttl_seconds: 120 });
-      const { key } = await ctx.createKey(ctx.root.org.id, app.id, { expiresAt: now + 86_400_000 });
+      const { org } = await ctx.createOrg('every field set');
+      const app = await ctx.createApp(org.id, ['runtime:run'], { audience: 'https://api.example.com', token_ttl_seconds: 120 });
+      const { key } = await ctx.createKey(org.id, app.id, { expiresAt: now + 86_400_000 });
       await ctx.db.updateTable('api_keys').set({ revoked_at: now + 1, revoked_by: 'system' }).where('id', '=', key.id).execute();
       await ctx.db.updateTable('apps').set({ deleted_at: now + 2 }).where('id', '=', app.id).execute();
+      await ctx.db.updateTable('orgs').set({ allowed_scopes: '["runtime:run"]', disabled_at: now + 3 }).where('id', '=', org.id).execute();
 
       const prepared = await findKeyForExchange(ctx.db, key.id);
       expect(prepared).toEqual(await selectKeyForExchange(ctx.db, key.id));
@@ -50,6 +54,8 @@ describe.each(DIALECTS)('the prepared exchange lookup on $dialect', (dialectCase
         app_audience: 'https://api.example.com',
         app_token_ttl_seconds: 120,
         app_deleted_at: now + 2,
+        org_allowed_scopes: '["runtime:run"]',
+        org_disabled_at: now + 3,
       });
     });
 

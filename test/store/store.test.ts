@@ -82,7 +82,7 @@ describe.each(DIALECTS)('store on $dialect', (dialectCase) => {
           expect(await tableNames(empty.handle.db, empty.schema)).toEqual(TABLES);
           expect(await anyOrgExists(empty.handle.db)).toBe(true);
           const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(empty.handle.db);
-          expect(applied.rows.map((r) => r.name)).toEqual(['0001-initial', '0002-audit-filters', '0003-throttle-counters']);
+          expect(applied.rows.map((r) => r.name)).toEqual(['0001-initial', '0002-audit-filters', '0003-throttle-counters', '0005-org-tenancy']);
         } finally {
           await empty.close();
         }
@@ -162,6 +162,8 @@ describe.each(DIALECTS)('store on $dialect', (dialectCase) => {
           app_audience: 'https://api.example.com',
           app_token_ttl_seconds: 300,
           app_deleted_at: null,
+          org_allowed_scopes: null,
+          org_disabled_at: null,
         });
       });
 

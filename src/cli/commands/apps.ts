@@ -49,7 +49,7 @@ export function registerApps(program: Command, io: CliIo): void {
     .addOption(new Option('--name <name>', 'a name for people, 1-100 characters').makeOptionMandatory())
     .addOption(scopeOption('a scope to grant (repeat it, or separate scopes with spaces or commas)').makeOptionMandatory())
     .addOption(new Option('--description <text>', 'what the app is for'))
-    .addOption(new Option('--audience <aud>', "the `aud` of its tokens (default: SCOPE_AUTH_AUDIENCE)"))
+    .addOption(new Option('--audience <aud>', "the `aud` of its tokens: an audience of the catalogue (default: SCOPE_AUTH_AUDIENCE)"))
     .addOption(ttlOption())
     .addOption(jsonOption())
     .addHelpText(
@@ -114,7 +114,7 @@ export function registerApps(program: Command, io: CliIo): void {
     .addOption(new Option('--name <name>', 'a new name'))
     .addOption(scopeOption('the complete new set of scopes (repeatable; replaces the current set)'))
     .addOption(new Option('--description <text>', 'a new description'))
-    .addOption(new Option('--audience <aud>', 'a new `aud` for its tokens'))
+    .addOption(new Option('--audience <aud>', 'a new `aud` for its tokens: an audience of the catalogue'))
     .addOption(new Option('--no-audience', 'use the server default audience (SCOPE_AUTH_AUDIENCE) again'))
     .addOption(ttlOption())
     .addOption(new Option('--no-ttl', 'use the server default token lifetime (SCOPE_AUTH_TOKEN_TTL) again'))

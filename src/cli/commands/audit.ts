@@ -20,7 +20,7 @@ function summarize(details: Record<string, unknown>): string {
 export function registerAudit(program: Command, io: CliIo): void {
   const audit = program
     .command('audit')
-    .description("Show an organization's audit log, newest first: who did what to which object")
+    .description("Show an organization's audit log, newest first: who did what to which object (a deleted organization's too)")
     .addOption(new Option('--org <org_id>', 'the organization').argParser(idArgument('org')).makeOptionMandatory())
     .addOption(new Option('--action <action>', 'only this action, e.g. key.revoked, app.updated, token.refused'))
     .addOption(new Option('--target <id>', 'only events about this app, key or org'))
@@ -33,7 +33,7 @@ export function registerAudit(program: Command, io: CliIo): void {
   audit.action(async (options: PageOptions & { org: string; action?: string; target?: string; json?: boolean }) => {
     const out = outputFor(io);
     const page = await withSession(io, async (session) =>
-      listAuditEvents(session.deps, await session.actorIn(options.org), {
+      listAuditEvents(session.deps, await session.readerOfLog(options.org), {
         limit: options.limit,
         cursor: options.cursor,
         ...(options.action === undefined ? {} : { action: options.action }),

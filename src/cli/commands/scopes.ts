@@ -9,13 +9,14 @@ import { example, jsonOption } from '../options.js';
 export function registerScopes(program: Command, io: CliIo): void {
   program
     .command('scopes')
-    .description('List the scope catalogue (SCOPE_AUTH_CATALOG, or the default) that apps are granted scopes from')
+    .description('List the scope catalogue (SCOPE_AUTH_CATALOG, or the default) that apps are granted scopes from, and the audiences apps may name')
     .addOption(jsonOption('print the catalogue as GET /v1/scopes answers'))
     .addHelpText('after', example('scope-auth scopes', 'A higher level of a component implies the lower ones; "implies" is transitive.'))
     .action((options: { json?: boolean }) => {
       const out = outputFor(io);
-      const catalog = loadCatalog(loadConfig(io.env).catalogPath);
-      if (options.json) return out.json(renderCatalog(catalog));
+      const config = loadConfig(io.env);
+      const catalog = loadCatalog(config.catalogPath);
+      if (options.json) return out.json(renderCatalog(catalog, config.audience));
       const rows = [
         ...catalog.components.flatMap((component) =>
           component.levels.map((level, i) => [
@@ -27,5 +28,11 @@ export function registerScopes(program: Command, io: CliIo): void {
         ...catalog.permissions.map((permission) => [permission.name, permission.description, permission.implies.join(' ')]),
       ];
       out.table(['SCOPE', 'DESCRIPTION', 'IMPLIES'], rows);
+      out.line();
+      const audiences = [
+        ...catalog.audiences.map((a) => [a.audience, a.description]),
+        ...(catalog.audiences.some((a) => a.audience === config.audience) ? [] : [[config.audience, '(the default, SCOPE_AUTH_AUDIENCE)']]),
+      ];
+      out.table(['AUDIENCE', 'DESCRIPTION'], audiences);
     });
 }

@@ -1,7 +1,7 @@
 // `scope-auth serve` (and `npm start`, which runs exactly this): start the server, print the
 // first-start block, and drain when the process is asked to stop.
 import type { Command } from 'commander';
-import { loadConfig } from '../../config.js';
+import { ConfigError, loadConfig } from '../../config.js';
 import { KekError } from '../../domain/kek.js';
 import type { AppDeps } from '../../app.js';
 import { toAppView } from '../../domain/apps.js';
@@ -29,7 +29,7 @@ export function bootstrapBlock(created: CreatedOrg): string {
 
 function bootstrapView(created: CreatedOrg, deps: AppDeps): CreatedOrgView {
   return {
-    org: toOrgView(created.org),
+    org: toOrgView(deps, created.org),
     adminApp: toAppView(deps, created.adminApp),
     key: toKeyView(created.key, deps.clock.now()),
     secret: created.secret,
@@ -50,7 +50,7 @@ export async function serve(io: CliIo, options: { json: boolean }): Promise<void
     server = await startServer(config, { logger, onBootstrap: printBootstrap, ...(io.clock ? { clock: io.clock } : {}) });
   } catch (error) {
     // Configuration the operator must fix is reported as is; anything else as a failed start.
-    if (error instanceof CatalogError || error instanceof KekError) throw error;
+    if (error instanceof CatalogError || error instanceof KekError || error instanceof ConfigError) throw error;
     throw new CommandError(`cannot start: ${(error as Error).message}`, { cause: error });
   }
   const signal = await (io.untilStopped ?? (() => new Promise<string>(() => {})))();
