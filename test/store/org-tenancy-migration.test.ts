@@ -1,4 +1,4 @@
-// Migration 0005 (org allowances and disabling) on a database that already holds orgs, apps
+// Migration 0004 (org allowances and disabling) on a database that already holds orgs, apps
 // and keys: nothing is lost, every key still exchanges for the scopes it did, every admin
 // token still works, and every org is enabled with the allowance it had (every scope).
 import { randomBytes } from 'node:crypto';
@@ -24,7 +24,7 @@ import { DIALECTS, dialectTitle, PG_URL } from '../helpers/db.js';
 
 const BEFORE = Object.keys(migrations)
   .sort()
-  .filter((name) => name < '0005-org-tenancy');
+  .filter((name) => name < '0004-org-tenancy');
 
 describe.each(DIALECTS)('migrating a database in use to org tenancy on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
@@ -96,7 +96,7 @@ describe.each(DIALECTS)('migrating a database in use to org tenancy on $dialect'
 
     const exchange = (s: (typeof seeded)[number]) => request(app).post('/v1/token').send({ org_id: s.orgId, key_id: s.keyId, secret: s.secret });
 
-    it('applies 0005 after the migrations already applied', async () => {
+    it('applies 0004 after the migrations already applied', async () => {
       const { rows } = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(handle.db);
       expect(rows.map((r) => r.name)).toEqual(Object.keys(migrations).sort());
     });
