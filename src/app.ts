@@ -13,6 +13,7 @@ import { createIntrospection } from './domain/introspection.js';
 import type { SecretHasher } from './domain/hashing.js';
 import type { Keyring } from './domain/keyring.js';
 import type { LastUsedRecorder } from './domain/last-used.js';
+import type { RefusalAudit } from './domain/refusal-audit.js';
 import type { Catalog } from './domain/scopes.js';
 import type { Throttle } from './domain/throttle.js';
 import { createVerifiedCache } from './domain/verified-cache.js';
@@ -49,6 +50,7 @@ export interface AppDeps {
   readonly lastUsed: LastUsedRecorder;
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
+  readonly refusalAudit: RefusalAudit;
 }
 
 /** A Node request listener: `http.createServer(app)`, or supertest's `request(app)`. */
@@ -72,6 +74,7 @@ export function createApp(deps: AppDeps): App {
     throttle: deps.throttle,
     lastUsed: deps.lastUsed,
     observer: deps.metrics.observer,
+    refusalAudit: deps.refusalAudit,
     logger,
     issuer: config.issuer,
     audience: config.audience,

@@ -86,6 +86,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     deps.keyring.start();
     deps.lastUsed.start();
     deps.throttle.start();
+    deps.refusalAudit.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
@@ -111,6 +112,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
           clearTimeout(grace);
           deps.keyring.stop();
           deps.throttle.stop();
+          await deps.refusalAudit.stop();
           await changes?.close();
           await deps.lastUsed.stop();
           await handle.close();

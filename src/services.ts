@@ -9,6 +9,8 @@ import { createLastUsedRecorder } from './domain/last-used.js';
 import { defaultAllowance } from './domain/allowances.js';
 import { loadCatalog } from './domain/scopes.js';
 import { databaseCounters } from './domain/counter-stores.js';
+import { REFUSED_ACTION } from './domain/exchange.js';
+import { createRefusalAudit } from './domain/refusal-audit.js';
 import { createThrottle } from './domain/throttle.js';
 import { createLifecycle } from './http/lifecycle.js';
 import { createMetrics } from './http/metrics.js';
@@ -66,5 +68,6 @@ export async function createServices(config: Config, options: ServiceOptions): P
     lastUsed: createLastUsedRecorder(db, logger, config.lastUsedFlushMs),
     metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
     lifecycle: createLifecycle(),
+    refusalAudit: createRefusalAudit({ db, clock, logger, action: REFUSED_ACTION }),
   };
 }

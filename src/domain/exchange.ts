@@ -22,6 +22,8 @@ import type { Keyring } from './keyring.js';
 import type { LastUsedRecorder } from './last-used.js';
 import { storedTokenScopes } from './allowances.js';
 import type { Catalog } from './scopes.js';
+import { createBoundedWindows } from './bounded-windows.js';
+import type { RefusalAudit } from './refusal-audit.js';
 import type { Reservation, Throttle } from './throttle.js';
 import { mintAccessToken, tokenLifetime } from './tokens.js';
 import type { VerifiedCache } from './verified-cache.js';
@@ -83,6 +85,8 @@ export interface ExchangeDeps {
   readonly ttl: { defaultSeconds: number; minSeconds: number; maxSeconds: number };
   /** Without one, every exchange runs argon2. */
   readonly verifiedCache?: VerifiedCache;
+  /** Where the refusals anybody can cause for free are counted (one event per org, source, reason and minute). */
+  readonly refusalAudit: RefusalAudit;
   /** Without one, argon2 verifications are not bounded here. */
   readonly argon2Queue?: Argon2Queue;
 }
@@ -93,6 +97,10 @@ export const REFUSED_ACTION = 'token.refused';
 
 /** What a client is told to wait when the database could not answer (a reconnect takes about that). */
 const DATABASE_RETRY_AFTER_SECONDS = 1;
+
+/** Throttled (client, key id) pairs whose org is remembered, and for how long. */
+const THROTTLED_ORGS_MAX = 30_000;
+const THROTTLED_ORG_MEMO_MS = 60_000;
 
 export function createExchange(deps: ExchangeDeps): Exchange {
   const { db, clock, throttle, logger } = deps;
@@ -106,11 +114,15 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     return verified;
   }
 
-  /** Records a refusal in the org's audit log (when an org can be named); the caller has counted it for the throttle. */
+  /**
+   * Records a refusal in the org's audit log (when an org can be named); the caller has counted
+   * it for the throttle. The ones anybody can cause for free are aggregated (refusal-audit.ts).
+   */
   async function refuse(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
     logger.info({ reason, key_id: request.keyId, org_id: orgId, ip: request.ip }, 'token exchange refused');
     if (orgId !== null) {
-      await audit(orgId, request, { reason });
+      if (reason === 'unknown_key' || reason === 'org_mismatch') await deps.refusalAudit.add({ orgId, ip: request.ip, keyId: request.keyId, reason });
+      else await audit(orgId, request, { reason });
     }
     return { ok: false, error: 'invalid_client' };
   }
@@ -137,17 +149,25 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     return (await getOrg(db, request.orgId)) ? request.orgId : null;
   }
 
-  /**
-   * A throttled answer, audited once per minute per (client, key id). `orgId` undefined: not
-   * looked up yet (the caller was refused before the key row was read).
-   */
+  // The org a throttled (client, key id) names, looked up once a minute: a blocked caller
+  // costs no query per request, and its refusals are still counted in that org's audit log.
+  const throttledOrgs = createBoundedWindows<{ readonly endsAt: number; readonly orgId: string | null }>(THROTTLED_ORGS_MAX);
+
+  /** A throttled answer, counted in the audit log. `orgId` undefined: not known yet (refused before the key row was read). */
   async function throttled(request: ExchangeRequest, retryAfterSeconds: number, orgId?: string | null): Promise<ExchangeResult> {
-    if (throttle.claimAuditSlot(request.ip, request.keyId)) {
-      if (orgId === undefined) {
+    if (orgId === undefined) {
+      const now = clock.now();
+      const memo = `${request.ip}|${request.keyId.slice(0, 64)}`;
+      const known = throttledOrgs.open(memo, now);
+      if (known !== undefined) orgId = known.orgId;
+      else {
         const row = isId('key', request.keyId) ? await findKeyForExchange(db, request.keyId) : undefined;
         orgId = row?.org_id ?? (await claimedOrg(request));
+        throttledOrgs.set(memo, { orgId, endsAt: now + THROTTLED_ORG_MEMO_MS }, now);
       }
-      if (orgId !== null) await audit(orgId, request, { reason: 'throttled', retry_after_seconds: retryAfterSeconds });
+    }
+    if (orgId !== null) {
+      await deps.refusalAudit.add({ orgId, ip: request.ip, keyId: request.keyId, reason: 'throttled', details: { retry_after_seconds: retryAfterSeconds } });
     }
     return { ok: false, error: 'throttled', retryAfterSeconds };
   }

@@ -1,9 +1,11 @@
 // Refusals that any caller can cause for free — a throttled caller, an unknown key id, a key
 // of another org — would let anyone write audit rows into a victim org's log as fast as they
 // can send requests (one row per request, ~800 rows a second, was measured). They are
-// aggregated instead: at most one event per (org, source, reason) per minute, written when the
-// minute ends, with the count, the first and last times and a few of the key ids tried. The
-// source is the throttle's (an IPv4 address, an IPv6 /64). Refusals that cost the caller a
+// aggregated instead: at most one event per (org, source, reason) per minute. The first
+// refusal is written at once (so a lone probe shows up at once); those that follow within the
+// minute are counted, and written as one event with their count when the next minute's first
+// refusal arrives (or by a timer when none does), with the first and last times and a few of
+// the key ids tried. The source is the throttle's (an IPv4 address, an IPv6 /64). Refusals that cost the caller a
 // real credential (a wrong secret counted by the throttle, a revoked or expired key) stay one
 // event each, written at once by the exchange.
 //
@@ -23,12 +25,17 @@ export interface AggregatedRefusal {
   readonly ip: string;
   readonly keyId: string;
   readonly reason: AggregatedReason;
+  /** More details, as of the refusal whose event is written (e.g. retry_after_seconds). */
+  readonly details?: Record<string, unknown>;
 }
 
 export interface RefusalAudit {
-  /** Counts the refusal into its (org, source, reason) window; never waits for the database. */
-  add(refusal: AggregatedRefusal): void;
-  /** Writes the windows that have ended (every window with `all`, as on shutdown). */
+  /**
+   * Counts the refusal into its (org, source, reason) window. Resolves once the event it
+   * writes, if any (the first of a minute), is written; a counted one resolves at once.
+   */
+  add(refusal: AggregatedRefusal): Promise<void>;
+  /** Writes the counts of the windows that have ended (of every window with `all`, as on shutdown). */
   flush(options?: { all?: boolean }): Promise<void>;
   start(): void;
   /** Stops the timer and writes every window still open. */
@@ -51,15 +58,22 @@ const MAX_PENDING = 10_000;
 const KEY_IDS_KEPT = 5;
 const FLUSH_EVERY_MS = 5_000;
 
-interface Window {
-  readonly orgId: string;
-  readonly ip: string;
-  readonly reason: AggregatedReason;
-  readonly firstAt: number;
-  readonly endsAt: number;
-  lastAt: number;
+/** The refusals of one minute not written yet. */
+interface Pending {
+  orgId: string;
+  ip: string;
+  reason: AggregatedReason;
   count: number;
-  readonly keyIds: string[];
+  firstAt: number;
+  lastAt: number;
+  keyIds: string[];
+  details: Record<string, unknown> | undefined;
+}
+
+interface Window {
+  readonly endsAt: number;
+  /** Counted since the window's event was written; null when nothing is. */
+  pending: Pending | null;
 }
 
 export function createRefusalAudit(options: RefusalAuditOptions): RefusalAudit {
@@ -71,71 +85,73 @@ export function createRefusalAudit(options: RefusalAuditOptions): RefusalAudit {
   let timer: NodeJS.Timeout | undefined;
   let writing: Promise<void> = Promise.resolve();
 
-  async function write(window: Window): Promise<void> {
+  async function write(pending: Pending): Promise<void> {
     try {
       await recordAudit(db, clock, {
-        orgId: window.orgId,
+        orgId: pending.orgId,
         actor: 'anonymous',
         action: options.action,
         targetType: 'key',
         // One key id tried: the event is about that key; several: about none in particular.
-        targetId: window.keyIds.length === 1 ? window.keyIds[0]! : null,
-        ip: window.ip,
+        targetId: pending.keyIds.length === 1 ? pending.keyIds[0]! : null,
+        ip: pending.ip,
         details: {
-          reason: window.reason,
-          count: window.count,
-          first_at: new Date(window.firstAt).toISOString(),
-          last_at: new Date(window.lastAt).toISOString(),
-          key_ids: window.keyIds,
+          ...pending.details,
+          reason: pending.reason,
+          count: pending.count,
+          first_at: new Date(pending.firstAt).toISOString(),
+          last_at: new Date(pending.lastAt).toISOString(),
+          key_ids: pending.keyIds,
         },
       });
     } catch (error) {
-      logger.error({ err: error, org_id: window.orgId, reason: window.reason, count: window.count }, 'writing an aggregated refusal event failed');
+      logger.error({ err: error, org_id: pending.orgId, reason: pending.reason, count: pending.count }, 'writing an aggregated refusal event failed');
     }
   }
 
-  function take(all: boolean): Window[] {
-    const now = clock.now();
-    const due: Window[] = [];
-    for (const [key, window] of windows) {
-      if (!all && window.endsAt > now) break;
-      windows.delete(key);
-      due.push(window);
-    }
-    return due;
+  function queue(pending: Pending): Promise<void> {
+    writing = writing.then(() => write(pending));
+    return writing;
+  }
+
+  function count(into: Pending | null, refusal: AggregatedRefusal, now: number): Pending {
+    const keyId = refusal.keyId.slice(0, 64);
+    if (into === null) return { orgId: refusal.orgId, ip: refusal.ip, reason: refusal.reason, count: 1, firstAt: now, lastAt: now, keyIds: [keyId], details: refusal.details };
+    into.count++;
+    into.lastAt = now;
+    into.details = refusal.details;
+    if (into.keyIds.length < KEY_IDS_KEPT && !into.keyIds.includes(keyId)) into.keyIds.push(keyId);
+    return into;
   }
 
   const audit: RefusalAudit = {
     add(refusal) {
       const now = clock.now();
       const key = `${refusal.orgId}|${throttleSubject(refusal.ip)}|${refusal.reason}`;
-      let window = windows.get(key);
-      if (window !== undefined && window.endsAt <= now) {
-        // Ended but not yet written: written now, and a new window opens for this refusal.
-        windows.delete(key);
-        const ended = window;
-        writing = writing.then(() => write(ended));
-        window = undefined;
+      const window = windows.get(key);
+      if (window !== undefined && window.endsAt > now) {
+        window.pending = count(window.pending, refusal, now);
+        return Promise.resolve();
       }
-      if (window === undefined) {
-        if (windows.size >= maxPending) {
-          const [oldestKey, oldest] = windows.entries().next().value as [string, Window];
-          windows.delete(oldestKey);
-          writing = writing.then(() => write(oldest));
-        }
-        windows.set(key, { orgId: refusal.orgId, ip: refusal.ip, reason: refusal.reason, firstAt: now, lastAt: now, endsAt: now + windowMs, count: 1, keyIds: [refusal.keyId.slice(0, 64)] });
-        return;
+      // A new minute: its first refusal is written at once, together with what the last
+      // minute counted and had not written yet — one event, so never two in a minute.
+      if (window !== undefined) windows.delete(key);
+      else if (windows.size >= maxPending) {
+        const [oldestKey, oldest] = windows.entries().next().value as [string, Window];
+        windows.delete(oldestKey);
+        if (oldest.pending !== null) void queue(oldest.pending);
       }
-      window.count++;
-      window.lastAt = now;
-      if (window.keyIds.length < KEY_IDS_KEPT && !window.keyIds.includes(refusal.keyId)) window.keyIds.push(refusal.keyId.slice(0, 64));
+      windows.set(key, { endsAt: now + windowMs, pending: null });
+      return queue(count(window?.pending ?? null, refusal, now));
     },
 
     flush({ all = false } = {}) {
-      const due = take(all);
-      writing = writing.then(async () => {
-        for (const window of due) await write(window);
-      });
+      const now = clock.now();
+      for (const [key, window] of windows) {
+        if (!all && window.endsAt > now) break;
+        windows.delete(key);
+        if (window.pending !== null) void queue(window.pending);
+      }
       return writing;
     },
 

@@ -47,8 +47,6 @@ export interface Throttle {
   recordFailure(ip: string, keyId: string): Promise<number | null>;
   /** The same for malformed credentials, counted in this process only, so that junk costs no database work. */
   recordMalformed(ip: string, keyId: string): Promise<number | null>;
-  /** True once per minute per (client, key id), so a throttled flood writes one audit event, not thousands. */
-  claimAuditSlot(ip: string, keyId: string): boolean;
   /** Forgets windows that have ended; start() runs it every minute. */
   sweep(): Promise<void>;
   start(): void;
@@ -89,7 +87,6 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   const local = memoryCounters(2 * maxTracked);
   const shared = options.counters ?? local;
   const blocked = createBoundedWindows<Windowed>(maxTracked);
-  const auditSlots = createBoundedWindows<Windowed>(maxTracked);
   let timer: NodeJS.Timeout | undefined;
 
   /** The address's counter first, then the pair's: every store statement locks rows in this order. */
@@ -178,18 +175,9 @@ export function createThrottle(options: ThrottleOptions): Throttle {
     recordFailure: (ip, keyId) => count(shared, ip, keyId),
     recordMalformed: (ip, keyId) => count(local, ip, keyId),
 
-    claimAuditSlot(ip, keyId) {
-      const key = subjectsOf(ip, keyId)[1].key;
-      const now = clock.now();
-      if (auditSlots.open(key, now) !== undefined) return false;
-      auditSlots.set(key, { endsAt: now + WINDOW_MS }, now);
-      return true;
-    },
-
     async sweep() {
       const now = clock.now();
       blocked.sweep(now);
-      auditSlots.sweep(now);
       await local.sweep(now);
       if (shared !== local) await shared.sweep(now);
     },

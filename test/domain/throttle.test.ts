@@ -157,18 +157,6 @@ describe.each(STORES)('throttle counting in $store', (storeCase) => {
       if (database) expect(await database.handle.db.selectFrom('throttle_counters').selectAll().execute()).toEqual([]);
     });
 
-    it('grants the audit slot once per window for an (ip, key) pair', async () => {
-      expect(throttle.claimAuditSlot('10.0.0.1', 'key_a')).toBe(true);
-      expect(throttle.claimAuditSlot('10.0.0.1', 'key_a')).toBe(false);
-      expect(throttle.claimAuditSlot('10.0.0.1', 'key_b')).toBe(true);
-      expect(throttle.claimAuditSlot('10.0.0.2', 'key_a')).toBe(true);
-      clock.advance(59_999);
-      expect(throttle.claimAuditSlot('10.0.0.1', 'key_a')).toBe(false);
-      clock.advance(1);
-      expect(throttle.claimAuditSlot('10.0.0.1', 'key_a')).toBe(true);
-      expect(throttle.claimAuditSlot('10.0.0.1', 'key_a')).toBe(false);
-    });
-
     it.skipIf(storeCase.dialect === null)('deletes the rows of ended windows when swept and keeps the open ones', async () => {
       const db = database!.handle.db;
       await fail('10.0.0.1', 'key_a', 1);

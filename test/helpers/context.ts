@@ -122,6 +122,7 @@ export async function createTestContext(options: {
     },
     async close() {
       deps.keyring.stop();
+      await deps.refusalAudit.stop();
       deps.throttle.stop();
       await deps.lastUsed.stop();
       await database.close();

@@ -3,6 +3,7 @@ import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.js';
 import type { SecretHasher } from '../../src/domain/hashing.js';
+import { generateSecret, newId } from '../../src/domain/credentials.js';
 import { createLogger } from '../../src/logger.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { QueryCounter } from '../helpers/query-counter.js';
@@ -89,6 +90,27 @@ describe.each(DIALECTS)('POST /v1/token, security on $dialect', (dialectCase) =>
       const client = await ctx.createClient(['tools:deploy']);
       await from('10.2.0.1', bodyOf(client)).expect(429);
       await from('10.2.0.3', bodyOf(client)).expect(200);
+    });
+
+    it('writes a flood of unknown key ids against an org as one event a minute with its count, and nothing for an org that does not exist', async () => {
+      const victim = await ctx.createOrg('victim');
+      const auditRows = async (orgId: string) =>
+        (await ctx.db.selectFrom('audit_events').select('details').where('org_id', '=', orgId).where('action', '=', 'token.refused').execute()).map(
+          (row) => JSON.parse(row.details) as { reason: string; count: number },
+        );
+      const ghostOrg = `org_${'0'.repeat(26)}`;
+      for (let i = 0; i < 150; i++) {
+        const keyId = newId('key', ctx.clock.now() + i);
+        await from('10.77.0.1', { org_id: i % 2 === 0 ? victim.org.id : ghostOrg, key_id: keyId, secret: generateSecret() });
+      }
+      // A few unknown keys, then throttled ones (the limit here is 6 an address): for each reason the first event at once, the rest counted.
+      const now = await auditRows(victim.org.id);
+      expect(now.length).toBeLessThanOrEqual(2);
+      await ctx.deps.refusalAudit.flush({ all: true });
+      const all = await auditRows(victim.org.id);
+      expect(all.length).toBeLessThanOrEqual(4);
+      expect(all.reduce((sum, e) => sum + e.count, 0)).toBe(75);
+      expect(await auditRows(ghostOrg)).toEqual([]);
     });
 
     it('writes one audit event for a throttled flood, not one per request', async () => {
