@@ -157,7 +157,7 @@ describe('the scope-auth CLI when something is wrong', () => {
     };
     walk(buildProgram(captureIo(env).io), []);
     expect(leaves.map((p) => p.join(' ')).sort()).toEqual([
-      'apps create', 'apps delete', 'apps list', 'apps update', 'audit', 'keys create', 'keys delete', 'keys list', 'keys revoke', 'keys roll',
+      'apps create', 'apps delete', 'apps list', 'apps update', 'audit', 'init', 'keys create', 'keys delete', 'keys list', 'keys revoke', 'keys roll',
       'keys stale', 'migrate', 'orgs create', 'orgs list', 'scopes', 'serve', 'signing-keys list', 'signing-keys rotate',
     ]);
     for (const path of leaves) {
