@@ -18,6 +18,8 @@ import type { Catalog } from './domain/scopes.js';
 import type { Throttle } from './domain/throttle.js';
 import { createVerifiedCache } from './domain/verified-cache.js';
 import { authenticate } from './http/bearer-auth.js';
+import { exactPath, methodGuard, routerPaths, type KnownPath } from './http/allowed-methods.js';
+import { refuseUnreadableBodies } from './http/body-gate.js';
 import { notFound, problemErrorHandler } from './http/error-handler.js';
 import type { Metrics } from './http/metrics.js';
 import type { Lifecycle } from './http/lifecycle.js';
@@ -27,10 +29,10 @@ import { trustFunction } from './http/request-context.js';
 import { setSecurityHeaders } from './http/security-headers.js';
 import { healthRoutes } from './routes/health.js';
 import { introspectRoutes } from './routes/introspect.js';
-import { jwksRoute } from './routes/jwks.js';
-import { metadataRoutes } from './routes/metadata.js';
-import { oauthRoute } from './routes/oauth.js';
-import { tokenRoute } from './routes/token.js';
+import { JWKS_PATH, jwksRoute } from './routes/jwks.js';
+import { metadataPaths, metadataRoutes } from './routes/metadata.js';
+import { OAUTH_TOKEN_PATH, oauthRoute } from './routes/oauth.js';
+import { TOKEN_PATH, tokenRoute } from './routes/token.js';
 import { appsRoutes } from './routes/apps.js';
 import { auditRoutes } from './routes/audit.js';
 import { keysRoutes } from './routes/keys.js';
@@ -54,7 +56,10 @@ export interface AppDeps {
 }
 
 /** A Node request listener: `http.createServer(app)`, or supertest's `request(app)`. */
-export type App = (req: IncomingMessage, res: ServerResponse) => void;
+export type App = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  /** Every path it answers and the methods each takes (405 + Allow for any other method). */
+  readonly knownPaths: readonly KnownPath[];
+};
 
 export function createApp(deps: AppDeps): App {
   const { config, logger } = deps;
@@ -96,17 +101,32 @@ export function createApp(deps: AppDeps): App {
   const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
   const auth = authenticate({ verify: verifyToken, authority: createTokenAuthority({ db: deps.db, clock: deps.clock, catalog: deps.catalog }) });
 
-  app.use(healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry, lifecycle: deps.lifecycle }));
-  app.use(metadataRoutes({ config, catalog: deps.catalog }));
-  app.use(introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }));
-
   // The admin API: the tenant of every call is the bearer token's org.
   const admin = { auth, admin: deps };
-  app.use(scopesRoutes({ auth, catalog: deps.catalog, defaultAudience: config.audience }));
-  app.use(appsRoutes(admin));
-  app.use(keysRoutes(admin));
-  app.use(auditRoutes(admin));
-  app.use(orgsRoutes(admin));
+  const routers = [
+    healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry, lifecycle: deps.lifecycle }),
+    metadataRoutes({ config, catalog: deps.catalog }),
+    introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }),
+    scopesRoutes({ auth, catalog: deps.catalog, defaultAudience: config.audience }),
+    appsRoutes(admin),
+    keysRoutes(admin),
+    auditRoutes(admin),
+    orgsRoutes(admin),
+  ];
+  // Every path the server answers, with its methods: the raw routes' and the metadata
+  // document's by hand (they match paths themselves), the routers' read from them.
+  const knownPaths: readonly KnownPath[] = [
+    exactPath(TOKEN_PATH, ['POST'], 'oauth'),
+    exactPath(OAUTH_TOKEN_PATH, ['POST'], 'oauth'),
+    exactPath(JWKS_PATH, ['GET']),
+    ...metadataPaths(config.issuer).map((path) => exactPath(path, ['GET'])),
+    ...routers.flatMap(routerPaths),
+  ];
+  // Before any router (and so before authentication): a method the path does not take, and
+  // a body no route could read, are refused from the request line and headers alone.
+  app.use(methodGuard(knownPaths));
+  app.use(refuseUnreadableBodies);
+  for (const router of routers) app.use(router);
 
   app.use(notFound);
   app.use(problemErrorHandler(logger));
@@ -119,11 +139,12 @@ export function createApp(deps: AppDeps): App {
     oauthRoute({ exchange, logger, trust }),
   ];
   const { lifecycle } = deps;
-  return (req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     lifecycle.track(res);
     setSecurityHeaders(res);
     logRequest(req, res);
     for (const route of rawRoutes) if (route(req, res)) return;
     app(req, res);
   };
+  return Object.assign(listener, { knownPaths });
 }

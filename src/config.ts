@@ -31,6 +31,17 @@ export interface Config {
   };
   /** After SIGTERM, how long requests in flight may take before their connections are closed. */
   readonly shutdownGraceSeconds: number;
+  /** The Node HTTP server's bounds on connections and on how long a client may take. */
+  readonly http: {
+    /** Open connections at most; a connection beyond it is closed as soon as it is accepted. */
+    readonly maxConnections: number;
+    /** A whole request, headers and body, must arrive within this; else 408 and the connection closes. */
+    readonly requestTimeoutSeconds: number;
+    /** The headers of a request must arrive within this (never more than the request timeout). */
+    readonly headersTimeoutSeconds: number;
+    /** An idle keep-alive connection is closed after this; announced in the Keep-Alive header. */
+    readonly keepAliveTimeoutSeconds: number;
+  };
   /** 32 bytes when SCOPE_AUTH_KEK is set; otherwise the kek is read from (or created in) keysDir. */
   readonly kek: Buffer | null;
   readonly keysDir: string;
@@ -78,6 +89,8 @@ export const DEFAULTS = {
   SCOPE_AUTH_DATABASE_ACQUIRE_TIMEOUT_MS: '3000',
   SCOPE_AUTH_DATABASE_STATEMENT_TIMEOUT_MS: '5000',
   SCOPE_AUTH_SHUTDOWN_GRACE: '10',
+  SCOPE_AUTH_MAX_CONNECTIONS: '1000',
+  SCOPE_AUTH_REQUEST_TIMEOUT: '30',
   SCOPE_AUTH_KEK: '', // empty: keys/kek, created 0600 on first start
   SCOPE_AUTH_KEYS_DIR: 'keys',
   SCOPE_AUTH_SIGNING_ALG: 'ES256',
@@ -216,6 +229,24 @@ function argon2Concurrency(env: Env): number {
   return Math.max(1, Math.min(availableParallelism(), DEFAULT_ARGON2_CONCURRENCY_MAX, threads));
 }
 
+/**
+ * Headers are a few KiB at most, so 10 s is ample on any link, and a request body of at most
+ * 64 KiB arrives within the 30 s default at 2.2 KiB/s. The keep-alive timeout stays Node's
+ * 5 s: the drain on SIGTERM relies on it being announced to clients (see server.ts).
+ */
+const HEADERS_TIMEOUT_SECONDS = 10;
+const KEEP_ALIVE_TIMEOUT_SECONDS = 5;
+
+function httpLimits(env: Env): Config['http'] {
+  const requestTimeoutSeconds = int(env, 'SCOPE_AUTH_REQUEST_TIMEOUT', 1, 3600);
+  return Object.freeze({
+    maxConnections: int(env, 'SCOPE_AUTH_MAX_CONNECTIONS', 1, 1_000_000),
+    requestTimeoutSeconds,
+    headersTimeoutSeconds: Math.min(HEADERS_TIMEOUT_SECONDS, requestTimeoutSeconds),
+    keepAliveTimeoutSeconds: KEEP_ALIVE_TIMEOUT_SECONDS,
+  });
+}
+
 /** Parses and validates the environment once; throws ConfigError naming the variable on a bad value. */
 export function loadConfig(env: Env): Config {
   const issuer = url(env, 'SCOPE_AUTH_ISSUER', 'an http(s) URL without query or fragment, e.g. https://auth.example.com');
@@ -246,6 +277,7 @@ export function loadConfig(env: Env): Config {
       statementTimeoutMs: int(env, 'SCOPE_AUTH_DATABASE_STATEMENT_TIMEOUT_MS', 100, 600_000),
     }),
     shutdownGraceSeconds: int(env, 'SCOPE_AUTH_SHUTDOWN_GRACE', 0, 3600),
+    http: httpLimits(env),
     kek: kek(env),
     keysDir: read(env, 'SCOPE_AUTH_KEYS_DIR'),
     signingAlg: oneOf(env, 'SCOPE_AUTH_SIGNING_ALG', SIGNING_ALGS),

@@ -68,6 +68,12 @@ export class NotFoundError extends HttpError {
   static override readonly title = 'Not found';
 }
 
+export class MethodNotAllowedError extends HttpError {
+  static override readonly status = 405;
+  static override readonly code = 'method_not_allowed';
+  static override readonly title = 'Method not allowed';
+}
+
 export class ConflictError extends HttpError {
   static override readonly status = 409;
   static override readonly code = 'conflict';

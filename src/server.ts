@@ -1,13 +1,14 @@
 // Boots a server from a Config: database, migrations, keyring, first-start bootstrap,
 // listening, background timers; and drains it on close(). Used by main.ts, the CLI's
 // `serve` and the end-to-end tests.
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { Server as NetServer, type AddressInfo } from 'node:net';
 import { getHeapStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { createApp, type AppDeps } from './app.js';
 import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
+import { createHttpServer } from './http/http-server.js';
 import { loadKek } from './domain/kek.js';
 import { disallowedAudienceWarning } from './domain/audiences.js';
 import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
@@ -15,7 +16,8 @@ import { cacheHeapWarning } from './domain/verified-cache.js';
 import { createServices } from './services.js';
 import { waitForDatabase } from './store/availability.js';
 import { openChangeFeed } from './store/change-feed.js';
-import { createDatabase, migrateToLatest, ping } from './store/database.js';
+import type { ChangeFeed } from './store/change-feed.js';
+import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './store/database.js';
 
 export interface RunningServer {
   readonly url: string;
@@ -36,7 +38,8 @@ export interface RunningServer {
  * very moment, and would lose it (in a rolling restart under load, 2–3 requests per restart
  * behind a round-robin proxy). Left open, each either carries one more request, answered with
  * `Connection: close`, or ends by the keep-alive timeout (5 s, announced in the `Keep-Alive`
- * header, so clients stop reusing it first). Resolves when every connection has closed.
+ * header, so clients stop reusing it first; config.ts sets it). Resolves when every connection
+ * has closed.
  */
 function stopAccepting(server: Server): Promise<void> {
   return new Promise((resolve) => NetServer.prototype.close.call(server, () => resolve()));
@@ -53,32 +56,79 @@ export interface StartOptions {
   readonly onBootstrap?: (created: CreatedOrg, deps: AppDeps) => void;
 }
 
-export async function startServer(config: Config, options: StartOptions): Promise<RunningServer> {
-  const { logger } = options;
+/** Warnings about a configuration that works but is unsafe, logged at every start. */
+function warnAboutConfig(config: Config, logger: Logger): void {
   const heapWarning = cacheHeapWarning(config.verifiedCache.maxEntries, getHeapStatistics().heap_size_limit);
   if (heapWarning) logger.warn(heapWarning);
+  if (config.trustProxy === true) {
+    logger.warn(
+      { trust_proxy: true },
+      'SCOPE_AUTH_TRUST_PROXY=true takes the leftmost X-Forwarded-For address as the client, and any client can write it: ' +
+        'it chooses the address it is throttled and recorded under. Set the number of proxies in front of the server (1) or their addresses or subnets instead',
+    );
+  }
+}
+
+function keyEncryptionKey(config: Config, logger: Logger): Buffer {
   const { kek, created } = loadKek(config.kek, config.keysDir);
   if (created) logger.info({ dir: config.keysDir }, 'created the key-encryption key');
+  return kek;
+}
+
+/** Opens the database (waiting for it), migrates it, builds the services and bootstraps an empty one. */
+async function prepare(
+  config: Config,
+  options: StartOptions & { readonly processMetrics: boolean },
+  kek: Buffer,
+  handle: DatabaseHandle,
+  changes: ChangeFeed | null,
+): Promise<{ deps: AppDeps; bootstrap: CreatedOrg | null }> {
+  const { logger } = options;
+  await waitForDatabase(() => ping(handle.db), { timeoutMs: config.database.connectTimeoutSeconds * 1000, logger });
+  await migrateToLatest(handle.db);
+  const deps = await createServices(config, {
+    db: handle.db,
+    kek,
+    logger,
+    processMetrics: options.processMetrics,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(changes ? { changes } : {}),
+  });
+  const audiences = await disallowedAudienceWarning(handle.db, { catalog: deps.catalog, defaultAudience: config.audience });
+  if (audiences) logger.warn({ apps: audiences.apps, count: audiences.count }, audiences.message);
+  const bootstrap = await bootstrapRootOrg(deps);
+  if (bootstrap) options.onBootstrap?.(bootstrap, deps);
+  return { deps, bootstrap };
+}
+
+/**
+ * The first start without the server (`scope-auth init`): migrates, creates the
+ * key-encryption key and the signing keys, bootstraps the root org of an empty database
+ * (onBootstrap gets its credentials), and closes. Null when an org already existed.
+ */
+export async function initialize(config: Config, options: StartOptions): Promise<CreatedOrg | null> {
+  const kek = keyEncryptionKey(config, options.logger);
+  const handle = await createDatabase(config.databaseUrl, { pool: config.database, logger: options.logger });
+  try {
+    const { deps, bootstrap } = await prepare(config, { ...options, processMetrics: false }, kek, handle, null);
+    await deps.lastUsed.stop();
+    return bootstrap;
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function startServer(config: Config, options: StartOptions): Promise<RunningServer> {
+  const { logger } = options;
+  warnAboutConfig(config, logger);
+  const kek = keyEncryptionKey(config, logger);
   const handle = await createDatabase(config.databaseUrl, { pool: config.database, logger });
   // Instances on one PostgreSQL database hear each other's signing-key changes at once.
   const changes = handle.dialect === 'postgres' ? openChangeFeed({ url: config.databaseUrl, logger }) : null;
   try {
-    await waitForDatabase(() => ping(handle.db), { timeoutMs: config.database.connectTimeoutSeconds * 1000, logger });
-    await migrateToLatest(handle.db);
-    const deps = await createServices(config, {
-      db: handle.db,
-      kek,
-      logger,
-      processMetrics: true,
-      ...(options.clock ? { clock: options.clock } : {}),
-      ...(changes ? { changes } : {}),
-    });
-    const audiences = await disallowedAudienceWarning(handle.db, { catalog: deps.catalog, defaultAudience: config.audience });
-    if (audiences) logger.warn({ apps: audiences.apps, count: audiences.count }, audiences.message);
-    const bootstrap = await bootstrapRootOrg(deps);
-    if (bootstrap) options.onBootstrap?.(bootstrap, deps);
+    const { deps, bootstrap } = await prepare(config, { ...options, processMetrics: true }, kek, handle, changes);
     const app = createApp(deps);
-    const server = createServer(app).listen(config.port, config.host);
+    const server = createHttpServer(app, config.http, { logger, onDrop: deps.metrics.connectionDropped }).listen(config.port, config.host);
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve);
       server.once('error', reject);

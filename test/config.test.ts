@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       databaseUrl: 'sqlite:db/scope-auth.sqlite',
       database: { poolSize: 10, connectTimeoutSeconds: 60, acquireTimeoutMs: 3000, statementTimeoutMs: 5000 },
       shutdownGraceSeconds: 10,
+      http: { maxConnections: 1000, requestTimeoutSeconds: 30, headersTimeoutSeconds: 10, keepAliveTimeoutSeconds: 5 },
       kek: null,
       keysDir: 'keys',
       signingAlg: 'ES256',
@@ -72,6 +73,8 @@ describe('loadConfig', () => {
       SCOPE_AUTH_ISSUER: 'https://auth.example.com/',
       SCOPE_AUTH_AUDIENCE: 'https://api.example.com',
       SCOPE_AUTH_DATABASE_URL: 'postgres://u:p@db:5432/auth',
+      SCOPE_AUTH_MAX_CONNECTIONS: '5000',
+      SCOPE_AUTH_REQUEST_TIMEOUT: '60',
       SCOPE_AUTH_KEK: kek.toString('base64'),
       SCOPE_AUTH_KEYS_DIR: '/var/lib/scope-auth',
       SCOPE_AUTH_SIGNING_ALG: 'eddsa',
@@ -99,6 +102,7 @@ describe('loadConfig', () => {
       issuer: 'https://auth.example.com',
       audience: 'https://api.example.com',
       databaseUrl: 'postgres://u:p@db:5432/auth',
+      http: { maxConnections: 5000, requestTimeoutSeconds: 60, headersTimeoutSeconds: 10, keepAliveTimeoutSeconds: 5 },
       keysDir: '/var/lib/scope-auth',
       signingAlg: 'EdDSA',
       signingKeyRotationDays: 7,
@@ -114,6 +118,10 @@ describe('loadConfig', () => {
       logLevel: 'debug',
     });
     expect(config.kek?.equals(kek)).toBe(true);
+  });
+
+  it('never gives the headers longer than the whole request', () => {
+    expect(loadConfig({ SCOPE_AUTH_REQUEST_TIMEOUT: '3' }).http).toMatchObject({ requestTimeoutSeconds: 3, headersTimeoutSeconds: 3 });
   });
 
   it('defaults the audience to the issuer, without its trailing slash', () => {
@@ -166,6 +174,8 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_DATABASE_ACQUIRE_TIMEOUT_MS', '50', 'expected a whole number from 100 to 600000'],
       ['SCOPE_AUTH_DATABASE_STATEMENT_TIMEOUT_MS', '5s', 'expected a whole number from 100 to 600000'],
       ['SCOPE_AUTH_SHUTDOWN_GRACE', '-1', 'expected a whole number from 0 to 3600'],
+      ['SCOPE_AUTH_MAX_CONNECTIONS', '0', 'expected a whole number from 1 to 1000000'],
+      ['SCOPE_AUTH_REQUEST_TIMEOUT', '30s', 'expected a whole number from 1 to 3600'],
       ['SCOPE_AUTH_KEK', randomBytes(16).toString('base64'), 'expected 32 random bytes in base64'],
       ['SCOPE_AUTH_KEK', randomBytes(33).toString('base64'), 'expected 32 random bytes in base64'],
       ['SCOPE_AUTH_KEK', 'not base64 at all, but long enough to be 32 bytes!!', 'expected 32 random bytes in base64'],

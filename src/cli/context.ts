@@ -154,7 +154,7 @@ export async function withSession<T>(io: CliIo, work: (session: Session) => Prom
       async rootActor() {
         const root = await getRootOrg(db);
         if (!root) {
-          throw new CommandError('there is no root organization yet: start the server once ("scope-auth serve"); it creates it and prints its admin key');
+          throw new CommandError('there is no root organization yet: run "scope-auth init" or start the server once ("scope-auth serve"); either creates it and its admin key');
         }
         return cliActor(root.id);
       },

@@ -13,6 +13,7 @@ import { loadCatalog } from '../domain/scopes.js';
 import { HttpError, InvalidRequestError, LastRootAdminError } from '../errors.js';
 import { registerApps } from './commands/apps.js';
 import { registerAudit } from './commands/audit.js';
+import { registerInit } from './commands/init.js';
 import { registerKeys } from './commands/keys.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerOrgs } from './commands/orgs.js';
@@ -126,6 +127,7 @@ export function buildProgram(io: CliIo): Command {
       ].join('\n'),
     );
   registerServe(program, io);
+  registerInit(program, io);
   registerMigrate(program, io);
   registerOrgs(program, io);
   registerApps(program, io);

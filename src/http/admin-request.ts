@@ -38,7 +38,8 @@ export function parseInput<S extends z.ZodType>(schema: S, value: unknown, where
 
 /** JSON bodies up to 64 KiB; a body of another type is a 415, no body at all reads as `{}`. */
 export function jsonBody(): RequestHandler {
-  const parse = express.json({ limit: BODY_LIMIT_BYTES });
+  // No inflating: a compressed body is refused before this (http/body-gate.ts).
+  const parse = express.json({ limit: BODY_LIMIT_BYTES, inflate: false });
   return (req, res, next) => {
     // An empty body (Content-Length: 0, as many clients send for a bare POST) has no type to check.
     if (req.get('content-length') !== '0' && req.is('application/json') === false) throw new UnsupportedMediaTypeError('the body must be application/json');

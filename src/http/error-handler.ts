@@ -5,7 +5,7 @@ import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { Logger } from 'pino';
 import { HttpError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError, UnsupportedMediaTypeError } from '../errors.js';
 import { isDatabaseUnavailable } from '../store/availability.js';
-import { BODY_LIMIT_BYTES } from './raw-body.js';
+import { BODY_TOO_LARGE } from './raw-body.js';
 
 export const PROBLEM_TYPE_PREFIX = 'urn:scope-auth:problem:';
 
@@ -22,7 +22,7 @@ export function bodyParserError(error: unknown): HttpError | null {
   if (typeof e.type !== 'string' || typeof e.status !== 'number') return null;
   switch (e.type) {
     case 'entity.too.large':
-      return new PayloadTooLargeError(`the request body exceeds ${BODY_LIMIT_BYTES / 1024} KiB`);
+      return new PayloadTooLargeError(BODY_TOO_LARGE);
     case 'entity.parse.failed':
       return new InvalidRequestError('the request body is not valid JSON');
     case 'encoding.unsupported':
@@ -33,6 +33,13 @@ export function bodyParserError(error: unknown): HttpError | null {
   }
 }
 
+/** The router's refusal to decode a path parameter with a malformed escape (`/v1/apps/%E0`). */
+function pathError(error: unknown): HttpError | null {
+  return error instanceof URIError && (error as { status?: unknown }).status === 400
+    ? new InvalidRequestError('the path holds a malformed percent-escape')
+    : null;
+}
+
 export const notFound: RequestHandler = (req) => {
   throw new NotFoundError(`no route for ${req.method} ${req.path}`);
 };
@@ -40,8 +47,10 @@ export const notFound: RequestHandler = (req) => {
 export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
   return (error, req, res, next) => {
     if (res.headersSent) return next(error);
-    const known = error instanceof HttpError ? error : bodyParserError(error);
+    const known = error instanceof HttpError ? error : (bodyParserError(error) ?? pathError(error));
     if (known) {
+      // A body refused as too large is not read to its end: the connection cannot carry another request.
+      if (known instanceof PayloadTooLargeError) res.shouldKeepAlive = false;
       sendProblem(res, known.status, known.code, known.title, known.message, known.extra);
       return;
     }

@@ -10,7 +10,7 @@ import { BODY_LIMIT_BYTES } from './raw-body.js';
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
 /** Reads a form body (at most BODY_LIMIT_BYTES, like every other body) into `req.body` as a string. */
-export const formText = express.text({ type: FORM_CONTENT_TYPE, limit: BODY_LIMIT_BYTES });
+export const formText = express.text({ type: FORM_CONTENT_TYPE, limit: BODY_LIMIT_BYTES, inflate: false });
 
 export type FormParseResult = { ok: true; params: Map<string, string> } | { ok: false; error: string };
 

@@ -7,6 +7,8 @@ export interface Metrics {
   readonly observer: ExchangeObserver;
   /** Fed by the argon2 queue whenever the number of waiting verifications changes. */
   argon2QueueDepth(waiting: number): void;
+  /** A connection closed on arrival because SCOPE_AUTH_MAX_CONNECTIONS were open. */
+  connectionDropped(): void;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -42,10 +44,18 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     labelNames: ['result'] as const,
     registers: [registry],
   });
+  const connectionsDropped = new Counter({
+    name: 'scope_auth_connections_dropped_total',
+    help: 'Connections closed on arrival because SCOPE_AUTH_MAX_CONNECTIONS connections were open',
+    registers: [registry],
+  });
   return {
     registry,
     argon2QueueDepth(waiting) {
       argon2Waiting.set(waiting);
+    },
+    connectionDropped() {
+      connectionsDropped.inc();
     },
     observer: {
       exchange(outcome, seconds) {

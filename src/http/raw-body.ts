@@ -1,13 +1,16 @@
 // Reads a request body for a route answered before express (see raw-routes.ts), with the
 // rules express's body parsers applied there before: only the route's media type, in UTF-8,
 // with no content coding, at most BODY_LIMIT_BYTES. readJsonBody adds express.json()'s: an
-// object or array at the top, and an empty body reads as {}.
+// object or array at the top, and an empty body reads as {}. declaredBodyRefusal is the part
+// every route shares, express's too (http/body-gate.ts): what the headers alone refuse.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export type BodyText = { ok: true; text: string } | BodyRefusal;
 export type JsonBody = { ok: true; value: unknown } | BodyRefusal;
 export interface BodyRefusal {
   readonly ok: false;
+  /** 413 for a body over the limit, 415 for a content coding, 400 for anything else. */
+  readonly status: 400 | 413 | 415;
   readonly description: string;
 }
 
@@ -40,7 +43,7 @@ export function readBodyText(req: IncomingMessage, res: ServerResponse, mediaTyp
     const onEnd = () => resolve({ ok: true, text: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, received)).toString('utf8') });
     req.on('data', onData);
     req.once('end', onEnd);
-    req.once('error', () => resolve({ ok: false, description: 'the request body could not be read' }));
+    req.once('error', () => resolve({ ok: false, status: 400, description: 'the request body could not be read' }));
   });
 }
 
@@ -49,28 +52,51 @@ export async function readJsonBody(req: IncomingMessage, res: ServerResponse): P
   return body.ok ? parseJson(body.text) : body;
 }
 
+/**
+ * What the headers alone refuse, before a byte of the body is read: a declared length over
+ * the limit (413) and any content coding (415; no route accepts compressed bodies, and
+ * express's parsers would otherwise try to inflate them). Either way the body stays unread,
+ * so `res` is told to close the connection once it is answered rather than read the body
+ * to its end to keep it.
+ */
+export function declaredBodyRefusal(req: IncomingMessage, res: ServerResponse): BodyRefusal | null {
+  const length = req.headers['content-length'];
+  if (length !== undefined && Number(length) > BODY_LIMIT_BYTES) return tooLarge(res);
+  const encoding = req.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding !== undefined && encoding !== '' && encoding !== 'identity' && hasBody(req)) {
+    res.shouldKeepAlive = false;
+    return { ok: false, status: 415, description: 'the body must not be compressed: no Content-Encoding is accepted' };
+  }
+  return null;
+}
+
+/** RFC 9112 §6.3: a request has a body when it declares a length above zero or a transfer coding. */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+}
+
 function checkHeaders(req: IncomingMessage, res: ServerResponse, mediaType: string): BodyRefusal | null {
+  const declared = declaredBodyRefusal(req, res);
+  if (declared !== null) return declared;
   const [type = '', ...parameters] = (req.headers['content-type'] ?? '').split(';');
-  if (type.trim().toLowerCase() !== mediaType) return { ok: false, description: `the body must be ${mediaType}` };
+  if (type.trim().toLowerCase() !== mediaType) return { ok: false, status: 400, description: `the body must be ${mediaType}` };
   for (const parameter of parameters) {
     const [name = '', value = ''] = parameter.split('=');
     if (name.trim().toLowerCase() === 'charset' && !/^"?utf-8"?$/i.test(value.trim())) {
-      return { ok: false, description: 'unsupported body encoding or charset' };
+      return { ok: false, status: 400, description: 'unsupported body encoding or charset' };
     }
   }
-  const encoding = req.headers['content-encoding'];
-  if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
-    return { ok: false, description: 'unsupported body encoding or charset' };
-  }
-  const length = req.headers['content-length'];
-  if (length !== undefined && Number(length) > BODY_LIMIT_BYTES) return tooLarge(res);
   return null;
 }
+
+/** The refusal of a body over the limit, whether declared or found while reading. */
+export const BODY_TOO_LARGE = `the request body exceeds ${BODY_LIMIT_BYTES / 1024} KiB`;
 
 function tooLarge(res: ServerResponse): BodyRefusal {
   // The rest of the body stays unread, so the connection cannot carry another request.
   res.shouldKeepAlive = false;
-  return { ok: false, description: `the request body exceeds ${BODY_LIMIT_BYTES / 1024} KiB` };
+  return { ok: false, status: 413, description: BODY_TOO_LARGE };
 }
 
 function parseJson(text: string): JsonBody {
@@ -85,5 +111,5 @@ function parseJson(text: string): JsonBody {
 }
 
 function notJson(): BodyRefusal {
-  return { ok: false, description: 'the request body is not valid JSON' };
+  return { ok: false, status: 400, description: 'the request body is not valid JSON' };
 }

@@ -30,7 +30,7 @@ export function sendToken(res: ServerResponse, result: Extract<ExchangeResult, {
 export const INVALID_CLIENT_DESCRIPTION = 'client authentication failed';
 
 /** Writes an OAuth error; a plain Node response, as the raw token route has no express one. */
-function sendOAuthError(res: ServerResponse, error: OAuthError): void {
+export function sendOAuthError(res: ServerResponse, error: OAuthError): void {
   for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   sendJson(res, error.status, { error: error.error, error_description: error.description });
 }

@@ -3,7 +3,7 @@
 // before express (see http/raw-routes.ts; express's request handling measured three
 // quarters of the CPU of a JWKS answer). The body is written straight to the socket from
 // bytes prepared once per key set. Only GET and HEAD of exactly this path (any query
-// string) are answered here; anything else goes on to express, which answers a 404.
+// string) are answered here; anything else goes on to express (405 for another method).
 import type { Keyring } from '../domain/keyring.js';
 import { ifNoneMatch } from '../http/etag.js';
 import { targetsPath, type RawRoute } from '../http/raw-routes.js';

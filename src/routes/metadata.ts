@@ -50,14 +50,21 @@ export function authorizationServerMetadata(config: Pick<Config, 'issuer'>, cata
   };
 }
 
+/**
+ * Where the document is answered. §3.1: for an issuer with a path (https://host/auth) it
+ * lives at /.well-known/oauth-authorization-server/auth; a proxy forwarding that path here
+ * finds it.
+ */
+export function metadataPaths(issuer: string): string[] {
+  const issuerPath = new URL(issuer).pathname.replace(/\/+$/, '');
+  return issuerPath === '' ? [METADATA_PATH] : [METADATA_PATH, `${METADATA_PATH}${issuerPath}`];
+}
+
 export function metadataRoutes(deps: { config: Pick<Config, 'issuer'>; catalog: Pick<Catalog, 'scopes'> }): Router {
   const router = Router();
   const body = JSON.stringify(authorizationServerMetadata(deps.config, deps.catalog));
   const etag = etagOf(body);
-  // §3.1: for an issuer with a path (https://host/auth) the document lives at
-  // /.well-known/oauth-authorization-server/auth; a proxy forwarding that path here finds it.
-  const issuerPath = new URL(deps.config.issuer).pathname.replace(/\/+$/, '');
-  const paths = new Set(issuerPath === '' ? [METADATA_PATH] : [METADATA_PATH, `${METADATA_PATH}${issuerPath}`]);
+  const paths = new Set(metadataPaths(deps.config.issuer));
   // Compared as plain strings: an issuer path may hold characters (: * ( )) that an
   // Express route pattern would read as syntax.
   router.use((req, res, next) => {

@@ -2,7 +2,7 @@
 // client library. client_id is the key id and the key names its org. It runs the very same
 // exchange as POST /v1/token: one set of checks, one throttle, one audit trail — and, like
 // it, it is a raw route, answered before express (see http/raw-routes.ts). Other methods
-// on this path go on to express, which answers a 404.
+// on this path go on to express, which answers 405 (http/allowed-methods.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -88,7 +88,7 @@ export function oauthRoute(deps: { exchange: Exchange; logger: Logger; trust: Tr
       throw invalidRequest('client credentials must not be sent in the URL');
     }
     const body = await readBodyText(req, res, FORM_CONTENT_TYPE);
-    if (!body.ok) throw invalidRequest(body.description);
+    if (!body.ok) throw new OAuthError('invalid_request', body.status, body.description);
     const form = parseForm(body.text);
     if (!form.ok) throw invalidRequest(form.error);
     const parsed = tokenForm.safeParse(Object.fromEntries(form.params));

@@ -2,7 +2,7 @@
 // Every client calls it, so it is a raw route, answered before express (see
 // http/raw-routes.ts): the body is read by readJsonBody under the rules express.json()
 // applied, validated with a schema, and the answer written with plain Node calls.
-// Other methods on this path go on to express, which answers a 404.
+// Other methods on this path go on to express, which answers 405 (http/allowed-methods.ts).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -26,7 +26,7 @@ const tokenRequest = z.strictObject({
 export function tokenRoute(deps: { exchange: Exchange; logger: Logger; trust: TrustFunction }): RawRoute {
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJsonBody(req, res);
-    if (!body.ok) throw new OAuthError('invalid_request', 400, body.description);
+    if (!body.ok) throw new OAuthError('invalid_request', body.status, body.description);
     const parsed = tokenRequest.safeParse(body.value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;

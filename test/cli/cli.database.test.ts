@@ -80,7 +80,7 @@ describe.each(DIALECTS)('the CLI and the database schema on $dialect', (dialectC
       // Migrated but never started: there is no root organization to act from yet.
       const noRoot = await run('orgs', 'create', 'acme');
       expect(noRoot.code).toBe(1);
-      expect(noRoot.stderr).toBe('scope-auth: there is no root organization yet: start the server once ("scope-auth serve"); it creates it and prints its admin key\n');
+      expect(noRoot.stderr).toBe('scope-auth: there is no root organization yet: run "scope-auth init" or start the server once ("scope-auth serve"); either creates it and its admin key\n');
     });
 
     it('refuses a schema behind or ahead of this version, and migrate refuses one ahead', async () => {

@@ -2,7 +2,7 @@
 // next exchange, a signing-key rotation within the keyring's 5-second refresh (SQLite: no change feed). And `serve`
 // itself, through the real bin.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
@@ -190,7 +190,7 @@ describe('the CLI and a server running on the same database', () => {
     expect(result.stderr).toBe('scope-auth: --replace-standby needs --now: it makes a key nobody has fetched sign at once\n');
   });
 
-  it('serves through the bin: prints the first-start credentials once and drains on SIGTERM', async () => {
+  it('serves through the bin: writes the first-start credentials to a file, not to its output, and drains on SIGTERM', async () => {
     const serveDir = mkdtempSync(join(tmpdir(), 'scope-auth-cli-serve-'));
     const port = await freePort();
     const child = spawn(process.execPath, [cli.bin, 'serve', '--json'], {
@@ -202,18 +202,19 @@ describe('the CLI and a server running on the same database', () => {
         SCOPE_AUTH_PORT: String(port),
       },
     });
-    let stdout = '';
-    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += String(chunk)));
+    child.stderr.on('data', (chunk) => (output += String(chunk)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      await within(20_000, async () => stdout.includes('\n'));
-      const first = JSON.parse(stdout.split('\n')[0]!) as Record<string, { id: string } | string>;
-      expect(Object.keys(first).sort()).toEqual(['admin_app', 'key', 'org', 'secret']);
-      expect(first.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
-      // The credentials are printed before the server listens (so a start that cannot listen
-      // still shows them): wait for it to answer.
       const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
       await within(20_000, ready);
+      // --json shapes what a terminal is shown; a pipe is no terminal, so the file has them.
+      const file = join(serveDir, 'keys/root-credentials.env');
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const secret = /^SCOPE_API_SECRET=(\S+)$/m.exec(readFileSync(file, 'utf8'))?.[1];
+      expect(secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
+      expect(output).not.toContain(secret!);
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
     } finally {

@@ -3,6 +3,8 @@
 // Each scenario below once failed against the build before this suite: processes exited
 // when their idle connections were terminated, a rotation split the instances, the throttle
 // counted per instance, and a rolling restart lost the requests in flight.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/domain/credentials.js';
@@ -70,9 +72,11 @@ describe.skipIf(!PG_URL)(`a cluster of ${SIZE} instances on one PostgreSQL${PG_U
     });
     // A simultaneous cold start on an empty database.
     await Promise.all(Array.from({ length: SIZE }, (_, index) => cluster.start(index)));
-    const printed = cluster.instances.map((instance) => instance.output()).filter((output) => output.includes('SCOPE_API_SECRET='));
-    expect(printed).toHaveLength(1);
-    const pick = (name: string) => new RegExp(`${name}=(\\S+)`).exec(printed[0]!)![1]!;
+    // One instance bootstrapped and wrote the credentials file (their output is no terminal).
+    const announced = cluster.instances.map((instance) => instance.output()).filter((output) => output.includes('root-credentials.env'));
+    expect(announced).toHaveLength(1);
+    const written = readFileSync(join(cluster.env.SCOPE_AUTH_KEYS_DIR!, 'root-credentials.env'), 'utf8');
+    const pick = (name: string) => new RegExp(`^${name}=(\\S+)$`, 'm').exec(written)![1]!;
     root = { orgId: pick('SCOPE_ORG_ID'), keyId: pick('SCOPE_API_KEY'), secret: pick('SCOPE_API_SECRET') };
   }, 120_000);
   afterAll(async () => cluster?.close(), 60_000);

@@ -1,7 +1,7 @@
 // Starts the real server the way `npm start` does (src/main.ts, as a child process, with the
 // start script's Node options, which bound its heap) on an ephemeral port, reads the
-// bootstrap block from its stdout, exchanges, and verifies the token with jose's
-// createRemoteJWKSet.
+// first-start credentials from the file it writes (its stdout is no terminal), exchanges,
+// and verifies the token with jose's createRemoteJWKSet.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
@@ -48,9 +48,21 @@ async function waitFor(condition: () => boolean, what: string, started: Started,
   }
 }
 
-function credentialsFrom(stdout: string) {
-  const pick = (name: string) => new RegExp(`${name}=(\\S+)`).exec(stdout)?.[1];
-  return { orgId: pick('SCOPE_ORG_ID'), keyId: pick('SCOPE_API_KEY'), secret: pick('SCOPE_API_SECRET') };
+/** The variables of `<dir>/keys/root-credentials.env`, in the order of the file. */
+function credentialsFile(dir: string) {
+  const path = join(dir, 'keys/root-credentials.env');
+  const text = readFileSync(path, 'utf8');
+  const variables = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+  const values = Object.fromEntries(variables.map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  return {
+    path,
+    mode: statSync(path).mode & 0o777,
+    names: variables.map((line) => line.slice(0, line.indexOf('='))),
+    orgId: values.SCOPE_ORG_ID,
+    keyId: values.SCOPE_API_KEY,
+    secret: values.SCOPE_API_SECRET,
+    apiUrl: values.SCOPE_AUTH_API_URL,
+  };
 }
 
 describe('the real server, end to end', () => {
@@ -59,7 +71,7 @@ describe('the real server, end to end', () => {
   let url: string;
   let env: Record<string, string>;
   let first: Started;
-  let creds: ReturnType<typeof credentialsFrom>;
+  let creds: ReturnType<typeof credentialsFile>;
   let firstKid: string | undefined;
 
   beforeAll(async () => {
@@ -69,7 +81,7 @@ describe('the real server, end to end', () => {
     env = { SCOPE_AUTH_PORT: String(port), SCOPE_AUTH_ISSUER: url };
     first = start(dir, env);
     await waitFor(() => first.stdout().includes('"scope-auth listening"'), 'the server to listen', first);
-    creds = credentialsFrom(first.stdout());
+    creds = credentialsFile(dir);
   });
 
   afterAll(async () => {
@@ -77,13 +89,25 @@ describe('the real server, end to end', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('prints the bootstrap block once, with org id, key id and secret', () => {
+  it('writes the first-start credentials to keys/root-credentials.env with mode 0600, since its stdout is no terminal', () => {
+    expect(creds.mode).toBe(0o600);
+    expect(creds.names).toEqual(['SCOPE_ORG_ID', 'SCOPE_API_KEY', 'SCOPE_API_SECRET', 'SCOPE_AUTH_API_URL']);
     expect(creds.orgId).toMatch(/^org_[0-9A-Z]{26}$/);
     expect(creds.keyId).toMatch(/^key_[0-9A-Z]{26}$/);
     expect(creds.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
-    expect(first.stdout().match(/SCOPE_API_SECRET=/g)).toHaveLength(1);
-    // Printed before the server listens, so whoever waits for "listening" has it.
-    expect(first.stdout().indexOf('SCOPE_API_SECRET=')).toBeLessThan(first.stdout().indexOf('"scope-auth listening"'));
+    expect(creds.apiUrl).toBe(url);
+  });
+
+  it('logs one line naming the file, and never the secret, on stdout or stderr', () => {
+    const output = first.stdout() + first.stderr();
+    expect(output).not.toContain(creds.secret!);
+    expect(output).not.toMatch(/secret_[0-9A-Za-z]{46}/);
+    expect(output).not.toContain('SCOPE_API_SECRET');
+    const named = first.stdout().split('\n').filter((line) => line.includes('root-credentials.env'));
+    expect(named).toHaveLength(1);
+    expect(JSON.parse(named[0]!)).toMatchObject({ file: 'keys/root-credentials.env', org_id: creds.orgId, key_id: creds.keyId });
+    // Written before the server listens, so whoever waits for "listening" finds the file.
+    expect(first.stdout().indexOf('root-credentials.env')).toBeLessThan(first.stdout().indexOf('"scope-auth listening"'));
   });
 
   it('creates the database under db/ and the key-encryption key with mode 0600', () => {
@@ -122,7 +146,7 @@ describe('the real server, end to end', () => {
     const again = start(dir, env);
     try {
       await waitFor(() => again.stdout().includes('"scope-auth listening"'), 'the restarted server to listen', again);
-      expect(again.stdout()).not.toContain('SCOPE_API_SECRET');
+      expect(again.stdout()).not.toContain('root-credentials.env');
       const res = await fetch(`${url}/v1/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
@@ -155,7 +179,7 @@ describe('the real server, end to end', () => {
     expect(failed.stderr()).toMatch(/cannot start: the database is unreachable \(\d+ attempts over 2 s\)/);
   });
 
-  it('shows the first-start credentials even when it cannot listen, since they are already stored', async () => {
+  it('writes the first-start credentials even when it cannot listen, since they are already stored', async () => {
     const fresh = mkdtempSync(join(tmpdir(), 'scope-auth-e2e-busy-'));
     const taken = createServer();
     await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
@@ -164,8 +188,9 @@ describe('the real server, end to end', () => {
       const failed = start(fresh, { SCOPE_AUTH_PORT: String(busyPort), SCOPE_AUTH_ISSUER: `http://127.0.0.1:${busyPort}` });
       expect(await failed.exited).toBe(1);
       expect(failed.stderr()).toContain('EADDRINUSE');
-      const shown = credentialsFrom(failed.stdout());
+      const shown = credentialsFile(fresh);
       expect(shown.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
+      expect(failed.stdout() + failed.stderr()).not.toContain(shown.secret!);
       const db = new Database(join(fresh, 'db/scope-auth.sqlite'), { readonly: true });
       const stored = db.prepare('select org_id from api_keys where id = ?').get(shown.keyId) as { org_id: string } | undefined;
       db.close();

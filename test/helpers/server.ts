@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -26,7 +26,7 @@ export interface TestServer {
 }
 
 
-export async function startTestServer(options: { env?: TestEnv; clock?: Clock } = {}): Promise<TestServer> {
+export async function startTestServer(options: { env?: TestEnv; clock?: Clock; logger?: Logger } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'scope-auth-server-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
@@ -38,7 +38,7 @@ export async function startTestServer(options: { env?: TestEnv; clock?: Clock } 
     SCOPE_AUTH_KEYS_DIR: join(dir, 'keys'),
     ...options.env,
   });
-  const server = await startServer(config, { logger: pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
+  const server = await startServer(config, { logger: options.logger ?? pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
   const bootstrap = server.bootstrap!;
   return {
     url,

@@ -9,10 +9,11 @@ describe('GET /.well-known/jwks.json, errors', () => {
   });
   afterAll(async () => ctx?.close());
 
-  it('answers 404 problem+json to other methods', async () => {
-    const res = await request(ctx.app).post('/.well-known/jwks.json').send({}).expect(404);
+  it('answers 405 problem+json with Allow: GET, HEAD to other methods', async () => {
+    const res = await request(ctx.app).post('/.well-known/jwks.json').send({}).expect(405);
+    expect(res.headers.allow).toBe('GET, HEAD');
     expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
-    expect(res.body).toMatchObject({ code: 'not_found', status: 404 });
+    expect(res.body).toMatchObject({ code: 'method_not_allowed', status: 405 });
   });
 
   it('answers 404 to paths that only begin like the JWKS path', async () => {

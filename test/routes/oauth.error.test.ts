@@ -116,8 +116,8 @@ describe.each(DIALECTS)('POST /oauth2/token, errors on $dialect', (dialectCase) 
         expect(res.body).toEqual({ error: 'invalid_request', error_description: 'the Authorization header is not well-formed Basic credentials' });
       });
 
-      it('refuses a body over 64 KiB with 400, not 413 or 500', async () => {
-        const res = await post().send(`grant_type=client_credentials&pad=${'x'.repeat(70_000)}`).expect(400);
+      it('refuses a body over 64 KiB with 413 and the OAuth error body, not 500', async () => {
+        const res = await post().send(`grant_type=client_credentials&pad=${'x'.repeat(70_000)}`).expect(413);
         expect(res.body).toEqual({ error: 'invalid_request', error_description: 'the request body exceeds 64 KiB' });
       });
 
@@ -238,9 +238,10 @@ describe.each(DIALECTS)('POST /oauth2/token, errors on $dialect', (dialectCase) 
       });
     });
 
-    it('answers 404 problem+json for GET', async () => {
-      const res = await request(ctx.app).get('/oauth2/token').expect(404);
-      expect(res.body).toMatchObject({ status: 404, code: 'not_found' });
+    it('answers 405 with Allow: POST and the OAuth error body for GET', async () => {
+      const res = await request(ctx.app).get('/oauth2/token').expect(405);
+      expect(res.headers.allow).toBe('POST');
+      expect(res.body).toEqual({ error: 'invalid_request', error_description: 'GET is not allowed on /oauth2/token; allowed: POST' });
     });
   });
 });

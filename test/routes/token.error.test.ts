@@ -68,8 +68,8 @@ describe.each(DIALECTS)('POST /v1/token, errors on $dialect', (dialectCase) => {
         await post().send([1, 2]).expect(400);
       });
 
-      it('refuses a body over 64 KiB with 400, not 413 or 500', async () => {
-        const res = await post().send({ org_id: 'org_x', key_id: 'key_x', secret: 'x'.repeat(70_000) }).expect(400);
+      it('refuses a body over 64 KiB with 413 and the OAuth error body, not 500', async () => {
+        const res = await post().send({ org_id: 'org_x', key_id: 'key_x', secret: 'x'.repeat(70_000) }).expect(413);
         expect(res.body).toEqual({ error: 'invalid_request', error_description: 'the request body exceeds 64 KiB' });
       });
 

@@ -30,16 +30,16 @@ describe('the token endpoints, the HTTP rules of their raw routes', () => {
     }
   });
 
-  it('refuses another charset, a compressed body and a JSON-like type with 400 invalid_request', async () => {
-    const cases: Array<[Record<string, string>, string | Buffer, string]> = [
-      [{ 'Content-Type': 'application/json; charset=iso-8859-1' }, body(), 'unsupported body encoding or charset'],
-      [{ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, gzipSync(body()), 'unsupported body encoding or charset'],
-      [{ 'Content-Type': 'application/jsonx' }, body(), 'the body must be application/json'],
-      [{ 'Content-Type': 'text/plain' }, body(), 'the body must be application/json'],
+  it('refuses a compressed body with 415, and another charset or a JSON-like type with 400, all as invalid_request', async () => {
+    const cases: Array<[Record<string, string>, string | Buffer, number, string]> = [
+      [{ 'Content-Type': 'application/json; charset=iso-8859-1' }, body(), 400, 'unsupported body encoding or charset'],
+      [{ 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, gzipSync(body()), 415, 'the body must not be compressed: no Content-Encoding is accepted'],
+      [{ 'Content-Type': 'application/jsonx' }, body(), 400, 'the body must be application/json'],
+      [{ 'Content-Type': 'text/plain' }, body(), 400, 'the body must be application/json'],
     ];
-    for (const [headers, payload, description] of cases) {
+    for (const [headers, payload, status, description] of cases) {
       const res = await request(ctx.app).post('/v1/token').set(headers).send(payload);
-      expect(res.status, JSON.stringify(headers)).toBe(400);
+      expect(res.status, JSON.stringify(headers)).toBe(status);
       expect(res.body).toEqual({ error: 'invalid_request', error_description: description });
       expect(res.headers['cache-control']).toBe('no-store');
     }
@@ -64,7 +64,7 @@ describe('the token endpoints, the HTTP rules of their raw routes', () => {
       .post('/oauth2/token')
       .set({ 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Encoding': 'gzip' })
       .send(gzipSync(form))
-      .expect(400);
+      .expect(415);
     expect(gzipped.body.error).toBe('invalid_request');
     expect(gzipped.headers['cache-control']).toBe('no-store');
   });
@@ -95,9 +95,9 @@ describe('the token endpoints, the HTTP rules of their raw routes', () => {
       });
     }
 
-    it('refuses a chunked body over 64 KiB with 400 and closes the connection instead of reading on', async () => {
+    it('refuses a chunked body over 64 KiB with 413 and closes the connection instead of reading on', async () => {
       const res = await chunked(1024 * 1024);
-      expect(res.status).toBe(400);
+      expect(res.status).toBe(413);
       expect(res.connection).toBe('close');
       expect(JSON.parse(res.body)).toEqual({ error: 'invalid_request', error_description: 'the request body exceeds 64 KiB' });
     });
@@ -126,10 +126,11 @@ describe('the token endpoints, the HTTP rules of their raw routes', () => {
     });
   });
 
-  it('leaves other methods on the path to express, which answers 404 problem+json', async () => {
+  it('leaves other methods on the path to express, which answers 405 with Allow: POST and the OAuth error body', async () => {
     for (const method of ['get', 'put', 'delete'] as const) {
-      const res = await request(ctx.app)[method]('/v1/token').expect(404);
-      expect(res.headers['content-type']).toMatch(/application\/problem\+json/);
+      const res = await request(ctx.app)[method]('/v1/token').expect(405);
+      expect(res.headers.allow).toBe('POST');
+      expect(res.body.error).toBe('invalid_request');
     }
     await request(ctx.app).post('/v1/tokens').set('Content-Type', 'application/json').send(body()).expect(404);
   });

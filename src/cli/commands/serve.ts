@@ -1,5 +1,5 @@
-// `scope-auth serve` (and `npm start`, which runs exactly this): start the server, print the
-// first-start block, and drain when the process is asked to stop.
+// `scope-auth serve` (and `npm start`, which runs exactly this): start the server, hand over
+// the first-start credentials, and drain when the process is asked to stop.
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../../config.js';
 import { KekError } from '../../domain/kek.js';
@@ -11,23 +11,22 @@ import { CatalogError } from '../../domain/scopes.js';
 import { CommandError, type CliIo } from '../context.js';
 import { createdOrgJson } from '../json.js';
 import { example, jsonOption } from '../options.js';
+import { ROOT_CREDENTIALS_FILE, rootCredentialsLines, writeRootCredentials } from '../root-credentials.js';
 
-export function bootstrapBlock(created: CreatedOrg): string {
+export function bootstrapBlock(created: CreatedOrg, apiUrl: string): string {
   const rule = '='.repeat(72);
   return [
     rule,
     'scope-auth: first start. The root organization and its admin key were created.',
     'Copy the secret now: it is shown only this once and cannot be read again.',
     '',
-    `  SCOPE_ORG_ID=${created.org.id}`,
-    `  SCOPE_API_KEY=${created.key.id}`,
-    `  SCOPE_API_SECRET=${created.secret}`,
+    ...rootCredentialsLines(created, apiUrl).map((line) => `  ${line}`),
     rule,
     '',
   ].join('\n');
 }
 
-function bootstrapView(created: CreatedOrg, deps: AppDeps): CreatedOrgView {
+export function bootstrapView(created: CreatedOrg, deps: AppDeps): CreatedOrgView {
   return {
     org: toOrgView(deps, created.org),
     adminApp: toAppView(deps, created.adminApp),
@@ -42,15 +41,25 @@ export async function serve(io: CliIo, options: { json: boolean }): Promise<void
   // Loaded here, not at the top: the other commands start faster without express & co.
   const [{ createLogger }, { startServer }] = await Promise.all([import('../../logger.js'), import('../../server.js')]);
   const logger = createLogger(config.logLevel);
-  const printBootstrap = (created: CreatedOrg, deps: AppDeps) => {
-    io.stdout.write(options.json ? JSON.stringify(createdOrgJson(bootstrapView(created, deps))) + '\n' : bootstrapBlock(created));
+  // Printed only to a person at a terminal. Anywhere else stdout is the log stream, and every
+  // log collector would receive a key that never expires and can create organizations.
+  const handOver = (created: CreatedOrg, deps: AppDeps) => {
+    if (io.isTTY) {
+      io.stdout.write(options.json ? JSON.stringify(createdOrgJson(bootstrapView(created, deps))) + '\n' : bootstrapBlock(created, config.issuer));
+      return;
+    }
+    const file = writeRootCredentials(config.keysDir, created, config.issuer, new Date(deps.clock.now()));
+    logger.warn(
+      { file, org_id: created.org.id, key_id: created.key.id },
+      "first start: the root organization's admin key is in this file (mode 0600); move it to your secret store and delete the file",
+    );
   };
   let server;
   try {
-    server = await startServer(config, { logger, onBootstrap: printBootstrap, ...(io.clock ? { clock: io.clock } : {}) });
+    server = await startServer(config, { logger, onBootstrap: handOver, ...(io.clock ? { clock: io.clock } : {}) });
   } catch (error) {
     // Configuration the operator must fix is reported as is; anything else as a failed start.
-    if (error instanceof CatalogError || error instanceof KekError || error instanceof ConfigError) throw error;
+    if (error instanceof CatalogError || error instanceof KekError || error instanceof ConfigError || error instanceof CommandError) throw error;
     throw new CommandError(`cannot start: ${(error as Error).message}`, { cause: error });
   }
   const signal = await (io.untilStopped ?? (() => new Promise<string>(() => {})))();
@@ -62,12 +71,13 @@ export function registerServe(program: Command, io: CliIo): void {
   program
     .command('serve')
     .description('Start the server: migrate the database, load the signing keys and listen (what `npm start` runs)')
-    .addOption(jsonOption('print the first-start credentials as one JSON line instead of the block'))
+    .addOption(jsonOption('on a terminal, print the first-start credentials as one JSON line instead of the block'))
     .addHelpText(
       'after',
       example(
         'SCOPE_AUTH_ISSUER=https://auth.example.com SCOPE_AUTH_HOST=0.0.0.0 scope-auth serve',
-        'On an empty database it creates the root organization and prints its admin key once.',
+        'On an empty database it creates the root organization and its admin key: printed once on a terminal,',
+        `otherwise written to $SCOPE_AUTH_KEYS_DIR/${ROOT_CREDENTIALS_FILE} (mode 0600), never to the logs.`,
         'SIGTERM or SIGINT drains in-flight requests, writes last-used figures and exits 0.',
       ),
     )
