@@ -4,7 +4,7 @@
 //   time, so a revocation by any process applies at once) → org match → argon2 (skipped when
 //   this process verified the same secret against the same hash recently; counted by the
 //   throttle before it runs and given back when the secret is right; bounded by a queue that
-//   answers `unavailable` when full) → key/app status → scope → mint.
+//   serves clients in turn and answers `unavailable` when full) → key/app status → scope → mint.
 // Every refusal before argon2 counts as a failure for the throttle; an exchange whose secret
 // was found already verified does no throttle work at all.
 import type { Logger } from 'pino';
@@ -16,11 +16,13 @@ import { recordAudit } from './audit.js';
 import type { Argon2Queue } from './argon2-queue.js';
 import type { Clock } from './clock.js';
 import { isId, isWellFormedSecret } from './credentials.js';
+import { createGrantedScopes } from './granted-scopes.js';
 import type { SecretHasher } from './hashing.js';
 import type { Keyring } from './keyring.js';
 import type { LastUsedRecorder } from './last-used.js';
 import type { Catalog } from './scopes.js';
 import type { Reservation, Throttle } from './throttle.js';
+import { throttleSubject } from './throttle-subject.js';
 import { mintAccessToken, tokenLifetime } from './tokens.js';
 import type { VerifiedCache } from './verified-cache.js';
 
@@ -91,25 +93,11 @@ export const REFUSED_ACTION = 'token.refused';
 /** What a client is told to wait when the database could not answer (a reconnect takes about that). */
 const DATABASE_RETRY_AFTER_SECONDS = 1;
 
-/** Distinct app scope lists remembered with their expansion; apps are few, this only bounds a pathological case. */
-const GRANTS_MEMO_LIMIT = 1024;
-
 export function createExchange(deps: ExchangeDeps): Exchange {
   const { db, clock, throttle, logger } = deps;
+  const queue = deps.argon2Queue;
 
-  // The catalogue is fixed for the life of the process, so an app's stored scope list
-  // always expands to the same result; parsing and expanding it once per list, not per
-  // exchange, keeps that work off the hot path.
-  const grantsMemo = new Map<string, readonly string[]>();
-  function grantedScopes(appScopes: string): readonly string[] {
-    let granted = grantsMemo.get(appScopes);
-    if (granted === undefined) {
-      granted = Object.freeze(deps.catalog.expand(JSON.parse(appScopes) as string[]));
-      if (grantsMemo.size >= GRANTS_MEMO_LIMIT) grantsMemo.clear();
-      grantsMemo.set(appScopes, granted);
-    }
-    return granted;
-  }
+  const grantedScopes = createGrantedScopes(deps.catalog);
 
   async function verifySecret(secretHash: string, secret: string): Promise<boolean> {
     const started = performance.now();
@@ -173,29 +161,30 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     return wait === null ? refuse(request, reason, orgId) : throttled(request, wait, orgId);
   }
 
+  /** The argon2 queue would not take the client's verification now. Not the caller's failure: no throttle count, no audit event; the metric tells the operator. */
+  function busy(request: ExchangeRequest): ExchangeResult {
+    const retryAfterSeconds = queue?.retryAfterSeconds() ?? 1;
+    logger.debug({ key_id: request.keyId, retry_after_seconds: retryAfterSeconds }, 'argon2 queue full; exchange refused as unavailable');
+    return { ok: false, error: 'unavailable', retryAfterSeconds, cause: 'busy' };
+  }
+
   type Verification = { ok: true; reservation: Reservation } | { ok: false; result: ExchangeResult };
 
   /** argon2, counted by the throttle before it runs; a granted reservation is left for the caller to settle. */
   async function verifyCounted(request: ExchangeRequest, key: { id: string; org_id: string; secret_hash: string }): Promise<Verification> {
-    const queue = deps.argon2Queue;
-    const busy = (): Verification => {
-      // Not the caller's failure: no throttle count, no audit event; the metric tells the operator.
-      const retryAfterSeconds = queue?.retryAfterSeconds() ?? 1;
-      logger.debug({ key_id: key.id, retry_after_seconds: retryAfterSeconds }, 'argon2 queue full; exchange refused as unavailable');
-      return { ok: false, result: { ok: false, error: 'unavailable', retryAfterSeconds, cause: 'busy' } };
-    };
-    if (queue?.full) return busy();
+    const source = throttleSubject(request.ip);
+    if (queue && !queue.admits(source)) return { ok: false, result: busy(request) };
     const reservation = await throttle.reserve(request.ip, request.keyId);
     if (!reservation.granted) return { ok: false, result: await throttled(request, reservation.retryAfterSeconds, key.org_id) };
     const verify = () => verifySecret(key.secret_hash, request.secret);
-    const verifying = queue ? queue.run(verify) : verify();
-    if (verifying === null) {
-      await reservation.release();
-      return busy();
-    }
     let verified: boolean;
     try {
-      verified = await verifying;
+      const outcome = queue ? await queue.run(source, verify) : { ran: true as const, value: await verify() };
+      if (!outcome.ran) {
+        await reservation.release();
+        return { ok: false, result: busy(request) };
+      }
+      verified = outcome.value;
     } catch (error) {
       await reservation.release();
       throw error;
