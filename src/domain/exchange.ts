@@ -6,7 +6,9 @@
 //   throttle before it runs and given back when the secret is right; bounded by a queue that
 //   serves clients in turn and answers `unavailable` when full) → key/app status → scope → mint.
 // Every refusal before argon2 counts as a failure for the throttle; an exchange whose secret
-// was found already verified does no throttle work at all.
+// was found already verified does no throttle work at all. An unknown key or an org mismatch
+// is answered as a wrong secret would be, `unavailable` when the queue would not take the
+// client now, else no sooner than its verification would have finished (refusal-pacing.ts).
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
 import { findKeyForExchange } from '../store/api-keys.js';
@@ -17,6 +19,7 @@ import type { Argon2Queue } from './argon2-queue.js';
 import type { Clock } from './clock.js';
 import { isId, isWellFormedSecret } from './credentials.js';
 import { createGrantedScopes } from './granted-scopes.js';
+import { createRefusalPacer } from './refusal-pacing.js';
 import type { SecretHasher } from './hashing.js';
 import type { Keyring } from './keyring.js';
 import type { LastUsedRecorder } from './last-used.js';
@@ -96,6 +99,7 @@ const DATABASE_RETRY_AFTER_SECONDS = 1;
 export function createExchange(deps: ExchangeDeps): Exchange {
   const { db, clock, throttle, logger } = deps;
   const queue = deps.argon2Queue;
+  const pacer = createRefusalPacer({ clock });
 
   const grantedScopes = createGrantedScopes(deps.catalog);
 
@@ -168,6 +172,16 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     return { ok: false, error: 'unavailable', retryAfterSeconds, cause: 'busy' };
   }
 
+  /** An unknown key or an org mismatch, answered when and as a wrong secret would be (see the head of this file). */
+  async function refuseAsIfVerified(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
+    const source = throttleSubject(request.ip);
+    if (queue && !queue.admits(source)) return busy(request);
+    const answerAt = clock.now() + (queue?.expectedSeconds(source) ?? 0) * 1000;
+    const result = await refuseUnchecked(request, reason, orgId);
+    if (!result.ok && result.error === 'invalid_client') await pacer.holdUntil(answerAt);
+    return result;
+  }
+
   type Verification = { ok: true; reservation: Reservation } | { ok: false; result: ExchangeResult };
 
   /** argon2, counted by the throttle before it runs; a granted reservation is left for the caller to settle. */
@@ -207,10 +221,10 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     }
 
     const key = await findKeyForExchange(db, request.keyId);
-    if (!key) return refuseUnchecked(request, 'unknown_key', await claimedOrg(request));
+    if (!key) return refuseAsIfVerified(request, 'unknown_key', await claimedOrg(request));
     if (request.orgId !== undefined && request.orgId !== key.org_id) {
       // The key's owner is the one who should learn that someone holds its id.
-      return refuseUnchecked(request, 'org_mismatch', key.org_id);
+      return refuseAsIfVerified(request, 'org_mismatch', key.org_id);
     }
 
     const cache = deps.verifiedCache;

@@ -366,6 +366,20 @@ describe.each(DIALECTS)('token exchange when the argon2 queue is full on $dialec
       expect(events).toEqual([]);
     });
 
+    it('answers an unknown key and a key claimed for another org 503 as well, as it would a wrong secret', async () => {
+      const other = await ctx.createOrg('elsewhere');
+      const running = await fillQueue();
+      const c = clients[2]!;
+      for (const attempt of [{ ...c, keyId: 'key_01JA0000000000000000000000' }, { ...c, orgId: other.org.id }]) {
+        const refused = await exchange(attempt);
+        expect(refused.status).toBe(503);
+        expect(refused.headers['retry-after']).toMatch(/^[1-9]\d*$/);
+        expect(refused.body.error).toBe('temporarily_unavailable');
+      }
+      gate.open();
+      await Promise.all(running);
+    });
+
     it('still serves a client whose secret is already verified while the queue is full', async () => {
       const c = clients[2]!;
       gate.open();
