@@ -42,7 +42,10 @@ export interface Argon2Queue {
   admits(source: string): boolean;
   /** Whole seconds after which a refused caller may reasonably retry: the time to drain what is queued, at least 1. */
   retryAfterSeconds(): number;
-  /** About how long a task submitted now from `source` would take to finish: its wait for a turn, then one verification. */
+  /**
+   * About how long a task submitted now from `source` would take to finish: its wait for a
+   * turn, then one verification of the median duration of the recent ones.
+   */
   expectedSeconds(source: string): number;
   readonly waiting: number;
   readonly active: number;
@@ -54,6 +57,12 @@ const NOT_RUN: QueueOutcome<never> = Object.freeze({ ran: false });
 const INITIAL_ESTIMATE_SECONDS = 0.05;
 /** Weight of the newest duration in the moving average. */
 const SMOOTHING = 0.1;
+/**
+ * Recent durations whose median is a typical verification: on a shared host argon2's
+ * durations are skewed (p99 three times p50 measured), and a mean would make an answer
+ * timed to look like a verification take longer than most verifications do.
+ */
+const RECENT = 31;
 
 interface Waiter {
   start(): void;
@@ -99,6 +108,17 @@ export function createArgon2Queue(options: Argon2QueueOptions): Argon2Queue {
   let waiting = 0;
   let active = 0;
   let averageSeconds = options.initialEstimateSeconds ?? INITIAL_ESTIMATE_SECONDS;
+  let typicalSeconds = averageSeconds;
+  const recent: number[] = [];
+  let oldest = 0;
+
+  function timed(seconds: number) {
+    averageSeconds += SMOOTHING * (seconds - averageSeconds);
+    if (recent.length < RECENT) recent.push(seconds);
+    else recent[oldest++ % RECENT] = seconds;
+    const sorted = recent.slice().sort((a, b) => a - b);
+    typicalSeconds = sorted[sorted.length >> 1]!;
+  }
 
   function depthChanged() {
     options.onDepth?.(waiting);
@@ -160,7 +180,7 @@ export function createArgon2Queue(options: Argon2QueueOptions): Argon2Queue {
     try {
       return { ran: true, value: await task() };
     } finally {
-      averageSeconds += SMOOTHING * ((performance.now() - started) / 1000 - averageSeconds);
+      timed((performance.now() - started) / 1000);
       const next = dequeue();
       if (next) {
         depthChanged();
@@ -201,10 +221,10 @@ export function createArgon2Queue(options: Argon2QueueOptions): Argon2Queue {
       return Math.max(1, Math.ceil(rounds * averageSeconds));
     },
     expectedSeconds(source) {
-      if (active < concurrency) return averageSeconds;
+      if (active < concurrency) return typicalSeconds;
       // Each source in the rotation is served up to one more time than this one has waiting.
       const ahead = Math.min(waiting, rotation.length * ((bySource.get(source)?.length ?? 0) + 1));
-      return averageSeconds * (1 + ahead / concurrency);
+      return typicalSeconds * (1 + ahead / concurrency);
     },
     get waiting() {
       return waiting;

@@ -176,9 +176,10 @@ export function createExchange(deps: ExchangeDeps): Exchange {
   async function refuseAsIfVerified(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
     const source = throttleSubject(request.ip);
     if (queue && !queue.admits(source)) return busy(request);
-    const answerAt = clock.now() + (queue?.expectedSeconds(source) ?? 0) * 1000;
+    const verificationMs = (queue?.expectedSeconds(source) ?? 0) * 1000;
     const result = await refuseUnchecked(request, reason, orgId);
-    if (!result.ok && result.error === 'invalid_client') await pacer.holdUntil(answerAt);
+    // Held after its own count and audit row, which stand for a wrong secret's own (reserve, fail, audit).
+    if (!result.ok && result.error === 'invalid_client') await pacer.holdUntil(clock.now() + verificationMs);
     return result;
   }
 

@@ -1,5 +1,5 @@
 import request from 'supertest';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { createArgon2Queue } from '../../src/domain/argon2-queue.js';
 import type { SecretHasher } from '../../src/domain/hashing.js';
@@ -241,6 +241,21 @@ describe('the argon2 queue shared among sources', () => {
     expect(queue.expectedSeconds('b')).toBeCloseTo(0.05 * (1 + 8 / 2));
     q.finishAll();
     await Promise.all(results);
+  });
+
+  it('expects the median duration of the recent verifications, which a few slow ones do not move', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'performance'] });
+    try {
+      const queue = createArgon2Queue({ concurrency: 1, limit: 1 });
+      for (const ms of [20, 20, 400, 20, 20, 20, 400, 20, 20]) {
+        const done = queue.run('a', () => new Promise((resolve) => setTimeout(resolve, ms)));
+        await vi.advanceTimersByTimeAsync(ms);
+        await done;
+      }
+      expect(queue.expectedSeconds('x')).toBeCloseTo(0.02, 3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('starts from the initial estimate it is given', () => {

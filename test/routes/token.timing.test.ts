@@ -61,15 +61,15 @@ describe.each(DIALECTS)('the timing of refused token exchanges on $dialect', (di
       const { res, ms } = await timed({ ...client, keyId: 'key_01JA0000000000000000000000' });
       expect(res.status).toBe(401);
       expect(res.body).toEqual(wrongAnswer.body);
-      // The server's estimate is a moving average, still on its way up from its first guess (0.5 ms with test parameters).
-      expect(ms).toBeGreaterThanOrEqual(VERIFY_MS * 0.6);
+      // The server's estimate: the median of its recent verifications (its first guess, 0.5 ms with test parameters, long gone).
+      expect(ms).toBeGreaterThanOrEqual(VERIFY_MS * 0.8);
     });
 
     it('answers a key claimed for another org no sooner than about a verification', async () => {
       const other = await ctx.createOrg('other');
       const { res, ms } = await timed({ ...client, orgId: other.org.id });
       expect(res.status).toBe(401);
-      expect(ms).toBeGreaterThanOrEqual(VERIFY_MS * 0.6);
+      expect(ms).toBeGreaterThanOrEqual(VERIFY_MS * 0.8);
     });
   });
 });
