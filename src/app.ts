@@ -10,7 +10,7 @@ import type { Clock } from './domain/clock.js';
 import { createArgon2Queue } from './domain/argon2-queue.js';
 import { createExchange } from './domain/exchange.js';
 import { createIntrospection } from './domain/introspection.js';
-import type { SecretHasher } from './domain/hashing.js';
+import { estimatedVerifySeconds, type SecretHasher } from './domain/hashing.js';
 import type { Keyring } from './domain/keyring.js';
 import type { LastUsedRecorder } from './domain/last-used.js';
 import type { RefusalAudit } from './domain/refusal-audit.js';
@@ -93,6 +93,7 @@ export function createApp(deps: AppDeps): App {
       concurrency: config.argon2.concurrency,
       limit: config.argon2.queueLimit,
       onDepth: deps.metrics.argon2QueueDepth,
+      initialEstimateSeconds: estimatedVerifySeconds(config.argon2),
     }),
   });
 

@@ -2,6 +2,7 @@
 // work on (`Bench`), the load jobs they run and the baseline servers they compare with.
 import type { Config } from '../../src/config.js';
 import type { Dialect } from '../../src/store/database.js';
+import type { SourcesJob, SourcesResult } from './address-load.js';
 import type { BareConfig } from './bare.js';
 import type { Figure } from './figures.js';
 import type { LoadJob } from './load.js';
@@ -17,6 +18,8 @@ export interface Rig {
   readonly processes: Processes;
   /** Runs a job on the one load-generator process; with a pid, adds that process's CPU use over the job. */
   readonly load: (job: LoadJob, pid?: number) => Promise<Measured>;
+  /** Runs a job from many client addresses on the same load-generator process. */
+  readonly sources: (job: SourcesJob) => Promise<SourcesResult>;
   /** The run's temporary directory: SQLite files, keys directories. */
   readonly workDir: string;
   readonly serverCommand: ServerCommand;

@@ -1,9 +1,11 @@
 // The load generator, run as its own process so its CPU use is not the server's: reads jobs
-// as JSON lines on stdin, drives each URL with autocannon in turn, and answers each job with
+// as JSON lines on stdin, drives each URL with autocannon in turn (or, for a job from many
+// client addresses, with address-load.ts), and answers each job with
 // one JSON result line on stdout. Latencies are taken from autocannon's per-response event in fractional
 // milliseconds (its own histogram has 1 ms resolution, too coarse for sub-millisecond figures).
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
+import { runSources, type SourcesJob } from './address-load.js';
 
 export interface LoadJob {
   readonly url: string;
@@ -134,7 +136,10 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
 }
 
 // Only ever run as a script; run.ts imports the types alone (`import type`), which loads nothing.
+// A job from many client addresses (address-load.ts) says so by its `kind`.
 for await (const line of createInterface({ input: process.stdin })) {
   if (line.trim() === '') continue;
-  process.stdout.write(`${JSON.stringify(await runLoad(JSON.parse(line) as LoadJob))}\n`);
+  const job = JSON.parse(line) as LoadJob | SourcesJob;
+  const result = 'kind' in job ? await runSources(job) : await runLoad(job);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -1,6 +1,7 @@
 // The load generator (load.ts) as the benchmark drives it: one process for the whole run,
 // started once, its jobs run one after another; `measure` adds what the process under test
 // spent on the job (CPU from /proc, so all its threads count).
+import type { SourcesJob, SourcesResult } from './address-load.js';
 import type { LoadJob, LoadResult } from './load.js';
 import { TSX, stopper, usage, type Processes } from './processes.js';
 
@@ -15,6 +16,8 @@ export interface Measured extends LoadResult {
 export interface LoadGenerator {
   /** Runs a load job against the process `pid` serves, with its CPU use over the run (NaN without a pid). */
   measure(job: LoadJob, pid?: number): Promise<Measured>;
+  /** Runs a job from many client addresses (address-load.ts). */
+  sources(job: SourcesJob): Promise<SourcesResult>;
   stop(): Promise<void>;
 }
 
@@ -23,32 +26,33 @@ export function startLoadGenerator(processes: Processes): LoadGenerator {
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   let buffered = '';
-  const waiting: Array<{ resolve: (r: LoadResult) => void; reject: (e: Error) => void }> = [];
+  const waiting: Array<{ resolve: (r: unknown) => void; reject: (e: Error) => void }> = [];
   child.stdout!.on('data', (chunk: Buffer) => {
     buffered += chunk.toString();
     let newline: number;
     while ((newline = buffered.indexOf('\n')) >= 0) {
       const line = buffered.slice(0, newline);
       buffered = buffered.slice(newline + 1);
-      waiting.shift()?.resolve(JSON.parse(line) as LoadResult);
+      waiting.shift()?.resolve(JSON.parse(line));
     }
   });
   child.once('exit', (code) => {
     for (const w of waiting.splice(0)) w.reject(new Error(`the load generator exited with ${code}: ${stderr}`));
   });
-  const run = (job: LoadJob) =>
-    new Promise<LoadResult>((resolve, reject) => {
-      waiting.push({ resolve, reject });
+  const run = <R>(job: LoadJob | SourcesJob) =>
+    new Promise<R>((resolve, reject) => {
+      waiting.push({ resolve: (r) => resolve(r as R), reject });
       child.stdin!.write(`${JSON.stringify(job)}\n`);
     });
   return {
     async measure(job, pid) {
       const before = pid === undefined ? undefined : usage(pid);
-      const result = await run(job);
+      const result = await run<LoadResult>(job);
       const after = pid === undefined ? undefined : usage(pid);
       const per = (field: keyof ReturnType<typeof usage>) => (before && after ? (after[field] - before[field]) / Math.max(1, result.requests) : NaN);
       return { ...result, cpuMsPerRequest: per('cpuMs'), systemMsPerRequest: per('systemMs'), minorFaultsPerRequest: per('minorFaults') };
     },
+    sources: (job) => run<SourcesResult>(job),
     async stop() {
       child.stdin!.end();
       await stopper(child)();

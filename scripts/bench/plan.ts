@@ -1,6 +1,6 @@
 // How much the benchmark does: the full run, or the quick one that checks it works.
 
-export const PHASES = ['cold', 'warm', 'jwks', 'verifier', 'latency', 'scale'] as const;
+export const PHASES = ['cold', 'warm', 'jwks', 'verifier', 'latency', 'scale', 'flood', 'timing'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Plan {
@@ -30,10 +30,14 @@ export interface Plan {
    * each side, not the comparison.
    */
   readonly rounds: number;
+  /** Cold exchanges of the legitimate client under the argon2 flood (figure 8). */
+  readonly floodExchanges: number;
+  /** Unknown key ids, and as many wrong secrets, refused in turn for the timing figure (9). */
+  readonly timingRequests: number;
 }
 
 export function planFor(quick: boolean, largeKeys: number): Plan {
   return quick
-    ? { mode: 'quick', smallKeys: 1_000, largeKeys, workingKeys: 150, coldWarmupKeys: 30, seconds: 2, latencySeconds: 2, warmupSeconds: 1, connections: 10, rounds: 1, latencyRounds: 1, latencyKeys: 60 }
-    : { mode: 'full', smallKeys: 1_000, largeKeys, workingKeys: 900, coldWarmupKeys: 60, seconds: 2, latencySeconds: 3, warmupSeconds: 1, connections: 10, rounds: 5, latencyRounds: 6, latencyKeys: 200 };
+    ? { mode: 'quick', smallKeys: 1_000, largeKeys, workingKeys: 150, coldWarmupKeys: 30, seconds: 2, latencySeconds: 2, warmupSeconds: 1, connections: 10, rounds: 1, latencyRounds: 1, latencyKeys: 60, floodExchanges: 20, timingRequests: 60 }
+    : { mode: 'full', smallKeys: 1_000, largeKeys, workingKeys: 900, coldWarmupKeys: 60, seconds: 2, latencySeconds: 3, warmupSeconds: 1, connections: 10, rounds: 5, latencyRounds: 6, latencyKeys: 200, floodExchanges: 40, timingRequests: 200 };
 }

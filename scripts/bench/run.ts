@@ -11,10 +11,11 @@
 //
 // This file is the entry: the arguments, which figures run in which order (and figure 6,
 // the server's peak RSS), the report. The other figures are exchange-figures.ts (1, 2),
-// read-figures.ts (3, 4), latency.ts (5) and scale.ts (7, PostgreSQL only); what they share
+// read-figures.ts (3, 4), latency.ts (5), scale.ts (7, PostgreSQL only) and flood.ts (8, 9:
+// an argon2 flood from many addresses, and the timing of refusals); what they share
 // is in bench.ts, the server under test and its database in server.ts, the child processes
-// and /proc in processes.ts, the load generator in load.ts (the process) and measure.ts
-// (driving it), the rows and the table in figures.ts, the run sizes in plan.ts.
+// and /proc in processes.ts, the load generator in load.ts (the process, with
+// address-load.ts for load from many client addresses) and measure.ts (driving it), the rows and the table in figures.ts, the run sizes in plan.ts.
 //
 //   npm run bench                      full run (about 5 minutes with PostgreSQL)
 //   npm run bench -- --quick           smaller and shorter, to check that it works
@@ -23,7 +24,7 @@
 //   npm run bench -- --source          run the server from src/ with tsx instead of dist/
 //   npm run bench -- --server path/to/bin/serve.cjs   another build of the server (to compare), same Node options
 //   npm run bench -- --env NAME=VALUE  extra server environment (repeatable)
-//   npm run bench -- --only warm,latency        some figures only: cold, warm, jwks, verifier, latency, scale
+//   npm run bench -- --only warm,latency        some figures only: cold, warm, jwks, verifier, latency, scale, flood, timing
 //   npm run bench -- --db postgres     one database only (sqlite or postgres; the verifier runs on the first)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -33,6 +34,7 @@ import type { Dialect } from '../../src/store/database.js';
 import { snapshotMemory, POST, type Bench, type Rig } from './bench.js';
 import { coldFigure, warmFigure } from './exchange-figures.js';
 import { atMost, figure, table, type Figure } from './figures.js';
+import { abuseFigures } from './flood.js';
 import { latencyFigure } from './latency.js';
 import { startLoadGenerator, type LoadGenerator } from './measure.js';
 import { PHASES, planFor, type Phase } from './plan.js';
@@ -123,6 +125,8 @@ async function benchDialect(rig: Rig, dialect: Dialect, pgUrl: string | null, wi
     b.figures.push(figure('6 peak RSS of the server', dialect, memoryOf(server.pid).hwm, 'MiB', null, { text: '≤ 200 MiB', test: atMost(200) }));
     // 7. Two instances on one database; servers and a database of their own.
     if (dialect === 'postgres' && runs('scale')) await scaleFigure(b);
+    // 8, 9. Abuse: an argon2 flood from many addresses, the timing of refusals; a server of their own.
+    if (runs('flood') || runs('timing')) await abuseFigures(b, { flood: runs('flood'), timing: runs('timing') });
     return { figures: b.figures, raw: b.raw };
   } finally {
     await main.stop();
@@ -152,7 +156,7 @@ async function main() {
   let loadGenerator: LoadGenerator | undefined;
   try {
     loadGenerator = startLoadGenerator(processes);
-    const rig: Rig = { plan, processes, load: loadGenerator.measure, workDir, serverCommand: command };
+    const rig: Rig = { plan, processes, load: loadGenerator.measure, sources: loadGenerator.sources, workDir, serverCommand: command };
     for (const [i, dialect] of dialects.entries()) {
       const run = await benchDialect(rig, dialect, dialect === 'postgres' ? pgUrl : null, i === 0);
       figures.push(...run.figures);

@@ -4,10 +4,12 @@
 //   time, so a revocation by any process applies at once) → org match → argon2 (skipped when
 //   this process verified the same secret against the same hash recently; counted by the
 //   throttle before it runs and given back when the secret is right; bounded by a queue that
-//   answers `unavailable` when full) → org/key/app status → scope (the app's grant within
-//   its org's allowance, read with the key row) → mint.
+//   serves clients in turn and answers `unavailable` when full) → org/key/app status →
+//   scope (the app's grant within its org's allowance, read with the key row) → mint.
 // Every refusal before argon2 counts as a failure for the throttle; an exchange whose secret
-// was found already verified does no throttle work at all.
+// was found already verified does no throttle work at all. An unknown key or an org mismatch
+// is answered as a wrong secret would be, `unavailable` when the queue would not take the
+// client now, else no sooner than its verification would have finished (refusal-pacing.ts).
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
 import { findKeyForExchange } from '../store/api-keys.js';
@@ -17,6 +19,7 @@ import { recordAudit } from './audit.js';
 import type { Argon2Queue } from './argon2-queue.js';
 import type { Clock } from './clock.js';
 import { isId, isWellFormedSecret } from './credentials.js';
+import { createRefusalPacer } from './refusal-pacing.js';
 import type { SecretHasher } from './hashing.js';
 import type { Keyring } from './keyring.js';
 import type { LastUsedRecorder } from './last-used.js';
@@ -25,6 +28,7 @@ import type { Catalog } from './scopes.js';
 import { createBoundedWindows } from './bounded-windows.js';
 import type { RefusalAudit } from './refusal-audit.js';
 import type { Reservation, Throttle } from './throttle.js';
+import { throttleSubject } from './throttle-subject.js';
 import { mintAccessToken, tokenLifetime } from './tokens.js';
 import type { VerifiedCache } from './verified-cache.js';
 
@@ -104,6 +108,8 @@ const THROTTLED_ORG_MEMO_MS = 60_000;
 
 export function createExchange(deps: ExchangeDeps): Exchange {
   const { db, clock, throttle, logger } = deps;
+  const queue = deps.argon2Queue;
+  const pacer = createRefusalPacer({ clock });
 
   const grantedScopes = storedTokenScopes(deps.catalog);
 
@@ -181,29 +187,41 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     return wait === null ? refuse(request, reason, orgId) : throttled(request, wait, orgId);
   }
 
+  /** The argon2 queue would not take the client's verification now. Not the caller's failure: no throttle count, no audit event; the metric tells the operator. */
+  function busy(request: ExchangeRequest): ExchangeResult {
+    const retryAfterSeconds = queue?.retryAfterSeconds() ?? 1;
+    logger.debug({ key_id: request.keyId, retry_after_seconds: retryAfterSeconds }, 'argon2 queue full; exchange refused as unavailable');
+    return { ok: false, error: 'unavailable', retryAfterSeconds, cause: 'busy' };
+  }
+
+  /** An unknown key or an org mismatch, answered when and as a wrong secret would be (see the head of this file). */
+  async function refuseAsIfVerified(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
+    const source = throttleSubject(request.ip);
+    if (queue && !queue.admits(source)) return busy(request);
+    const verificationMs = (queue?.expectedSeconds(source) ?? 0) * 1000;
+    const result = await refuseUnchecked(request, reason, orgId);
+    // Held after its own count and audit row, which stand for a wrong secret's own (reserve, fail, audit).
+    if (!result.ok && result.error === 'invalid_client') await pacer.holdUntil(clock.now() + verificationMs);
+    return result;
+  }
+
   type Verification = { ok: true; reservation: Reservation } | { ok: false; result: ExchangeResult };
 
   /** argon2, counted by the throttle before it runs; a granted reservation is left for the caller to settle. */
   async function verifyCounted(request: ExchangeRequest, key: { id: string; org_id: string; secret_hash: string }): Promise<Verification> {
-    const queue = deps.argon2Queue;
-    const busy = (): Verification => {
-      // Not the caller's failure: no throttle count, no audit event; the metric tells the operator.
-      const retryAfterSeconds = queue?.retryAfterSeconds() ?? 1;
-      logger.debug({ key_id: key.id, retry_after_seconds: retryAfterSeconds }, 'argon2 queue full; exchange refused as unavailable');
-      return { ok: false, result: { ok: false, error: 'unavailable', retryAfterSeconds, cause: 'busy' } };
-    };
-    if (queue?.full) return busy();
+    const source = throttleSubject(request.ip);
+    if (queue && !queue.admits(source)) return { ok: false, result: busy(request) };
     const reservation = await throttle.reserve(request.ip, request.keyId);
     if (!reservation.granted) return { ok: false, result: await throttled(request, reservation.retryAfterSeconds, key.org_id) };
     const verify = () => verifySecret(key.secret_hash, request.secret);
-    const verifying = queue ? queue.run(verify) : verify();
-    if (verifying === null) {
-      await reservation.release();
-      return busy();
-    }
     let verified: boolean;
     try {
-      verified = await verifying;
+      const outcome = queue ? await queue.run(source, verify) : { ran: true as const, value: await verify() };
+      if (!outcome.ran) {
+        await reservation.release();
+        return { ok: false, result: busy(request) };
+      }
+      verified = outcome.value;
     } catch (error) {
       await reservation.release();
       throw error;
@@ -226,10 +244,10 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     }
 
     const key = await findKeyForExchange(db, request.keyId);
-    if (!key) return refuseUnchecked(request, 'unknown_key', await claimedOrg(request));
+    if (!key) return refuseAsIfVerified(request, 'unknown_key', await claimedOrg(request));
     if (request.orgId !== undefined && request.orgId !== key.org_id) {
       // The key's owner is the one who should learn that someone holds its id.
-      return refuseUnchecked(request, 'org_mismatch', key.org_id);
+      return refuseAsIfVerified(request, 'org_mismatch', key.org_id);
     }
 
     const cache = deps.verifiedCache;
