@@ -14,18 +14,16 @@ import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
 import { findKeyForExchange } from '../store/api-keys.js';
 import { isDatabaseUnavailable } from '../store/availability.js';
-import { getOrg } from '../store/orgs.js';
-import { recordAudit } from './audit.js';
 import type { Argon2Queue } from './argon2-queue.js';
 import type { Clock } from './clock.js';
 import { isId, isWellFormedSecret } from './credentials.js';
+import { createRefusalRecorder } from './exchange-refusals.js';
 import { createRefusalPacer } from './refusal-pacing.js';
 import type { SecretHasher } from './hashing.js';
 import type { Keyring } from './keyring.js';
 import type { LastUsedRecorder } from './last-used.js';
 import { storedTokenScopes } from './allowances.js';
 import type { Catalog } from './scopes.js';
-import { createBoundedWindows } from './bounded-windows.js';
 import type { RefusalAudit } from './refusal-audit.js';
 import type { Reservation, Throttle } from './throttle.js';
 import { throttleSubject } from './throttle-subject.js';
@@ -97,14 +95,10 @@ export interface ExchangeDeps {
 
 export type Exchange = (request: ExchangeRequest) => Promise<ExchangeResult>;
 
-export const REFUSED_ACTION = 'token.refused';
+export { REFUSED_ACTION } from './exchange-refusals.js';
 
 /** What a client is told to wait when the database could not answer (a reconnect takes about that). */
 const DATABASE_RETRY_AFTER_SECONDS = 1;
-
-/** Throttled (client, key id) pairs whose org is remembered, and for how long. */
-const THROTTLED_ORGS_MAX = 30_000;
-const THROTTLED_ORG_MEMO_MS = 60_000;
 
 export function createExchange(deps: ExchangeDeps): Exchange {
   const { db, clock, throttle, logger } = deps;
@@ -120,63 +114,7 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     return verified;
   }
 
-  /**
-   * Records a refusal in the org's audit log (when an org can be named); the caller has counted
-   * it for the throttle. The ones anybody can cause for free are aggregated (refusal-audit.ts).
-   */
-  async function refuse(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
-    logger.info({ reason, key_id: request.keyId, org_id: orgId, ip: request.ip }, 'token exchange refused');
-    if (orgId !== null) {
-      if (reason === 'unknown_key' || reason === 'org_mismatch') await deps.refusalAudit.add({ orgId, ip: request.ip, keyId: request.keyId, reason });
-      else await audit(orgId, request, { reason });
-    }
-    return { ok: false, error: 'invalid_client' };
-  }
-
-  async function audit(orgId: string, request: ExchangeRequest, details: Record<string, unknown>) {
-    try {
-      await recordAudit(db, clock, {
-        orgId,
-        actor: 'anonymous',
-        action: REFUSED_ACTION,
-        targetType: 'key',
-        targetId: request.keyId,
-        ip: request.ip,
-        details,
-      });
-    } catch (error) {
-      logger.error({ err: error }, 'writing the audit event of a refused exchange failed');
-    }
-  }
-
-  /** The org whose audit log should hear about an unknown key: the claimed one, if it exists. */
-  async function claimedOrg(request: ExchangeRequest): Promise<string | null> {
-    if (request.orgId === undefined || !isId('org', request.orgId)) return null;
-    return (await getOrg(db, request.orgId)) ? request.orgId : null;
-  }
-
-  // The org a throttled (client, key id) names, looked up once a minute: a blocked caller
-  // costs no query per request, and its refusals are still counted in that org's audit log.
-  const throttledOrgs = createBoundedWindows<{ readonly endsAt: number; readonly orgId: string | null }>(THROTTLED_ORGS_MAX);
-
-  /** A throttled answer, counted in the audit log. `orgId` undefined: not known yet (refused before the key row was read). */
-  async function throttled(request: ExchangeRequest, retryAfterSeconds: number, orgId?: string | null): Promise<ExchangeResult> {
-    if (orgId === undefined) {
-      const now = clock.now();
-      const memo = `${request.ip}|${request.keyId.slice(0, 64)}`;
-      const known = throttledOrgs.open(memo, now);
-      if (known !== undefined) orgId = known.orgId;
-      else {
-        const row = isId('key', request.keyId) ? await findKeyForExchange(db, request.keyId) : undefined;
-        orgId = row?.org_id ?? (await claimedOrg(request));
-        throttledOrgs.set(memo, { orgId, endsAt: now + THROTTLED_ORG_MEMO_MS }, now);
-      }
-    }
-    if (orgId !== null) {
-      await deps.refusalAudit.add({ orgId, ip: request.ip, keyId: request.keyId, reason: 'throttled', details: { retry_after_seconds: retryAfterSeconds } });
-    }
-    return { ok: false, error: 'throttled', retryAfterSeconds };
-  }
+  const { refuse, throttled, audit, claimedOrg } = createRefusalRecorder({ db, clock, logger, refusalAudit: deps.refusalAudit });
 
   /** A refusal found without checking a secret: a failure for the throttle, or throttled beyond its limit. */
   async function refuseUnchecked(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
