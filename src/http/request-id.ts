@@ -14,6 +14,14 @@ export const REQUEST_ID_HEADER = 'X-Request-Id';
  */
 export const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/**
+ * A secret (`secret_` + 46 characters) and a short JWT fit the id's characters: a client
+ * that put one there by mistake must not have it echoed and logged.
+ */
+function mayBeCredential(id: string): boolean {
+  return id.includes('secret_') || id.includes('eyJ');
+}
+
 /** The id of a request: the caller's when well formed, else a new one. */
 export type RequestIds = (req: IncomingMessage) => string;
 
@@ -28,7 +36,7 @@ export function requestIds(): RequestIds {
   let made = 0;
   return (req) => {
     const given = req.headers['x-request-id'];
-    if (typeof given === 'string' && WELL_FORMED_REQUEST_ID.test(given)) return given;
+    if (typeof given === 'string' && WELL_FORMED_REQUEST_ID.test(given) && !mayBeCredential(given)) return given;
     return `${prefix}-${(++made).toString(36)}`;
   };
 }

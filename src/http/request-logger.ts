@@ -46,6 +46,16 @@ export function setLogLevel(res: ServerResponse, level: Level): void {
   (noted[NOTE] ??= { fields: {} }).level = level;
 }
 
+/**
+ * The path without its query string, and without what looks like a secret or a token: a
+ * client may put one in the path by mistake (`GET /v1/keys/secret_…`).
+ */
+function loggablePath(url: string): string {
+  const path = url.split('?')[0]!;
+  if (!path.includes('secret_') && !path.includes('eyJ')) return path;
+  return path.replace(/secret_[0-9A-Za-z]+/g, 'secret_[redacted]').replace(/eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*/g, '[redacted]');
+}
+
 export function requestLogger(logger: Logger, ids: RequestIds = requestIds()): RequestLogger {
   return (req, res) => {
     const started = performance.now();
@@ -61,7 +71,7 @@ export function requestLogger(logger: Logger, ids: RequestIds = requestIds()): R
         {
           ...note?.fields,
           request_id: id,
-          req: { method: req.method, path: url.split('?')[0] },
+          req: { method: req.method, path: loggablePath(url) },
           res: { status: res.statusCode },
           responseTime: Math.round(performance.now() - started),
         },

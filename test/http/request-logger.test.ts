@@ -93,6 +93,17 @@ describe('the request logger', () => {
     for (const line of lines) expect(line['request_id']).toMatch(/^[A-Za-z0-9_-]{8}-[0-9a-z]+$/);
   });
 
+  it('neither keeps nor logs an X-Request-Id that may be a credential, nor a secret or token in the path', async () => {
+    const { app, lines } = appLoggingAt('info');
+    const secret = `secret_${'Ab1'.repeat(15)}z`;
+    const jwt = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.';
+    for (const id of [secret, jwt]) expect((await request(app).get('/ok').set('X-Request-Id', id)).headers['x-request-id']).not.toBe(id);
+    await request(app).get(`/ok/${secret}/and/${jwt}x?q=1`).expect(404);
+    expect(lines.at(-1)).toMatchObject({ req: { path: '/ok/secret_[redacted]/and/[redacted]' } });
+    const text = JSON.stringify(lines);
+    for (const credential of [secret, jwt]) expect(text).not.toContain(credential);
+  });
+
   it('adds the fields the handler noted, but never over its own', async () => {
     const { app, lines } = appLoggingAt('info');
     const res = await request(app).get('/noted').expect(200);
