@@ -16,6 +16,7 @@ import { findKeyForExchange } from '../store/api-keys.js';
 import { isDatabaseUnavailable } from '../store/availability.js';
 import type { Argon2Queue } from './argon2-queue.js';
 import type { Clock } from './clock.js';
+import { countedWarning } from './counted-warning.js';
 import { isId, isWellFormedSecret } from './credentials.js';
 import { createRefusalRecorder } from './exchange-refusals.js';
 import { createRefusalPacer } from './refusal-pacing.js';
@@ -38,6 +39,8 @@ export interface ExchangeRequest {
   /** Requested scopes; absent means everything the app grants. */
   readonly scopes?: readonly string[];
   readonly ip: string;
+  /** The request's X-Request-Id, for the lines this exchange writes itself. */
+  readonly requestId?: string | undefined;
 }
 
 /** Why a credential was refused; recorded in the audit log, never shown to the caller. */
@@ -54,10 +57,14 @@ export type RefusalReason =
 
 export type ExchangeOutcome = 'issued' | 'invalid_client' | 'invalid_scope' | 'throttled' | 'unavailable';
 
+/**
+ * `orgId` (the key's org, or for an unknown key the claimed org when it exists) and `reason`
+ * are for the request's log line and the audit log, never for the caller.
+ */
 export type ExchangeResult =
-  | { ok: true; accessToken: string; expiresIn: number; scope: string }
-  | { ok: false; error: 'invalid_client' }
-  | { ok: false; error: 'invalid_scope'; notGranted: string[] }
+  | { ok: true; accessToken: string; expiresIn: number; scope: string; orgId: string }
+  | { ok: false; error: 'invalid_client'; reason: RefusalReason; orgId: string | null }
+  | { ok: false; error: 'invalid_scope'; notGranted: string[]; orgId: string }
   | { ok: false; error: 'throttled'; retryAfterSeconds: number }
   /**
    * Nothing was decided, try again later: too many argon2 verifications are already waiting
@@ -106,6 +113,10 @@ export function createExchange(deps: ExchangeDeps): Exchange {
   const pacer = createRefusalPacer({ clock });
 
   const grantedScopes = storedTokenScopes(deps.catalog);
+  // 503s come in floods, so each cause is one warn line a second with its count; the
+  // requests' own lines go below info (see http/token-endpoint.ts).
+  const shedding = countedWarning(logger, 'argon2 queue full: token exchanges answered 503 temporarily_unavailable');
+  const unreachable = countedWarning(logger, 'database unavailable: token exchanges answered 503 temporarily_unavailable');
 
   async function verifySecret(secretHash: string, secret: string): Promise<boolean> {
     const started = performance.now();
@@ -128,7 +139,7 @@ export function createExchange(deps: ExchangeDeps): Exchange {
   /** The argon2 queue would not take the client's verification now. Not the caller's failure: no throttle count, no audit event; the metric tells the operator. */
   function busy(request: ExchangeRequest): ExchangeResult {
     const retryAfterSeconds = queue?.retryAfterSeconds() ?? 1;
-    logger.debug({ key_id: request.keyId, retry_after_seconds: retryAfterSeconds }, 'argon2 queue full; exchange refused as unavailable');
+    shedding.count({ retry_after_seconds: retryAfterSeconds });
     return { ok: false, error: 'unavailable', retryAfterSeconds, cause: 'busy' };
   }
 
@@ -223,7 +234,7 @@ export function createExchange(deps: ExchangeDeps): Exchange {
         const appGrant = new Set(grantedScopes(key.app_scopes, null));
         const outside = notGranted.filter((s) => appGrant.has(s));
         await audit(key.org_id, request, { reason: 'scope_not_granted', scopes: notGranted, ...(outside.length > 0 ? { outside_allowance: outside } : {}) });
-        return { ok: false, error: 'invalid_scope', notGranted };
+        return { ok: false, error: 'invalid_scope', notGranted, orgId: key.org_id };
       }
       scopes = deps.catalog.expand(request.scopes);
     }
@@ -240,7 +251,7 @@ export function createExchange(deps: ExchangeDeps): Exchange {
       nowMs: now,
     });
     deps.lastUsed.record(key.id, now, request.ip);
-    return { ok: true, accessToken, expiresIn, scope: scopes.join(' ') };
+    return { ok: true, accessToken, expiresIn, scope: scopes.join(' '), orgId: key.org_id };
   }
 
   /** A database that is down or stalled is the server's trouble, not the caller's: 503, retry soon. */
@@ -249,7 +260,7 @@ export function createExchange(deps: ExchangeDeps): Exchange {
       return await run(request);
     } catch (error) {
       if (!isDatabaseUnavailable(error)) throw error;
-      logger.warn({ err: { message: (error as Error).message, code: (error as { code?: unknown }).code } }, 'token exchange failed: database unavailable');
+      unreachable.count({ err: { message: (error as Error).message, code: (error as { code?: unknown }).code } });
       return { ok: false, error: 'unavailable', retryAfterSeconds: DATABASE_RETRY_AFTER_SECONDS, cause: 'database' };
     }
   }

@@ -4,6 +4,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { TokenAuthority, TokenVerifier, VerifiedToken } from '../domain/access-tokens.js';
 import { InsufficientScopeError, UnauthenticatedError } from '../errors.js';
+import { addLogFields } from './request-logger.js';
 
 const REALM = 'scope-auth';
 
@@ -30,6 +31,9 @@ export function authenticate(deps: { verify: TokenVerifier; authority: TokenAuth
     }
     const verified = token === null ? null : await deps.verify(token);
     const current = verified === null ? null : await deps.authority(verified);
+    // The request's log line names the caller whenever a token of this server was verified,
+    // also when its key no longer acts (revoked, deleted, its org disabled).
+    if (verified !== null) addLogFields(res, { actor: verified.claims.client_id, org_id: verified.claims.org_id });
     if (current === null) {
       res.set('WWW-Authenticate', `Bearer realm="${REALM}", error="invalid_token", error_description="the access token is invalid, expired or revoked"`);
       throw new UnauthenticatedError('the access token is invalid, expired or revoked');

@@ -6,6 +6,8 @@ import type { Logger } from 'pino';
 import { HttpError, InvalidRequestError, NotFoundError, PayloadTooLargeError, UnavailableError, UnsupportedMediaTypeError } from '../errors.js';
 import { isDatabaseUnavailable } from '../store/availability.js';
 import { BODY_TOO_LARGE } from './raw-body.js';
+import { requestIdOf } from './request-id.js';
+import { addLogFields } from './request-logger.js';
 
 export const PROBLEM_TYPE_PREFIX = 'urn:scope-auth:problem:';
 
@@ -51,18 +53,31 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
     if (known) {
       // A body refused as too large is not read to its end: the connection cannot carry another request.
       if (known instanceof PayloadTooLargeError) res.shouldKeepAlive = false;
+      noteRefusal(res, known);
       sendProblem(res, known.status, known.code, known.title, known.message, known.extra);
       return;
     }
     if (isDatabaseUnavailable(error)) {
       // Not a bug: the database is down or stalled, and a retry in a moment may succeed.
-      logger.warn({ err: { message: (error as Error).message }, method: req.method, path: req.path }, 'database unavailable');
+      logger.warn({ err: { message: (error as Error).message }, method: req.method, path: req.path, request_id: requestIdOf(res) }, 'database unavailable');
       res.set('Retry-After', '1');
       const unavailable = new UnavailableError('the server cannot reach its database right now; retry later');
       sendProblem(res, unavailable.status, unavailable.code, unavailable.title, unavailable.message);
       return;
     }
-    logger.error({ err: error, method: req.method, path: req.path }, 'unhandled error');
+    logger.error({ err: error, method: req.method, path: req.path, request_id: requestIdOf(res) }, 'unhandled error');
     sendProblem(res, 500, 'internal_error', 'Internal server error', 'an unexpected error occurred');
   };
+}
+
+/**
+ * The request's log line says why it was refused (the problem's code) and, for a 403, which
+ * scope the caller lacked (the caller itself is already on it: bearer-auth.ts adds it).
+ */
+function noteRefusal(res: Response, error: HttpError): void {
+  const missing = error.extra?.['required_scope'] ?? error.extra?.['missing_scopes'];
+  addLogFields(res, {
+    code: error.code,
+    ...(missing === undefined ? {} : { missing_scope: Array.isArray(missing) ? missing.join(' ') : missing }),
+  });
 }

@@ -4,10 +4,13 @@
 // problem+json.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { ExchangeResult } from '../domain/exchange.js';
+import { isId } from '../domain/credentials.js';
+import type { ExchangeRequest, ExchangeResult } from '../domain/exchange.js';
 import { OAuthError } from '../errors.js';
 import { targetsPath, type RawRoute } from './raw-routes.js';
 import { setNoStore } from './request-context.js';
+import { requestIdOf } from './request-id.js';
+import { addLogFields, setLogLevel } from './request-logger.js';
 
 /**
  * The raw route of a token endpoint: POST to `path`, never cached (RFC 6749 §5.1); `answer`
@@ -20,6 +23,29 @@ export function tokenEndpoint(path: string, logger: Logger, answer: (req: Incomi
     answer(req, res).catch((error: unknown) => renderTokenError(res, error, logger, path));
     return true;
   };
+}
+
+/**
+ * Puts the exchange on the request's log line (one line per exchange): the org, the key, the
+ * client's address and the outcome, with the reason of an `invalid_client` (the audit log's)
+ * or the cause of an `unavailable`. Ids go on it only when well formed, so a client that put
+ * its secret in the wrong field does not have it logged. A 503 is counted on a warn line of
+ * its own, once a second (domain/exchange.ts), so its request line goes below info.
+ */
+export function logExchange(res: ServerResponse, request: ExchangeRequest, result: ExchangeResult): void {
+  const claimedOrg = request.orgId !== undefined && isId('org', request.orgId) ? request.orgId : null;
+  const orgId = ('orgId' in result ? result.orgId : null) ?? claimedOrg;
+  const reason = result.ok ? undefined : result.error === 'invalid_client' ? result.reason : result.error === 'unavailable' ? result.cause : undefined;
+  addLogFields(res, {
+    org_id: orgId,
+    key_id: isId('key', request.keyId) ? request.keyId : null,
+    ip: request.ip,
+    outcome: result.ok ? 'issued' : result.error,
+    ...(reason === undefined ? {} : { reason }),
+    // A key used with another org's id: the org it claimed, next to the key's own.
+    ...(claimedOrg !== null && orgId !== claimedOrg ? { claimed_org_id: claimedOrg } : {}),
+  });
+  if (!result.ok && result.error === 'unavailable') setLogLevel(res, 'debug');
 }
 
 /** The token response (RFC 6749 §5.1) of a successful exchange. */
@@ -80,6 +106,6 @@ function renderTokenError(res: ServerResponse, error: unknown, logger: Logger, p
     sendOAuthError(res, error);
     return;
   }
-  logger.error({ err: error, path }, 'unhandled error in token endpoint');
+  logger.error({ err: error, path, request_id: requestIdOf(res) }, 'unhandled error in token endpoint');
   sendJson(res, 500, SERVER_ERROR);
 }

@@ -6,14 +6,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Exchange } from '../domain/exchange.js';
+import type { Exchange, ExchangeRequest } from '../domain/exchange.js';
 import { parseScopeParam } from '../domain/scopes.js';
 import { OAuthError } from '../errors.js';
 import { FORM_CONTENT_TYPE, parseForm } from '../http/form-body.js';
-import { exchangeError, INVALID_CLIENT_DESCRIPTION, sendToken, tokenEndpoint } from '../http/token-endpoint.js';
+import { exchangeError, INVALID_CLIENT_DESCRIPTION, logExchange, sendToken, tokenEndpoint } from '../http/token-endpoint.js';
 import { readBodyText } from '../http/raw-body.js';
 import type { RawRoute } from '../http/raw-routes.js';
 import { rawClientIp, type TrustFunction } from '../http/request-context.js';
+import { requestIdOf } from '../http/request-id.js';
 
 export const OAUTH_TOKEN_PATH = '/oauth2/token';
 
@@ -103,12 +104,15 @@ export function oauthRoute(deps: { exchange: Exchange; logger: Logger; trust: Tr
     }
     const credentials = clientCredentials(req.headers.authorization, client_id, client_secret);
     const scopes = scope === undefined ? [] : parseScopeParam(scope);
-    const result = await deps.exchange({
+    const request: ExchangeRequest = {
       keyId: credentials.keyId,
       secret: credentials.secret,
       ...(scopes.length > 0 ? { scopes } : {}),
       ip: rawClientIp(req, deps.trust),
-    });
+      requestId: requestIdOf(res),
+    };
+    const result = await deps.exchange(request);
+    logExchange(res, request, result);
     if (!result.ok) throw exchangeError(result, credentials.basic ? BASIC_CHALLENGE : {});
     sendToken(res, result);
   }

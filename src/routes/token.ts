@@ -6,13 +6,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Exchange } from '../domain/exchange.js';
+import type { Exchange, ExchangeRequest } from '../domain/exchange.js';
 import { parseScopeParam } from '../domain/scopes.js';
 import { OAuthError } from '../errors.js';
 import { readJsonBody } from '../http/raw-body.js';
-import { exchangeError, sendToken, tokenEndpoint } from '../http/token-endpoint.js';
+import { exchangeError, logExchange, sendToken, tokenEndpoint } from '../http/token-endpoint.js';
 import type { RawRoute } from '../http/raw-routes.js';
 import { rawClientIp, type TrustFunction } from '../http/request-context.js';
+import { requestIdOf } from '../http/request-id.js';
 
 export const TOKEN_PATH = '/v1/token';
 
@@ -35,13 +36,16 @@ export function tokenRoute(deps: { exchange: Exchange; logger: Logger; trust: Tr
     }
     const { org_id, key_id, secret, scope } = parsed.data;
     const scopes = scope === undefined ? [] : parseScopeParam(scope);
-    const result = await deps.exchange({
+    const request: ExchangeRequest = {
       orgId: org_id,
       keyId: key_id,
       secret,
       ...(scopes.length > 0 ? { scopes } : {}),
       ip: rawClientIp(req, deps.trust),
-    });
+      requestId: requestIdOf(res),
+    };
+    const result = await deps.exchange(request);
+    logExchange(res, request, result);
     if (!result.ok) throw exchangeError(result);
     sendToken(res, result);
   }

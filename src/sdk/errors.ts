@@ -95,7 +95,9 @@ export type TokenVerificationErrorCode =
    */
   | 'claim_invalid'
   /** The JWKS could not be fetched; the token itself may be fine. */
-  | 'jwks_unavailable';
+  | 'jwks_unavailable'
+  /** A valid token without a scope the route requires (middleware only; `claim` is `scope`). */
+  | 'insufficient_scope';
 
 const verificationStatus: Record<TokenVerificationErrorCode, number> = {
   token_missing: 401,
@@ -109,11 +111,14 @@ const verificationStatus: Record<TokenVerificationErrorCode, number> = {
   token_not_yet_valid: 401,
   claim_invalid: 401,
   jwks_unavailable: 503,
+  insufficient_scope: 403,
 };
 
 /**
- * Thrown by `verifier.verify()`. `code` is stable and safe to branch on; `status` is the
- * HTTP status a resource server should answer (401, or 503 when the JWKS is unreachable).
+ * Thrown by `verifier.verify()`, and given to the verifier's `onError` hook for each refusal
+ * of `require()`. `code` is stable and safe to branch on; `status` is the HTTP status a
+ * resource server should answer (401, 403 for `insufficient_scope`, or 503 when the JWKS is
+ * unreachable).
  *
  * @example
  * ```ts

@@ -2,8 +2,13 @@
  * The options of `createVerifier`, and their checked form: every default of the verifier
  * is here, and every option is validated once, at construction.
  */
+import type { Request } from 'express';
+import type { TokenVerificationError } from './errors.js';
 import type { OrgIdOption, OrgIdResolver, OrgPin } from './org-pin.js';
 import { readOrgIdOption } from './org-pin.js';
+
+/** The `onError` option: told of each refusal of `require()`. */
+export type VerifierErrorHook = (err: TokenVerificationError, req: Request) => void;
 
 /** Options of `createVerifier`. */
 export interface VerifierOptions {
@@ -49,6 +54,26 @@ export interface VerifierOptions {
    * ```
    */
   orgId?: OrgIdOption;
+  /**
+   * Called with the error and the request for each refusal `require()` answers, before it
+   * answers: a 401 (`token_missing`, `token_malformed`, a failed verification), a 403
+   * (`insufficient_scope`, `claim` `scope`), and a JWKS outage (`jwks_unavailable`, which then
+   * goes on to the app's error handler as before). For logs and metrics: it cannot change the
+   * answer, and whatever it throws (or a promise it returns rejects with) is ignored. Not
+   * called by `verify()`, which throws instead, nor for a bug (an `orgId` function that
+   * throws), which goes to the app's error handler. Never given the token.
+   *
+   * @example
+   * ```ts
+   * createVerifier({
+   *   issuer,
+   *   audience,
+   *   onError: (err, req) =>
+   *     log.warn({ code: err.code, claim: err.claim, path: req.path, request_id: req.get('x-request-id') }, err.message),
+   * })
+   * ```
+   */
+  onError?: VerifierErrorHook;
 }
 
 const DEFAULT_ALGORITHMS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
@@ -74,6 +99,7 @@ export interface Settings {
   timeoutDuration: number;
   now: () => number;
   orgId: OrgPin | OrgIdResolver | undefined;
+  onError: VerifierErrorHook | undefined;
 }
 
 /** Throws a TypeError naming the option at fault: a misconfigured verifier must not start. */
@@ -120,5 +146,12 @@ export function readOptions(options: VerifierOptions): Settings {
     timeoutDuration: Math.floor(nonNegative('timeoutDuration', options.timeoutDuration, DEFAULTS.timeoutDuration)),
     now: options.now ?? Date.now,
     orgId: readOrgIdOption(options.orgId, 'createVerifier()', true),
+    onError: readHook(options.onError, fail),
   };
+}
+
+function readHook(value: unknown, fail: (message: string) => never): VerifierErrorHook | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') fail('`onError` must be a function (err, req) => void');
+  return value as VerifierErrorHook;
 }

@@ -25,7 +25,7 @@ export { TokenVerificationError } from './errors.js';
 export type { TokenVerificationErrorCode } from './errors.js';
 export type { OrgIdOption, OrgIdResolver } from './org-pin.js';
 export type { AccessTokenClaims } from './token-claims.js';
-export type { VerifierOptions } from './verifier-options.js';
+export type { VerifierErrorHook, VerifierOptions } from './verifier-options.js';
 
 declare global {
   // Declaration merging with Express's own global namespace; it needs `namespace`.
@@ -108,6 +108,19 @@ export function createVerifier(options: VerifierOptions): Verifier {
   const { issuer, audience, algorithms, clockTolerance } = settings;
   const staticPin = typeof settings.orgId === 'function' ? undefined : settings.orgId;
   const resolver = typeof settings.orgId === 'function' ? settings.orgId : undefined;
+  const hook = settings.onError;
+
+  /** Tells the `onError` hook of a refusal; `err` is made only when there is a hook to tell. */
+  function refused(req: Request, err: TokenVerificationError | (() => TokenVerificationError)): void {
+    if (hook === undefined) return;
+    try {
+      const returned: unknown = hook(typeof err === 'function' ? err() : err, req);
+      // An async hook's rejection must not become an unhandled one.
+      if (returned instanceof Promise) returned.catch(() => {});
+    } catch {
+      // The hook observes; a failure of its own must not change the answer.
+    }
+  }
 
   function verify(token: string, options?: VerifyOptions): Promise<AccessTokenClaims> {
     if (options?.orgId === undefined && resolver === undefined) return verifyPinned(token, staticPin);
@@ -173,7 +186,9 @@ export function createVerifier(options: VerifierOptions): Verifier {
       if (known !== undefined && known[verified] === true) {
         // A later guard may see other route parameters than the one that verified the token.
         if (resolver !== undefined && !acceptsOrg(pinOf(req), known.org_id)) {
-          challenge(res, 401, settings.realm, { error: 'invalid_token', description: orgNotAccepted().message });
+          const err = orgNotAccepted();
+          refused(req, err);
+          challenge(res, 401, settings.realm, { error: 'invalid_token', description: err.message });
           return;
         }
         authorize(req, res, next, known, scopes);
@@ -181,12 +196,14 @@ export function createVerifier(options: VerifierOptions): Verifier {
       }
       const header = req.headers.authorization?.trim();
       if (header === undefined || !/^bearer(\s|$)/i.test(header)) {
+        refused(req, () => new TokenVerificationError('token_missing', 'A bearer token is required'));
         challenge(res, 401, settings.realm, undefined, { error: 'unauthorized', description: 'A bearer token is required' });
         return;
       }
       const token = BEARER.exec(header)?.[1];
       if (token === undefined) {
         const description = 'The Authorization header is not a valid Bearer token';
+        refused(req, () => new TokenVerificationError('token_malformed', description));
         challenge(res, 401, settings.realm, { error: 'invalid_token', description });
         return;
       }
@@ -197,8 +214,10 @@ export function createVerifier(options: VerifierOptions): Verifier {
         },
         (err: unknown) => {
           if (err instanceof TokenVerificationError && err.status === 401) {
+            refused(req, err);
             challenge(res, 401, settings.realm, { error: 'invalid_token', description: err.message });
           } else {
+            if (err instanceof TokenVerificationError) refused(req, err);
             // jwks_unavailable (status 503) or a bug: the app's error handler decides.
             next(err);
           }
@@ -211,9 +230,11 @@ export function createVerifier(options: VerifierOptions): Verifier {
     for (const scope of scopes) {
       if (!grants(claims.scope, scope)) {
         const missing = scopes.filter((wanted) => !grants(claims.scope, wanted));
+        const description = `The access token lacks the scope ${missing.join(' ')}`;
+        refused(req, () => new TokenVerificationError('insufficient_scope', description, { claim: 'scope' }));
         challenge(res, 403, settings.realm, {
           error: 'insufficient_scope',
-          description: `The access token lacks the scope ${missing.join(' ')}`,
+          description,
           scope: scopes.join(' '),
         });
         return;

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import pg from 'pg';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
@@ -17,6 +16,7 @@ import { TEST_ENV } from '../helpers/context.js';
 import { openTestDatabase, PG_URL, type TestDatabase } from '../helpers/db.js';
 import { within } from '../helpers/wait.js';
 import { freePort } from '../helpers/server.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 /** Far less than the server's 5-second re-read: only a notification makes it this fast, most of the time. */
 const NOTIFIED_WITHIN_MS = 1500;
@@ -59,7 +59,7 @@ describe.skipIf(!PG_URL)(`the CLI and a server on one PostgreSQL database${PG_UR
     await admin.connect();
     [cli, server] = await Promise.all([
       buildCli(env),
-      startServer(loadConfig({ ...TEST_ENV, ...env, SCOPE_AUTH_DATABASE_URL: urlNamed(serverName) }), { logger: pino({ level: 'silent' }) }),
+      startServer(loadConfig({ ...TEST_ENV, ...env, SCOPE_AUTH_DATABASE_URL: urlNamed(serverName) }), { logger: testLogger() }),
     ]);
   });
   afterAll(async () => {

@@ -6,13 +6,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { buildCli, type Cli } from '../helpers/cli.js';
 import { TEST_ENV } from '../helpers/context.js';
 import { freePort } from '../helpers/server.js';
+import { captureServerOutput, testLogger } from '../helpers/test-logger.js';
 
 /** The keyring re-reads signing keys every 5 s; allow for a loaded machine on top. */
 const NOTICE_WITHIN_MS = 5_000;
@@ -53,7 +53,7 @@ describe('the CLI and a server running on the same database', () => {
       SCOPE_AUTH_ISSUER: url,
       SCOPE_AUTH_PORT: String(port),
     };
-    [cli, server] = await Promise.all([buildCli(env), startServer(loadConfig({ ...TEST_ENV, ...env }), { logger: pino({ level: 'silent' }) })]);
+    [cli, server] = await Promise.all([buildCli(env), startServer(loadConfig({ ...TEST_ENV, ...env }), { logger: testLogger() })]);
     orgId = server.bootstrap!.org.id;
   });
   afterAll(async () => {
@@ -205,6 +205,7 @@ describe('the CLI and a server running on the same database', () => {
     let output = '';
     child.stdout.on('data', (chunk) => (output += String(chunk)));
     child.stderr.on('data', (chunk) => (output += String(chunk)));
+    captureServerOutput(child.stdout, 'cli-serve');
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
       const ready = async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;

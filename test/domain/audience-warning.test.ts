@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -14,6 +13,7 @@ import { startServer } from '../../src/server.js';
 import { catalogFile, TEST_AUDIENCES, type CatalogFile } from '../helpers/catalog.js';
 import { createTestContext, TEST_ENV, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 describe.each(DIALECTS)('apps whose audience is not allowed, on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
@@ -67,7 +67,7 @@ describe('a starting server', () => {
   it('logs one warning naming the apps whose audience the catalogue does not list', async () => {
     const env = { ...TEST_ENV, SCOPE_AUTH_PORT: '0', SCOPE_AUTH_DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`, SCOPE_AUTH_KEYS_DIR: join(dir, 'keys') };
     // First start, before the operator listed audiences: an app picks its own.
-    const first = await startServer(loadConfig(env), { logger: pino({ level: 'silent' }) });
+    const first = await startServer(loadConfig(env), { logger: testLogger() });
     const root = first.bootstrap!;
     const login = await request(first.url).post('/v1/token').send({ org_id: root.org.id, key_id: root.key.id, secret: root.secret }).expect(200);
     const app = await request(first.url)

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { calculateJwkThumbprint, createLocalJWKSet, jwtVerify } from 'jose';
-import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { SigningAlg } from '../../src/config.js';
 import { KekError, open } from '../../src/domain/kek.js';
@@ -8,6 +7,7 @@ import { createKeyring } from '../../src/domain/keyring.js';
 import { generateSigningKey } from '../../src/domain/signing-key-material.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 import { jwksOf, kidsOf, PUBLISH_SECONDS, statesOf, TTL_MAX_SECONDS, useKeyringFixture } from '../helpers/keyring.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
@@ -126,7 +126,7 @@ describe.each(DIALECTS)('keyring on $dialect', (dialectCase) => {
           db: await secondConnection(),
           kek: randomBytes(32),
           clock,
-          logger: pino({ level: 'silent' }),
+          logger: testLogger(),
           alg: 'ES256',
           rotationDays: 30,
           tokenTtlMaxSeconds: TTL_MAX_SECONDS,

@@ -1,4 +1,3 @@
-import { pino } from 'pino';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FLUSH_CHUNK, createLastUsedRecorder, type LastUsedRecorder } from '../../src/domain/last-used.js';
@@ -8,6 +7,7 @@ import type { Db, Dialect } from '../../src/store/database.js';
 import { insertOrg } from '../../src/store/orgs.js';
 import { DIALECTS, dialectTitle, openTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { appRow, keyRow, orgRow } from '../helpers/rows.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 const T = Date.UTC(2026, 10, 23, 12, 0, 0);
 
@@ -55,7 +55,7 @@ describe.each(DIALECTS)('last-used recorder on $dialect', (dialectCase) => {
     beforeEach(async () => {
       database = await openTestDatabase(dialectCase.dialect);
       db = database.handle.db;
-      recorder = createLastUsedRecorder(db, pino({ level: 'silent' }), 1000);
+      recorder = createLastUsedRecorder(db, testLogger(), 1000);
       keyId = await seedKey(db);
     });
     afterEach(async () => {

@@ -1,10 +1,10 @@
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createRefusalAudit, type RefusalAudit } from '../../src/domain/refusal-audit.js';
 import { insertOrg } from '../../src/store/orgs.js';
 import { createTestClock, type TestClock } from '../helpers/clock.js';
 import { DIALECTS, dialectTitle, openTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { orgRow } from '../helpers/rows.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 const MINUTE = 60_000;
 
@@ -21,7 +21,7 @@ describe.each(DIALECTS)('aggregated refusal events on $dialect', (dialectCase) =
       const org = orgRow(clock.now());
       await insertOrg(database.handle.db, org);
       orgId = org.id;
-      audit = createRefusalAudit({ db: database.handle.db, clock, logger: pino({ level: 'silent' }), action: 'token.refused', maxPending: 4 });
+      audit = createRefusalAudit({ db: database.handle.db, clock, logger: testLogger(), action: 'token.refused', maxPending: 4 });
     });
     afterEach(async () => {
       await audit.stop();

@@ -1,14 +1,14 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databaseCounters, type CounterStore } from '../../src/domain/counter-stores.js';
 import { createThrottle, type Reservation, type Throttle, type ThrottleOptions } from '../../src/domain/throttle.js';
 import { createTestClock, type TestClock } from '../helpers/clock.js';
 import { DIALECTS, openTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 const KEY_LIMIT = 3;
 const IP_LIMIT = 5;
 const LIMITS = { keyFailuresPerMinute: KEY_LIMIT, ipFailuresPerMinute: IP_LIMIT };
-const logger = pino({ level: 'silent' });
+const logger = testLogger();
 
 /** The in-memory counters, and the database counters on every dialect that runs here. */
 const STORES = [

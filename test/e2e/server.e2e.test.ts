@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startCommand } from '../../scripts/start-command.js';
 import { freePort } from '../helpers/server.js';
+import { captureServerOutput } from '../helpers/test-logger.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const MAIN = join(ROOT, 'src/main.ts');
@@ -35,6 +36,7 @@ function start(cwd: string, env: Record<string, string>, argv: readonly string[]
   let out = '';
   let err = '';
   child.stdout.on('data', (chunk) => (out += String(chunk)));
+  captureServerOutput(child.stdout, 'e2e');
   child.stderr.on('data', (chunk) => (err += String(chunk)));
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   return { child, stdout: () => out, stderr: () => err, exited };

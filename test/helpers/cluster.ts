@@ -14,6 +14,7 @@ import { TEST_ENV } from './context.js';
 import { PG_URL } from './db.js';
 import { startRoundRobinProxy, type RoundRobinProxy } from './round-robin-proxy.js';
 import { freePort } from './server.js';
+import { captureServerOutput } from './test-logger.js';
 
 export interface Instance {
   readonly port: number;
@@ -95,6 +96,7 @@ export async function startCluster(options: { size: number; env?: Record<string,
     });
     let output = '';
     child.stdout!.on('data', (chunk) => (output += String(chunk)));
+    captureServerOutput(child.stdout!, 'cluster');
     child.stderr!.on('data', (chunk) => (output += String(chunk)));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     return { port, url: backends[index]!, child, output: () => output, exited };

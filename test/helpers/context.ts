@@ -1,7 +1,6 @@
 // A test app built exactly as the server builds it (createServices + createApp), on a
 // fresh database of the given dialect, with a test clock and cheap argon2 parameters.
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
 import request from 'supertest';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { loadConfig, type EnvName } from '../../src/config.js';
@@ -16,6 +15,7 @@ import { openTestDatabase, type TestDatabase } from './db.js';
 import { catalogFile } from './catalog.js';
 import { appRow, seedClient } from './rows.js';
 import type { CatalogInput } from '../../src/domain/scopes.js';
+import { testLogger } from './test-logger.js';
 
 export type TestEnv = Partial<Record<EnvName, string>>;
 
@@ -71,7 +71,7 @@ export async function createTestContext(options: {
   const catalog = options.catalog === undefined ? null : catalogFile(options.catalog);
   const config = loadConfig({ ...TEST_ENV, ...(catalog ? { SCOPE_AUTH_CATALOG: catalog.path } : {}), ...options.env });
   const kek = randomBytes(32);
-  const deps = await createServices(config, { db, kek, logger: pino({ level: 'silent' }), clock });
+  const deps = await createServices(config, { db, kek, logger: testLogger(), clock });
   const root = (await bootstrapRootOrg(deps))!;
   const app = createApp(deps);
 

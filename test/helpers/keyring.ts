@@ -2,7 +2,6 @@
 // second connections to the same data, and change feeds on PostgreSQL.
 import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
-import { pino } from 'pino';
 import { afterEach, beforeEach } from 'vitest';
 import { createKeyring, type Keyring, type KeyringOptions } from '../../src/domain/keyring.js';
 import { mintAccessToken } from '../../src/domain/tokens.js';
@@ -10,6 +9,7 @@ import { openChangeFeed, type ChangeFeed } from '../../src/store/change-feed.js'
 import { createDatabase, type DatabaseHandle, type Db, type Dialect } from '../../src/store/database.js';
 import { createTestClock, type TestClock } from './clock.js';
 import { openTestDatabase, type TestDatabase } from './db.js';
+import { testLogger } from './test-logger.js';
 
 export const SECOND = 1000;
 export const DAY = 86_400 * SECOND;
@@ -63,7 +63,7 @@ export function useKeyringFixture(dialect: Dialect): () => KeyringFixture {
           db: target,
           kek,
           clock,
-          logger: pino({ level: 'silent' }),
+          logger: testLogger(),
           alg: 'ES256',
           rotationDays: 30,
           tokenTtlMaxSeconds: TTL_MAX_SECONDS,
@@ -83,7 +83,7 @@ export function useKeyringFixture(dialect: Dialect): () => KeyringFixture {
         const feed = openChangeFeed({
           url: database.url,
           ...(database.schema === undefined ? {} : { schema: database.schema }),
-          logger: pino({ level: 'silent' }),
+          logger: testLogger(),
           ...(applicationName === undefined ? {} : { applicationName }),
         });
         feeds.push(feed);

@@ -3,12 +3,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { freePort } from '../../scripts/free-port.js';
 import { TEST_ENV, type TestEnv } from './context.js';
+import { testLogger } from './test-logger.js';
 
 export { freePort };
 
@@ -38,7 +39,7 @@ export async function startTestServer(options: { env?: TestEnv; clock?: Clock; l
     SCOPE_AUTH_KEYS_DIR: join(dir, 'keys'),
     ...options.env,
   });
-  const server = await startServer(config, { logger: options.logger ?? pino({ level: 'silent' }), ...(options.clock ? { clock: options.clock } : {}) });
+  const server = await startServer(config, { logger: options.logger ?? testLogger(), ...(options.clock ? { clock: options.clock } : {}) });
   const bootstrap = server.bootstrap!;
   return {
     url,

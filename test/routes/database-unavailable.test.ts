@@ -4,7 +4,6 @@
 // the database is back. The app reaches the database through a TCP forwarder that the test
 // stalls, as a network partition would.
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
 import pg from 'pg';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { createDatabase, type DatabaseHandle } from '../../src/store/database.js
 import { TEST_ENV } from '../helpers/context.js';
 import { openTestDatabase, PG_URL, type TestDatabase } from '../helpers/db.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 describe.skipIf(!PG_URL)(`a PostgreSQL that cannot answer${PG_URL ? '' : ' (skipped: set SCOPE_AUTH_TEST_DATABASE_URL to run on PostgreSQL)'}`, () => {
   let database: TestDatabase;
@@ -38,8 +38,8 @@ describe.skipIf(!PG_URL)(`a PostgreSQL that cannot answer${PG_URL ? '' : ' (skip
       // Every exchange below must reach the database: no verified-credential shortcut.
       SCOPE_AUTH_VERIFIED_CACHE_SIZE: '0',
     });
-    handle = await createDatabase(via.toString(), { schema: database.schema!, pool: config.database, logger: pino({ level: 'silent' }) });
-    const deps = await createServices(config, { db: handle.db, kek: randomBytes(32), logger: pino({ level: 'silent' }) });
+    handle = await createDatabase(via.toString(), { schema: database.schema!, pool: config.database, logger: testLogger() });
+    const deps = await createServices(config, { db: handle.db, kek: randomBytes(32), logger: testLogger() });
     root = (await bootstrapRootOrg(deps))!;
     app = createApp(deps);
     stopTimers = async () => {

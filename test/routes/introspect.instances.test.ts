@@ -2,7 +2,6 @@
 // periodic re-read) still accepts the tokens the new key signs: it re-reads the keys when a
 // token names a kid it does not know, instead of calling the token invalid.
 import { decodeProtectedHeader } from 'jose';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
@@ -10,6 +9,7 @@ import { createServices } from '../../src/services.js';
 import { createDatabase, type DatabaseHandle } from '../../src/store/database.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 describe.each(DIALECTS)('an instance that has not heard of a rotation yet, on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
@@ -21,7 +21,7 @@ describe.each(DIALECTS)('an instance that has not heard of a rotation yet, on $d
     beforeAll(async () => {
       ctx = await createTestContext({ dialect: dialectCase.dialect });
       secondDb = await createDatabase(ctx.database.url, ctx.database.schema === undefined ? {} : { schema: ctx.database.schema });
-      second = await createServices(ctx.deps.config, { db: secondDb.db, kek: ctx.kek, logger: pino({ level: 'silent' }), clock: ctx.clock });
+      second = await createServices(ctx.deps.config, { db: secondDb.db, kek: ctx.kek, logger: testLogger(), clock: ctx.clock });
       secondApp = createApp(second);
     });
     afterAll(async () => {

@@ -1,7 +1,6 @@
 // The last way in stays: through the API, nobody can revoke or delete the root org's last
 // active key holding admin.orgs:full, nor demote or delete its app (409 last_root_admin),
 // not even that key itself, and not two admins at the same moment on two instances.
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
@@ -12,6 +11,7 @@ import { getKey } from '../../src/domain/keys.js';
 import { orgSnapshot } from '../helpers/admin.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 function expectLastRootAdmin(res: request.Response) {
   expect(res.status).toBe(409);
@@ -113,7 +113,7 @@ describe.each(DIALECTS)('the root org’s last admin on $dialect', (dialectCase)
       let second: { handle: DatabaseHandle; deps: AppDeps; app: App } | undefined;
       if (dialectCase.dialect === 'postgres') {
         const handle = await createDatabase(ctx.database.url, { schema: ctx.database.schema! });
-        const deps = await createServices(ctx.deps.config, { db: handle.db, kek: ctx.kek, logger: pino({ level: 'silent' }), clock: ctx.clock });
+        const deps = await createServices(ctx.deps.config, { db: handle.db, kek: ctx.kek, logger: testLogger(), clock: ctx.clock });
         second = { handle, deps, app: createApp(deps) };
       }
       try {

@@ -2,7 +2,6 @@
 // this app or on a second app instance (another "process") sharing the database.
 import type { AddressInfo } from 'node:net';
 import { createServer, type Server } from 'node:http';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type AppDeps } from '../../src/app.js';
 import { createServices } from '../../src/services.js';
@@ -10,6 +9,7 @@ import { createDatabase, type DatabaseHandle } from '../../src/store/database.js
 import { auditEvents } from '../helpers/admin.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 async function listen(app: ReturnType<typeof createApp>): Promise<{ server: Server; url: string }> {
   const server = createServer(app);
@@ -34,7 +34,7 @@ describe.each(DIALECTS)('revocation against concurrent exchanges on $dialect', (
         env: { SCOPE_AUTH_THROTTLE_KEY_FAILURES: '100000', SCOPE_AUTH_THROTTLE_IP_FAILURES: '100000' },
       });
       secondDb = await createDatabase(ctx.database.url, ctx.database.schema === undefined ? {} : { schema: ctx.database.schema });
-      secondDeps = await createServices(ctx.deps.config, { db: secondDb.db, kek: ctx.kek, logger: pino({ level: 'silent' }), clock: ctx.clock });
+      secondDeps = await createServices(ctx.deps.config, { db: secondDb.db, kek: ctx.kek, logger: testLogger(), clock: ctx.clock });
       const first = await listen(ctx.app);
       const second = await listen(createApp(secondDeps));
       servers.push(first.server, second.server);

@@ -149,7 +149,7 @@ describe.each(DIALECTS)('POST /v1/token, security on $dialect', (dialectCase) =>
       await request(app).post('/v1/token?secret=' + client.secret).set('X-Forwarded-For', '10.4.0.1').send(bodyOf(client)).expect(200);
       const logs = lines.join('');
       expect(lines.length).toBeGreaterThan(0);
-      expect(logs).toContain('token exchange refused');
+      expect(logs).toContain('"outcome":"invalid_client","reason":"wrong_secret"');
       for (const forbidden of [client.secret, wrongSecret, ok.body.access_token, '$argon2id$']) expect(logs).not.toContain(forbidden);
       const audit = JSON.stringify(await ctx.db.selectFrom('audit_events').selectAll().execute());
       for (const forbidden of [client.secret, wrongSecret, '$argon2id$']) expect(audit).not.toContain(forbidden);

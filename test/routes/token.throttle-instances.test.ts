@@ -1,6 +1,5 @@
 // Two app instances on one PostgreSQL database (two connection pools, two throttles) are one
 // deployment: the limits hold for both together, for guesses in turn and in bursts.
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppDeps } from '../../src/app.js';
 import { createServices } from '../../src/services.js';
@@ -8,6 +7,7 @@ import { createDatabase, type DatabaseHandle } from '../../src/store/database.js
 import { createTestContext, type TestContext, type TestCredentials } from '../helpers/context.js';
 import { PG_URL } from '../helpers/db.js';
 import { countedInstance, tally, type CountedInstance } from '../helpers/throttle.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 const title = 'token exchange throttling across two instances on one PostgreSQL database';
 
@@ -21,7 +21,7 @@ describe.skipIf(!PG_URL)(PG_URL ? title : `${title} (skipped: set SCOPE_AUTH_TES
   beforeAll(async () => {
     ctx = await createTestContext({ dialect: 'postgres', env: { SCOPE_AUTH_TRUST_PROXY: 'true', SCOPE_AUTH_ARGON2_QUEUE_LIMIT: '10000' } });
     secondDb = await createDatabase(ctx.database.url, { schema: ctx.database.schema! });
-    secondDeps = await createServices(ctx.deps.config, { db: secondDb.db, kek: ctx.kek, logger: pino({ level: 'silent' }), clock: ctx.clock });
+    secondDeps = await createServices(ctx.deps.config, { db: secondDb.db, kek: ctx.kek, logger: testLogger(), clock: ctx.clock });
     instances = [await countedInstance(ctx.deps), await countedInstance(secondDeps)];
   });
   afterAll(async () => {

@@ -1,7 +1,6 @@
 // The brute-force throttle as a caller meets it: guesses are counted before argon2 checks
 // them, so a burst gets no more checked than the limit; clients whose secret is right are not
 // counted; IPv6 clients are counted by their /64.
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
@@ -13,6 +12,7 @@ import { createTestContext, type TestContext } from '../helpers/context.js';
 import { QueryCounter } from '../helpers/query-counter.js';
 import { DIALECTS, dialectTitle, openTestDatabase } from '../helpers/db.js';
 import { countedInstance, tally, type CountedInstance } from '../helpers/throttle.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 describe.each(DIALECTS)('token exchange throttling on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
@@ -124,7 +124,7 @@ describe.each(DIALECTS)('token exchange throttling on $dialect', (dialectCase) =
 
     it('makes a warm exchange cost one query, the key read: the throttle does nothing for a secret already verified', async () => {
       const counter = new QueryCounter();
-      const deps = await createServices(ctx.deps.config, { db: ctx.db.withPlugin(counter), kek: ctx.kek, logger: pino({ level: 'silent' }), clock: ctx.clock });
+      const deps = await createServices(ctx.deps.config, { db: ctx.db.withPlugin(counter), kek: ctx.kek, logger: testLogger(), clock: ctx.clock });
       const counted = await countedInstance(deps);
       try {
         const client = await ctx.createClient(['tools:deploy']);
@@ -146,7 +146,7 @@ describe.each(DIALECTS)('token exchange throttling on $dialect', (dialectCase) =
     it('answers an error, not a token, when the counters cannot be reached to count the attempt', async () => {
       const gone = await openTestDatabase(dialectCase.dialect);
       await gone.close();
-      const logger = pino({ level: 'silent' });
+      const logger = testLogger();
       const throttle = createThrottle({ limits: ctx.deps.config.throttle, clock: ctx.clock, logger, counters: databaseCounters(gone.handle.db) });
       const app = createApp({ ...ctx.deps, throttle });
       const client = await ctx.createClient(['tools:deploy']);

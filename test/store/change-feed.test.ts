@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { notifyChange, openChangeFeed, type ChangeFeed } from '../../src/store/change-feed.js';
 import { openTestDatabase, PG_URL, type TestDatabase } from '../helpers/db.js';
 import { within } from '../helpers/wait.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -35,7 +36,7 @@ describe.skipIf(!PG_URL)(`the change feed on PostgreSQL${PG_URL ? '' : ' (skippe
 
   /** A feed on `target`'s schema counting the calls of its `signing_keys` subscriber; resolves once it listens. */
   async function countingFeed(target: TestDatabase, options: { applicationName?: string; logger?: Logger } = {}) {
-    const feed = openChangeFeed({ url: target.url, schema: target.schema!, logger: options.logger ?? pino({ level: 'silent' }), ...options });
+    const feed = openChangeFeed({ url: target.url, schema: target.schema!, logger: options.logger ?? testLogger(), ...options });
     feeds.push(feed);
     const counter = { calls: 0 };
     feed.subscribe('signing_keys', () => (counter.calls += 1));

@@ -10,6 +10,7 @@ import { createDatabase, ping, type DatabaseHandle } from '../../src/store/datab
 import { PG_URL } from '../helpers/db.js';
 import { freePort } from '../helpers/server.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 const pgTarget = () => {
   const url = new URL(PG_URL!);
@@ -55,7 +56,7 @@ describe.skipIf(!PG_URL)(`PostgreSQL faults${PG_URL ? '' : ' (skipped: set SCOPE
     for (const proxy of proxies.splice(0)) await proxy.close();
   });
 
-  async function open(url: string, logger = pino({ level: 'silent' })) {
+  async function open(url: string, logger = testLogger()) {
     const handle = await createDatabase(url, { pool: SMALL_POOL, logger });
     handles.push(handle);
     return handle;

@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Migrator, sql, type Kysely } from 'kysely';
 import pg from 'pg';
-import { pino } from 'pino';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../db/migrations/index.js';
@@ -21,6 +20,7 @@ import { createDatabase, migrateToLatest, type DatabaseHandle } from '../../src/
 import { createTestClock } from '../helpers/clock.js';
 import { TEST_ENV } from '../helpers/context.js';
 import { DIALECTS, dialectTitle, PG_URL } from '../helpers/db.js';
+import { testLogger } from '../helpers/test-logger.js';
 
 const BEFORE = Object.keys(migrations)
   .sort()
@@ -83,7 +83,7 @@ describe.each(DIALECTS)('migrating a database in use to org tenancy on $dialect'
       }
 
       await migrateToLatest(handle.db);
-      deps = await createServices(config, { db: handle.db, kek: randomBytes(32), logger: pino({ level: 'silent' }), clock });
+      deps = await createServices(config, { db: handle.db, kek: randomBytes(32), logger: testLogger(), clock });
       app = createApp(deps);
     });
     afterAll(async () => {
