@@ -43,13 +43,27 @@ export async function createDatabase(url: string, options: DatabaseOptions = {})
   throw new Error('unsupported database URL: expected sqlite:<path> or postgres://…');
 }
 
-/** Applies every pending migration; throws with the failing migration's name. */
+/** SQLSTATEs of a schema or table that vanished while the catalogue was being read. */
+const VANISHED = new Set(['3F000', '42P01']);
+const MIGRATE_ATTEMPTS = 3;
+
+/**
+ * Applies every pending migration; throws with the failing migration's name.
+ *
+ * Before it migrates, kysely's Migrator lists the tables of every schema of the database to
+ * find its own; on PostgreSQL that listing fails ("schema … does not exist") when another
+ * schema of the same database is dropped at that moment — another installation, or another
+ * test file cleaning up. Nothing was applied then, so the whole step is tried again.
+ */
 export async function migrateToLatest(db: Db): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(await migrationTableSchema(db)) });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
-    throw new Error(`migration ${failed} failed: ${(error as Error).message}`, { cause: error });
+  for (let attempt = 1; ; attempt++) {
+    const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations }, ...(await migrationTableSchema(db)) });
+    const { error, results } = await migrator.migrateToLatest();
+    if (!error) return;
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    const code = (error as { code?: unknown }).code;
+    if (failed === undefined && typeof code === 'string' && VANISHED.has(code) && attempt < MIGRATE_ATTEMPTS) continue;
+    throw new Error(`migration ${failed ?? 'unknown'} failed: ${(error as Error).message}`, { cause: error });
   }
 }
 
