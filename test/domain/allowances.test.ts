@@ -3,19 +3,10 @@ import { ConfigError } from '../../src/config.js';
 import { checkAllowance, checkWithinAllowance, defaultAllowance, effectiveAllowance, storedTokenScopes, tokenScopes } from '../../src/domain/allowances.js';
 import { loadCatalog } from '../../src/domain/scopes.js';
 import { InvalidRequestError } from '../../src/errors.js';
+import { invalidRequestOf } from '../helpers/thrown.js';
 
 const catalog = loadCatalog(null);
 const operatorScopes = catalog.scopes.filter((s) => !catalog.builtins.includes(s));
-
-function errorOf(run: () => unknown): InvalidRequestError {
-  try {
-    run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidRequestError);
-    return error as InvalidRequestError;
-  }
-  throw new Error('expected an InvalidRequestError');
-}
 
 describe('an org allowance', () => {
   it('stored as null allows every non-admin scope of the catalogue', () => {
@@ -29,19 +20,19 @@ describe('an org allowance', () => {
 
   it('is stored sorted and unique, from catalogue scopes only', () => {
     expect(checkAllowance(catalog, ['runtime:run', 'agents:view', 'runtime:run'])).toEqual(['agents:view', 'runtime:run']);
-    const unknown = errorOf(() => checkAllowance(catalog, ['agents:veiw']));
+    const unknown = invalidRequestOf(() => checkAllowance(catalog, ['agents:veiw']));
     expect(unknown.message).toMatch(/^allowed_scopes: unknown scope "agents:veiw" \(did you mean "agents:view"\?\)/);
     expect(unknown.extra).toMatchObject({ unknown_scopes: ['agents:veiw'] });
   });
 
   it('cannot name the built-in admin scopes, which allowances do not govern', () => {
-    const error = errorOf(() => checkAllowance(catalog, ['agents:view', 'admin.apps:full', 'tokens:introspect']));
+    const error = invalidRequestOf(() => checkAllowance(catalog, ['agents:view', 'admin.apps:full', 'tokens:introspect']));
     expect(error.message).toContain('admin.apps:full, tokens:introspect are built in and outside allowances');
     expect(error.extra).toMatchObject({ admin_scopes: ['admin.apps:full', 'tokens:introspect'] });
   });
 
   it('names at most 200 scopes', () => {
-    expect(errorOf(() => checkAllowance(catalog, Array.from({ length: 201 }, () => 'agents:view'))).message).toContain('at most 200');
+    expect(invalidRequestOf(() => checkAllowance(catalog, Array.from({ length: 201 }, () => 'agents:view'))).message).toContain('at most 200');
   });
 });
 
@@ -51,7 +42,7 @@ describe('granting within an allowance', () => {
   });
 
   it('refuses a scope outside the allowance, naming it and what is allowed', () => {
-    const error = errorOf(() => checkWithinAllowance(catalog, ['agents:edit'], { scopes: ['agents:view', 'agents:full', 'runtime:run'] }));
+    const error = invalidRequestOf(() => checkWithinAllowance(catalog, ['agents:edit'], { scopes: ['agents:view', 'agents:full', 'runtime:run'] }));
     expect(error.message).toMatch(/^scopes: agents:full, runtime:run are outside this organization's allowance \(agents:edit agents:view\)/);
     expect(error.extra).toEqual({ outside_allowance: ['agents:full', 'runtime:run'], allowed_scopes: ['agents:edit', 'agents:view'] });
   });
