@@ -4,6 +4,8 @@
 // grants, so a narrowed app's tokens lose the rest here at once.
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import { SIGNING_ALGS } from '../config.js';
+// The SDK imports nothing from the server; the server may use the SDK's definitions.
+import { CANONICAL_COMPACT_JWS } from '../sdk/token-claims.js';
 import type { Db } from '../store/database.js';
 import { findKeyForExchange, type ExchangeKeyRow } from '../store/api-keys.js';
 import type { Clock } from './clock.js';
@@ -19,12 +21,6 @@ export interface VerifiedToken {
 /** Tokens longer than this are refused before any parsing. */
 export const MAX_TOKEN_LENGTH = 8192;
 
-/**
- * Compact JWS exactly as this server writes it: three unpadded base64url parts. jose also
- * accepts `=` padding and some whitespace in the parts, so one token would have several
- * spellings (a problem for anything that compares or logs tokens); only this one is verified.
- */
-const CANONICAL_COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 const STRING_CLAIMS = ['iss', 'sub', 'client_id', 'jti', 'scope', 'org_id', 'app_id'] as const;
 

@@ -142,6 +142,9 @@ export function createThrottle(options: ThrottleOptions): Throttle {
 
   const throttle: Throttle = {
     blockedFor(ip, keyId) {
+      // Every exchange asks, warm ones included; with no caller blocked there is nothing to
+      // look up, so the subjects are not even worked out.
+      if (blocked.size === 0) return null;
       const now = clock.now();
       let endsAt = 0;
       for (const { key } of subjectsOf(ip, keyId)) endsAt = Math.max(endsAt, blocked.open(key, now)?.endsAt ?? 0);

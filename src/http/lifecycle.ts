@@ -29,7 +29,8 @@ export function createLifecycle(): Lifecycle {
         return;
       }
       inFlight.add(res);
-      res.once('close', untrack);
+      // `on`, not `once`: once wraps the listener in a new function per response.
+      res.on('close', untrack);
     },
     drain() {
       draining = true;

@@ -31,6 +31,14 @@ export interface AccessTokenClaims {
 }
 
 /** Claims every scope-auth access token carries (iss and aud are required by the issuer/audience checks). */
+/**
+ * Compact JWS as the server writes it: three unpadded base64url parts (the last empty for an unsigned token, which the algorithm check then refuses). jose alone also takes
+ * `=` padding and some whitespace inside the parts, so one token would pass under several
+ * spellings; only this one is verified, here and by the server's own
+ * verification (src/domain/access-tokens.ts imports it).
+ */
+export const CANONICAL_COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
 export const REQUIRED_CLAIMS = ['exp', 'iat', 'sub', 'client_id', 'jti', 'org_id', 'app_id'];
 const STRING_CLAIMS = ['sub', 'client_id', 'jti', 'org_id', 'app_id'] as const;
 

@@ -8,18 +8,12 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { TokenVerificationError } from './errors.js';
 import { acceptsOrg, NO_ORG, orgNotAccepted, readOrgIdOption } from './org-pin.js';
 import type { OrgPin } from './org-pin.js';
-import { readClaims, REQUIRED_CLAIMS, rethrowKeyError, verificationError } from './token-claims.js';
+import { CANONICAL_COMPACT_JWS, readClaims, REQUIRED_CLAIMS, rethrowKeyError, verificationError } from './token-claims.js';
 import type { AccessTokenClaims } from './token-claims.js';
 import { readOptions } from './verifier-options.js';
 import type { VerifierOptions } from './verifier-options.js';
 
 
-/**
- * Compact JWS as the server writes it: three unpadded base64url parts (the last empty for an unsigned token, which the algorithm check then refuses). jose alone also takes
- * `=` padding and some whitespace inside the parts, so one token would pass under several
- * spellings; only this one is verified.
- */
-const CANONICAL_COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 
 export { TokenVerificationError } from './errors.js';
 export type { TokenVerificationErrorCode } from './errors.js';
