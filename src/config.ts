@@ -1,6 +1,6 @@
 // The only module that reads process.env (main.ts passes it in). Every default lives in
 // DEFAULTS below; .env.example mirrors it line for line.
-import { isIP } from 'node:net';
+import { isListenHost, parseTrustProxy, type TrustProxy } from './config-network.js';
 import { availableParallelism } from 'node:os';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
@@ -9,8 +9,7 @@ export type SigningAlg = (typeof SIGNING_ALGS)[number];
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Express's `trust proxy` setting: false, true, a hop count, or a list of addresses/subnets. */
-export type TrustProxy = boolean | number | string[];
+export type { TrustProxy } from './config-network.js';
 
 export interface Config {
   readonly host: string;
@@ -156,11 +155,9 @@ function url(env: Env, name: EnvName, what: string): string {
   return raw.replace(/\/+$/, '');
 }
 
-const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-
 function host(env: Env): string {
   const raw = read(env, 'SCOPE_AUTH_HOST');
-  if (isIP(raw) !== 0 || HOSTNAME.test(raw)) return raw;
+  if (isListenHost(raw)) return raw;
   throw new ConfigError(`SCOPE_AUTH_HOST=${JSON.stringify(raw)} is invalid: expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name`);
 }
 
@@ -184,20 +181,8 @@ function kek(env: Env): Buffer | null {
 
 function trustProxy(env: Env): TrustProxy {
   const raw = read(env, 'SCOPE_AUTH_TRUST_PROXY');
-  if (/^(false|0|no)$/i.test(raw)) return false;
-  if (/^(true|yes)$/i.test(raw)) return true;
-  if (/^\d+$/.test(raw) && Number(raw) <= 100) return Number(raw);
-  const entries = raw.split(',').map((entry) => entry.trim());
-  // Checked here, not left to express: express throws at app creation for an invalid
-  // address ("invalid IP address: cafe"), a message that does not name the variable.
-  const isAddressOrSubnet = (entry: string) => {
-    if (/^(loopback|linklocal|uniquelocal)$/.test(entry)) return true;
-    const [address = '', prefix, ...rest] = entry.split('/');
-    const version = isIP(address);
-    if (version === 0 || rest.length > 0) return false;
-    return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128));
-  };
-  if (entries.every(isAddressOrSubnet)) return entries;
+  const parsed = parseTrustProxy(raw);
+  if (parsed !== null) return parsed;
   throw new ConfigError(
     `SCOPE_AUTH_TRUST_PROXY=${JSON.stringify(raw)} is invalid: expected false, true, a hop count, or a comma-separated list of IP addresses, subnets, loopback, linklocal or uniquelocal`,
   );
