@@ -206,6 +206,9 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_TRUST_PROXY', '::1/129', 'expected false, true, a hop count'],
       ['SCOPE_AUTH_TRUST_PROXY', '101', 'expected false, true, a hop count'],
       ['SCOPE_AUTH_TRUST_PROXY', 'loopback,', 'expected false, true, a hop count'],
+      // Reading the files themselves: test/config-secrets.test.ts.
+      ['SCOPE_AUTH_KEK_FILE', '/nonexistent/kek', /cannot be read: ENOENT/],
+      ['SCOPE_AUTH_DATABASE_URL_FILE', '/nonexistent/database-url', /cannot be read: ENOENT/],
       ['SCOPE_AUTH_LOG_LEVEL', 'loud', 'expected one of fatal, error, warn, info, debug, trace, silent'],
       // Whether the catalogue has them is checked once it is loaded (test/domain/allowances.test.ts).
       ['SCOPE_AUTH_ORG_DEFAULT_SCOPES', 'agents:view,runtime:run', 'expected space-separated scopes of the catalogue'],
