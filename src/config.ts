@@ -67,6 +67,8 @@ export interface Config {
   /** The allowance of new orgs (SCOPE_AUTH_ORG_DEFAULT_SCOPES); empty: every non-admin scope. Checked against the catalogue at startup. */
   readonly orgDefaultScopes: readonly string[];
   readonly trustProxy: TrustProxy;
+  /** Where /metrics is served apart from the API (SCOPE_AUTH_METRICS_PORT); null: on the main port. */
+  readonly metrics: { readonly host: string; readonly port: number } | null;
   readonly logLevel: LogLevel;
   /** Seconds downstream caches may keep the JWKS; also how long a new signing key is published before it signs. */
   readonly jwksMaxAgeSeconds: number;
@@ -113,6 +115,8 @@ export const DEFAULTS = {
   SCOPE_AUTH_CATALOG: '', // empty: src/catalog/default-scopes.json
   SCOPE_AUTH_ORG_DEFAULT_SCOPES: '', // empty: every non-admin scope of the catalogue
   SCOPE_AUTH_TRUST_PROXY: 'false',
+  SCOPE_AUTH_METRICS_PORT: '', // empty: /metrics on SCOPE_AUTH_PORT
+  SCOPE_AUTH_METRICS_HOST: '127.0.0.1', // only with SCOPE_AUTH_METRICS_PORT
   SCOPE_AUTH_LOG_LEVEL: 'info',
 } as const;
 
@@ -157,10 +161,18 @@ function url(env: Env, name: EnvName, what: string): string {
   return raw.replace(/\/+$/, '');
 }
 
-function host(env: Env, name: 'SCOPE_AUTH_HOST'): string {
+function host(env: Env, name: 'SCOPE_AUTH_HOST' | 'SCOPE_AUTH_METRICS_HOST'): string {
   const raw = read(env, name);
   if (isListenHost(raw)) return raw;
   throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name`);
+}
+
+/** A listener of its own for /metrics, so that the proxy in front of the API never exposes it. */
+function metricsListener(env: Env, apiPort: number): Config['metrics'] {
+  if (read(env, 'SCOPE_AUTH_METRICS_PORT') === '') return null;
+  const port = int(env, 'SCOPE_AUTH_METRICS_PORT', 0, 65_535);
+  if (port !== 0 && port === apiPort) throw new ConfigError(`SCOPE_AUTH_METRICS_PORT=${port} is invalid: it must differ from SCOPE_AUTH_PORT`);
+  return Object.freeze({ host: host(env, 'SCOPE_AUTH_METRICS_HOST'), port });
 }
 
 function trustProxy(env: Env): TrustProxy {
@@ -273,6 +285,7 @@ export function loadConfig(env: Env): Config {
     catalogPath: catalogPath === '' ? null : catalogPath,
     orgDefaultScopes: orgDefaultScopes(env),
     trustProxy: trustProxy(env),
+    metrics: metricsListener(env, port),
     logLevel: oneOf(env, 'SCOPE_AUTH_LOG_LEVEL', LOG_LEVELS),
     jwksMaxAgeSeconds: 300,
     keyringRefreshSeconds: 5,
