@@ -5,7 +5,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
+import { configErrorOf } from './helpers/config-error.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'scope-auth-secrets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,16 +16,6 @@ function secretFile(content: string): string {
   const path = join(dir, `secret-${++files}`);
   writeFileSync(path, content, { mode: 0o600 });
   return path;
-}
-
-function configErrorOf(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}, but the configuration was accepted`);
 }
 
 describe('secrets read from files', () => {

@@ -3,18 +3,8 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, loadConfig, type EnvName } from '../src/config.js';
-
-/** The ConfigError message for `env`, failing the test if loadConfig accepts it. */
-function configErrorOf(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}, but the configuration was accepted`);
-}
+import { DEFAULTS, loadConfig, type EnvName } from '../src/config.js';
+import { configErrorOf } from './helpers/config-error.js';
 
 describe('loadConfig', () => {
   it("defaults to DESIGN's values with an empty environment", () => {

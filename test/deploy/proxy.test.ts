@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, databaseUrlFor } from '../helpers/cli.js';
 import { PG_URL } from '../helpers/db.js';
 import { composeEnvironment, readDockerfile, readUnit, unitProcess } from '../helpers/deploy-files.js';
-import { described, guideBlocks, runGuideBlock, type BlockRun } from '../helpers/guide.js';
+import { described, guideBlocks, runCommand, runGuideBlock, type BlockRun } from '../helpers/guide.js';
 import { installed, selfSignedCertificate, type Certificate, type ProxyProcess } from '../helpers/proxies.js';
 import { freePort } from '../helpers/server.js';
 import { captureServerOutput } from '../helpers/test-logger.js';
@@ -47,18 +47,6 @@ async function waitReady(instance: Instance): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${instance.name} was not ready within ${READY_TIMEOUT_MS} ms:\n${instance.output()}`);
-}
-
-function run(command: readonly string[], env: Record<string, string>): Promise<BlockRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command[0]!, command.slice(1), { env, timeout: 15_000, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += String(chunk)));
-    child.stderr.on('data', (chunk) => (stderr += String(chunk)));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 describe.skipIf(!PG_URL)(`the deployment guide on one host${PG_URL ? '' : ' (skipped: set SCOPE_AUTH_TEST_DATABASE_URL to run on PostgreSQL)'}`, () => {
@@ -179,11 +167,11 @@ describe.skipIf(!PG_URL)(`the deployment guide on one host${PG_URL ? '' : ' (ski
 
   it("passes the image's HEALTHCHECK while the server runs, and fails it when nothing listens", async () => {
     const command = readDockerfile().healthcheck.map((arg) => (arg === 'node' ? process.execPath : arg.replace(/^\/app\//, `${app}/`)));
-    const healthy = await run(command, imageInstance.env);
+    const healthy = await runCommand(command, { env: imageInstance.env, timeoutMs: 15_000 });
     expect(healthy.code, healthy.stderr).toBe(0);
     expect(healthy.stdout).toBe(`healthy: http://127.0.0.1:${imageInstance.port}/healthz answered 200\n`);
     const unused = await freePort();
-    const unhealthy = await run(command, { ...imageInstance.env, SCOPE_AUTH_PORT: String(unused) });
+    const unhealthy = await runCommand(command, { env: { ...imageInstance.env, SCOPE_AUTH_PORT: String(unused) }, timeoutMs: 15_000 });
     expect(unhealthy.code).toBe(1);
     expect(unhealthy.stderr).toBe(`unhealthy: http://127.0.0.1:${unused}/healthz: ECONNREFUSED\n`);
   });

@@ -59,9 +59,13 @@ export function swapped(block: GuideBlock, swaps: RunOptions['swaps']): string {
 export function runGuideBlock(blocks: readonly GuideBlock[], name: string, options: RunOptions): Promise<BlockRun> {
   const block = blocks.find((candidate) => candidate.name === name);
   if (block === undefined) throw new Error(`the guide has no block "test: run ${name}"`);
-  const code = swapped(block, options.swaps);
+  return runCommand(['bash', '-euo', 'pipefail', '-c', swapped(block, options.swaps)], options);
+}
+
+/** Runs `argv` to its end (killed after `timeoutMs`), with what it printed. */
+export function runCommand(argv: readonly string[], options: { cwd?: string; env: Record<string, string>; timeoutMs: number }): Promise<BlockRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', ['-euo', 'pipefail', '-c', code], { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: options.cwd, env: options.env, timeout: options.timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += String(chunk)));
