@@ -24,6 +24,7 @@ import { notFound, problemErrorHandler } from './http/error-handler.js';
 import type { Metrics } from './http/metrics.js';
 import type { Lifecycle } from './http/lifecycle.js';
 import { requestLogger } from './http/request-logger.js';
+import { setRouteTemplate } from './http/request-durations.js';
 import type { RawRoute } from './http/raw-routes.js';
 import { trustFunction } from './http/request-context.js';
 import { setSecurityHeaders } from './http/security-headers.js';
@@ -105,7 +106,7 @@ export function createApp(deps: AppDeps): App {
   // The admin API: the tenant of every call is the bearer token's org.
   const admin = { auth, admin: deps };
   const routers = [
-    healthRoutes({ db: deps.db, keyring: deps.keyring, registry: deps.metrics.registry, lifecycle: deps.lifecycle }),
+    healthRoutes({ db: deps.db, keyring: deps.keyring, metrics: config.metrics === null ? deps.metrics : null, lifecycle: deps.lifecycle }),
     metadataRoutes({ config, catalog: deps.catalog }),
     introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }),
     scopesRoutes({ auth, catalog: deps.catalog, defaultAudience: config.audience }),
@@ -132,19 +133,26 @@ export function createApp(deps: AppDeps): App {
   app.use(notFound);
   app.use(problemErrorHandler(logger));
 
-  // Every response gets the security headers and a log line, whoever answers it.
-  const logRequest = requestLogger(logger);
-  const rawRoutes: readonly RawRoute[] = [
-    jwksRoute({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds }),
-    tokenRoute({ exchange, logger, trust }),
-    oauthRoute({ exchange, logger, trust }),
+  // Every response gets the security headers and a log line, whoever answers it, and its
+  // duration is recorded under its route template.
+  const logRequest = requestLogger(logger, { onFinish: deps.metrics.requestFinished });
+  const rawRoutes: readonly (readonly [string, RawRoute])[] = [
+    [JWKS_PATH, jwksRoute({ keyring: deps.keyring, maxAgeSeconds: config.jwksMaxAgeSeconds })],
+    [TOKEN_PATH, tokenRoute({ exchange, logger, trust })],
+    [OAUTH_TOKEN_PATH, oauthRoute({ exchange, logger, trust })],
   ];
   const { lifecycle } = deps;
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     lifecycle.track(res);
     setSecurityHeaders(res);
     logRequest(req, res);
-    for (const route of rawRoutes) if (route(req, res)) return;
+    for (const [path, route] of rawRoutes) {
+      if (route(req, res)) {
+        // In time: 'finish', which reads it, comes after the answer is written, never during route().
+        setRouteTemplate(res, path);
+        return;
+      }
+    }
     app(req, res);
   };
   return Object.assign(listener, { knownPaths });

@@ -1,6 +1,8 @@
 // The only module that reads process.env (main.ts passes it in). Every default lives in
 // DEFAULTS below; .env.example mirrors it line for line.
 import { isListenHost, parseTrustProxy, type TrustProxy } from './config-network.js';
+import { ConfigError } from './config-error.js';
+import { databaseUrl, kek } from './config-secrets.js';
 import { availableParallelism } from 'node:os';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
@@ -65,6 +67,8 @@ export interface Config {
   /** The allowance of new orgs (SCOPE_AUTH_ORG_DEFAULT_SCOPES); empty: every non-admin scope. Checked against the catalogue at startup. */
   readonly orgDefaultScopes: readonly string[];
   readonly trustProxy: TrustProxy;
+  /** Where /metrics is served apart from the API (SCOPE_AUTH_METRICS_PORT); null: on the main port. */
+  readonly metrics: { readonly host: string; readonly port: number } | null;
   readonly logLevel: LogLevel;
   /** Seconds downstream caches may keep the JWKS; also how long a new signing key is published before it signs. */
   readonly jwksMaxAgeSeconds: number;
@@ -83,6 +87,7 @@ export const DEFAULTS = {
   SCOPE_AUTH_ISSUER: 'http://localhost:8080',
   SCOPE_AUTH_AUDIENCE: '', // empty: the issuer
   SCOPE_AUTH_DATABASE_URL: 'sqlite:db/scope-auth.sqlite',
+  SCOPE_AUTH_DATABASE_URL_FILE: '', // else a file holding the URL (container secrets); not with SCOPE_AUTH_DATABASE_URL
   SCOPE_AUTH_DATABASE_POOL_SIZE: '10',
   SCOPE_AUTH_DATABASE_CONNECT_TIMEOUT: '60',
   SCOPE_AUTH_DATABASE_ACQUIRE_TIMEOUT_MS: '3000',
@@ -91,6 +96,7 @@ export const DEFAULTS = {
   SCOPE_AUTH_MAX_CONNECTIONS: '1000',
   SCOPE_AUTH_REQUEST_TIMEOUT: '30',
   SCOPE_AUTH_KEK: '', // empty: keys/kek, created 0600 on first start
+  SCOPE_AUTH_KEK_FILE: '', // else a file holding the KEK (container secrets); not with SCOPE_AUTH_KEK
   SCOPE_AUTH_KEYS_DIR: 'keys',
   SCOPE_AUTH_SIGNING_ALG: 'ES256',
   SCOPE_AUTH_SIGNING_KEY_ROTATION_DAYS: '30',
@@ -109,14 +115,14 @@ export const DEFAULTS = {
   SCOPE_AUTH_CATALOG: '', // empty: src/catalog/default-scopes.json
   SCOPE_AUTH_ORG_DEFAULT_SCOPES: '', // empty: every non-admin scope of the catalogue
   SCOPE_AUTH_TRUST_PROXY: 'false',
+  SCOPE_AUTH_METRICS_PORT: '', // empty: /metrics on SCOPE_AUTH_PORT
+  SCOPE_AUTH_METRICS_HOST: '127.0.0.1', // only with SCOPE_AUTH_METRICS_PORT
   SCOPE_AUTH_LOG_LEVEL: 'info',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
 
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+export { ConfigError };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -155,28 +161,18 @@ function url(env: Env, name: EnvName, what: string): string {
   return raw.replace(/\/+$/, '');
 }
 
-function host(env: Env): string {
-  const raw = read(env, 'SCOPE_AUTH_HOST');
+function host(env: Env, name: 'SCOPE_AUTH_HOST' | 'SCOPE_AUTH_METRICS_HOST'): string {
+  const raw = read(env, name);
   if (isListenHost(raw)) return raw;
-  throw new ConfigError(`SCOPE_AUTH_HOST=${JSON.stringify(raw)} is invalid: expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name`);
+  throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: expected an IP address (127.0.0.1, 0.0.0.0, ::) or a host name`);
 }
 
-function databaseUrl(env: Env): string {
-  const raw = read(env, 'SCOPE_AUTH_DATABASE_URL');
-  if (/^sqlite:.+/.test(raw) || /^postgres(ql)?:\/\/.+/.test(raw)) return raw;
-  throw new ConfigError(
-    `SCOPE_AUTH_DATABASE_URL=${JSON.stringify(raw)} is invalid: expected sqlite:<path> (or sqlite::memory:) or postgres://user@host:port/database`,
-  );
-}
-
-function kek(env: Env): Buffer | null {
-  const raw = read(env, 'SCOPE_AUTH_KEK');
-  if (raw === '') return null;
-  const bytes = Buffer.from(raw, 'base64');
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(raw) || bytes.length !== 32) {
-    throw new ConfigError('SCOPE_AUTH_KEK is invalid: expected 32 random bytes in base64 (openssl rand -base64 32)');
-  }
-  return bytes;
+/** A listener of its own for /metrics, so that the proxy in front of the API never exposes it. */
+function metricsListener(env: Env, apiPort: number): Config['metrics'] {
+  if (read(env, 'SCOPE_AUTH_METRICS_PORT') === '') return null;
+  const port = int(env, 'SCOPE_AUTH_METRICS_PORT', 0, 65_535);
+  if (port !== 0 && port === apiPort) throw new ConfigError(`SCOPE_AUTH_METRICS_PORT=${port} is invalid: it must differ from SCOPE_AUTH_PORT`);
+  return Object.freeze({ host: host(env, 'SCOPE_AUTH_METRICS_HOST'), port });
 }
 
 function trustProxy(env: Env): TrustProxy {
@@ -249,12 +245,13 @@ export function loadConfig(env: Env): Config {
   }
   const maxLifetime = read(env, 'SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS');
   const catalogPath = read(env, 'SCOPE_AUTH_CATALOG');
+  const port = int(env, 'SCOPE_AUTH_PORT', 0, 65_535);
   return Object.freeze({
-    host: host(env),
-    port: int(env, 'SCOPE_AUTH_PORT', 0, 65_535),
+    host: host(env, 'SCOPE_AUTH_HOST'),
+    port,
     issuer,
     audience,
-    databaseUrl: databaseUrl(env),
+    databaseUrl: databaseUrl(env, DEFAULTS.SCOPE_AUTH_DATABASE_URL),
     database: Object.freeze({
       poolSize: int(env, 'SCOPE_AUTH_DATABASE_POOL_SIZE', 1, 1000),
       connectTimeoutSeconds: int(env, 'SCOPE_AUTH_DATABASE_CONNECT_TIMEOUT', 0, 3600),
@@ -288,6 +285,7 @@ export function loadConfig(env: Env): Config {
     catalogPath: catalogPath === '' ? null : catalogPath,
     orgDefaultScopes: orgDefaultScopes(env),
     trustProxy: trustProxy(env),
+    metrics: metricsListener(env, port),
     logLevel: oneOf(env, 'SCOPE_AUTH_LOG_LEVEL', LOG_LEVELS),
     jwksMaxAgeSeconds: 300,
     keyringRefreshSeconds: 5,

@@ -9,6 +9,7 @@ import { createApp, type AppDeps } from './app.js';
 import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
 import { createHttpServer } from './http/http-server.js';
+import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
 import { loadKek } from './domain/kek.js';
 import { disallowedAudienceWarning } from './domain/audiences.js';
 import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
@@ -21,6 +22,8 @@ import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './st
 
 export interface RunningServer {
   readonly url: string;
+  /** Where /metrics is served when SCOPE_AUTH_METRICS_PORT is set (then not on `url`); else null. */
+  readonly metricsUrl: string | null;
   readonly deps: AppDeps;
   /** The root org's credentials when this start bootstrapped an empty database. */
   readonly bootstrap: CreatedOrg | null;
@@ -125,8 +128,10 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const handle = await createDatabase(config.databaseUrl, { pool: config.database, logger });
   // Instances on one PostgreSQL database hear each other's signing-key changes at once.
   const changes = handle.dialect === 'postgres' ? openChangeFeed({ url: config.databaseUrl, logger }) : null;
+  let metricsServer: MetricsServer | null = null;
   try {
     const { deps, bootstrap } = await prepare(config, { ...options, processMetrics: true }, kek, handle, changes);
+    if (config.metrics) metricsServer = await startMetricsServer(deps.metrics, config.metrics);
     const app = createApp(deps);
     const server = createHttpServer(app, config.http, { logger, onDrop: deps.metrics.connectionDropped }).listen(config.port, config.host);
     await new Promise<void>((resolve, reject) => {
@@ -140,11 +145,13 @@ export async function startServer(config: Config, options: StartOptions): Promis
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
-    logger.info({ url, database: handle.dialect, signing_alg: config.signingAlg }, 'scope-auth listening');
+    const metricsUrl = metricsServer?.url ?? null;
+    logger.info({ url, ...(metricsUrl ? { metrics_url: `${metricsUrl}/metrics` } : {}), database: handle.dialect, signing_alg: config.signingAlg }, 'scope-auth listening');
 
     let closing: Promise<void> | undefined;
     return {
       url,
+      metricsUrl,
       deps,
       bootstrap,
       close() {
@@ -166,11 +173,14 @@ export async function startServer(config: Config, options: StartOptions): Promis
           await changes?.close();
           await deps.lastUsed.stop();
           await handle.close();
+          // Last: the drain is worth watching.
+          await metricsServer?.close();
         })();
         return closing;
       },
     };
   } catch (error) {
+    await metricsServer?.close();
     await changes?.close();
     await handle.close();
     throw error;

@@ -3,18 +3,8 @@ import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULTS, loadConfig, type EnvName } from '../src/config.js';
-
-/** The ConfigError message for `env`, failing the test if loadConfig accepts it. */
-function configErrorOf(env: Record<string, string>): string {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return (error as ConfigError).message;
-  }
-  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}, but the configuration was accepted`);
-}
+import { DEFAULTS, loadConfig, type EnvName } from '../src/config.js';
+import { configErrorOf } from './helpers/config-error.js';
 
 describe('loadConfig', () => {
   it("defaults to DESIGN's values with an empty environment", () => {
@@ -40,6 +30,7 @@ describe('loadConfig', () => {
       catalogPath: null,
       orgDefaultScopes: [],
       trustProxy: false,
+      metrics: null,
       logLevel: 'info',
       jwksMaxAgeSeconds: 300,
       keyringRefreshSeconds: 5,
@@ -94,6 +85,8 @@ describe('loadConfig', () => {
       SCOPE_AUTH_CATALOG: '/etc/scope-auth/scopes.json',
       SCOPE_AUTH_ORG_DEFAULT_SCOPES: ' runtime:run  agents:view runtime:run ',
       SCOPE_AUTH_TRUST_PROXY: 'loopback, 10.0.0.0/8, fd00::/8',
+      SCOPE_AUTH_METRICS_PORT: '9464',
+      SCOPE_AUTH_METRICS_HOST: '0.0.0.0',
       SCOPE_AUTH_LOG_LEVEL: 'DEBUG',
     });
     expect(config).toMatchObject({
@@ -115,6 +108,7 @@ describe('loadConfig', () => {
       catalogPath: '/etc/scope-auth/scopes.json',
       orgDefaultScopes: ['runtime:run', 'agents:view'],
       trustProxy: ['loopback', '10.0.0.0/8', 'fd00::/8'],
+      metrics: { host: '0.0.0.0', port: 9464 },
       logLevel: 'debug',
     });
     expect(config.kek?.equals(kek)).toBe(true);
@@ -206,6 +200,12 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_TRUST_PROXY', '::1/129', 'expected false, true, a hop count'],
       ['SCOPE_AUTH_TRUST_PROXY', '101', 'expected false, true, a hop count'],
       ['SCOPE_AUTH_TRUST_PROXY', 'loopback,', 'expected false, true, a hop count'],
+      ['SCOPE_AUTH_METRICS_PORT', '70000', 'expected a whole number from 0 to 65535'],
+      ['SCOPE_AUTH_METRICS_PORT', '8080', 'it must differ from SCOPE_AUTH_PORT'],
+      ['SCOPE_AUTH_METRICS_HOST', 'local host', 'expected an IP address', { SCOPE_AUTH_METRICS_PORT: '9464' }],
+      // Reading the files themselves: test/config-secrets.test.ts.
+      ['SCOPE_AUTH_KEK_FILE', '/nonexistent/kek', /cannot be read: ENOENT/],
+      ['SCOPE_AUTH_DATABASE_URL_FILE', '/nonexistent/database-url', /cannot be read: ENOENT/],
       ['SCOPE_AUTH_LOG_LEVEL', 'loud', 'expected one of fatal, error, warn, info, debug, trace, silent'],
       // Whether the catalogue has them is checked once it is loaded (test/domain/allowances.test.ts).
       ['SCOPE_AUTH_ORG_DEFAULT_SCOPES', 'agents:view,runtime:run', 'expected space-separated scopes of the catalogue'],

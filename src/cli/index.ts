@@ -3,9 +3,8 @@
 // shim and `npm start` call it). Output rules: results on stdout (--json: the HTTP API's
 // objects), one line on stderr for an error, exit 2 when the command line is wrong and 1
 // when the command could not be carried out.
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { dirname, join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { closeMatches } from '../domain/grants.js';
@@ -20,6 +19,7 @@ import { registerOrgs } from './commands/orgs.js';
 import { registerScopes } from './commands/scopes.js';
 import { registerServe } from './commands/serve.js';
 import { registerSigningKeys } from './commands/signing-keys.js';
+import { packageVersion } from '../version.js';
 import { CommandError, reason, UsageError, type CliIo } from './context.js';
 
 export type { CliIo } from './context.js';
@@ -27,20 +27,6 @@ export type { CliIo } from './context.js';
 export const EXIT_OK = 0;
 export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
-
-function packageVersion(): string {
-  // src/cli and dist/src/cli sit at different depths below the package root.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = join(dir, 'package.json');
-    if (existsSync(candidate)) {
-      const pkg = JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'scope-auth' && pkg.version) return pkg.version;
-    }
-    if (dirname(dir) === dir) return 'unknown';
-    dir = dirname(dir);
-  }
-}
 
 /** The API's field names in domain messages, as the CLI's flags. */
 const FLAGS: Record<string, string> = {

@@ -10,6 +10,7 @@
 // documented), and a token should not be verified for a request that cannot succeed.
 import type { Request, RequestHandler, Router } from 'express';
 import { MethodNotAllowedError, OAuthError } from '../errors.js';
+import { setRouteTemplate } from './request-durations.js';
 import { setNoStore } from './request-context.js';
 import { sendOAuthError } from './token-endpoint.js';
 
@@ -75,17 +76,33 @@ export function routerPaths(router: Router): KnownPath[] {
   }));
 }
 
-/** The methods `pathname` takes, or null when no known path matches it. */
-export function allowedMethods(paths: readonly KnownPath[], pathname: string): { methods: string[]; errors: KnownPath['errors'] } | null {
+/**
+ * The methods `pathname` takes and the template of its route (the path written exactly, when
+ * one is, rather than a pattern it also fits), or null when no known path matches it.
+ */
+export function allowedMethods(
+  paths: readonly KnownPath[],
+  pathname: string,
+): { methods: string[]; errors: KnownPath['errors']; template: string } | null {
   const matching = paths.filter((known) => known.matches(pathname));
   if (matching.length === 0) return null;
-  return { methods: ordered(matching.flatMap((known) => known.methods)), errors: matching.some((known) => known.errors === 'oauth') ? 'oauth' : 'problem' };
+  return {
+    methods: ordered(matching.flatMap((known) => known.methods)),
+    errors: matching.some((known) => known.errors === 'oauth') ? 'oauth' : 'problem',
+    template: (matching.find((known) => known.path === pathname) ?? matching[0]!).path,
+  };
 }
 
-/** Express middleware: 405 + Allow for a known path and a method it does not take; 204 + Allow to OPTIONS. */
+/**
+ * Express middleware: 405 + Allow for a known path and a method it does not take; 204 + Allow
+ * to OPTIONS. It names the route template of every request on a known path for the request
+ * metrics, here where the paths are matched anyway: also for an answer given before the
+ * route itself runs (a 401 from authentication, a 405).
+ */
 export function methodGuard(paths: readonly KnownPath[]): RequestHandler {
   return (req: Request, res, next) => {
     const allowed = allowedMethods(paths, req.path);
+    if (allowed !== null) setRouteTemplate(res, allowed.template);
     if (allowed === null || allowed.methods.includes(req.method)) return next();
     const allow = allowed.methods.join(', ');
     res.setHeader('Allow', allow);

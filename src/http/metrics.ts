@@ -1,10 +1,21 @@
 // Prometheus metrics, on a registry of their own so every app (and every test) is independent.
+// The process's own metrics have prom-client's standard names (process_*, nodejs_*), which
+// the usual Node.js dashboards and alerts expect; this server's are scope_auth_*.
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExchangeObserver } from '../domain/exchange.js';
+import { packageVersion } from '../version.js';
+import { createRequestDurations } from './request-durations.js';
 
 export interface Metrics {
   readonly registry: Registry;
   readonly observer: ExchangeObserver;
+  /** The Content-Type of render()'s text. */
+  readonly contentType: string;
+  /** Every metric in the Prometheus text format: the registry's and the request durations. */
+  render(): Promise<string>;
+  /** Called once a response has been sent, with the time since the request arrived. */
+  requestFinished(req: IncomingMessage, res: ServerResponse, seconds: number): void;
   /** Fed by the argon2 queue whenever the number of waiting verifications changes. */
   argon2QueueDepth(waiting: number): void;
   /** A connection closed on arrival because SCOPE_AUTH_MAX_CONNECTIONS were open. */
@@ -13,7 +24,14 @@ export interface Metrics {
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
-  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'scope_auth_' });
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'scope_auth_build_info',
+    help: 'Always 1; the labels say which version of scope-auth runs on which Node.js',
+    labelNames: ['version', 'node'] as const,
+    registers: [registry],
+  }).set({ version: packageVersion(), node: process.version }, 1);
+  const requests = createRequestDurations();
   const exchanges = new Counter({
     name: 'scope_auth_token_exchanges_total',
     help: 'Token exchanges by outcome (issued, invalid_client, invalid_scope, throttled, unavailable)',
@@ -51,6 +69,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
   });
   return {
     registry,
+    contentType: registry.contentType,
+    async render() {
+      return `${await registry.metrics()}\n${requests.render()}`;
+    },
+    requestFinished(req, res, seconds) {
+      requests.observe(req.method, res, seconds);
+    },
     argon2QueueDepth(waiting) {
       argon2Waiting.set(waiting);
     },

@@ -56,7 +56,17 @@ function loggablePath(url: string): string {
   return path.replace(/secret_[0-9A-Za-z]+/g, 'secret_[redacted]').replace(/eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*/g, '[redacted]');
 }
 
-export function requestLogger(logger: Logger, ids: RequestIds = requestIds()): RequestLogger {
+export interface RequestLoggerOptions {
+  readonly ids?: RequestIds;
+  /**
+   * Called when each response has been sent, with its duration: the request metrics, which
+   * share this 'finish' listener rather than add a second one to every request.
+   */
+  readonly onFinish?: (req: IncomingMessage, res: ServerResponse, seconds: number) => void;
+}
+
+export function requestLogger(logger: Logger, options: RequestLoggerOptions = {}): RequestLogger {
+  const { ids = requestIds(), onFinish } = options;
   return (req, res) => {
     const started = performance.now();
     const id = ids(req);
@@ -64,6 +74,7 @@ export function requestLogger(logger: Logger, ids: RequestIds = requestIds()): R
     // As it arrived: routers rewrite req.url while they handle it.
     const url = req.url ?? '';
     res.once('finish', () => {
+      onFinish?.(req, res, (performance.now() - started) / 1000);
       const note = (res as NotedResponse)[NOTE];
       const level = note?.level ?? (res.statusCode >= 500 ? 'error' : 'info');
       if (!logger.isLevelEnabled(level)) return;

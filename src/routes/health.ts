@@ -1,8 +1,9 @@
-// Liveness, readiness and Prometheus metrics.
+// Liveness, readiness and Prometheus metrics (unless SCOPE_AUTH_METRICS_PORT serves them
+// apart: metrics-server.ts).
 import { Router } from 'express';
-import type { Registry } from 'prom-client';
 import type { Keyring } from '../domain/keyring.js';
 import type { Lifecycle } from '../http/lifecycle.js';
+import type { Metrics } from '../http/metrics.js';
 import { ping, type Db } from '../store/database.js';
 
 /** /readyz answers within this, whatever the database does: a balancer's probe must not hang. */
@@ -26,7 +27,8 @@ async function checkDatabase(db: Db): Promise<DatabaseCheck> {
   }
 }
 
-export function healthRoutes(deps: { db: Db; keyring: Keyring; registry: Registry; lifecycle: Lifecycle }): Router {
+/** `metrics` null: /metrics is not on this router (and so is 404 here). */
+export function healthRoutes(deps: { db: Db; keyring: Keyring; metrics: Metrics | null; lifecycle: Lifecycle }): Router {
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.set('Cache-Control', 'no-store').json({ status: 'ok' });
@@ -43,8 +45,11 @@ export function healthRoutes(deps: { db: Db; keyring: Keyring; registry: Registr
     const ready = database === 'ok' && signingKey === 'ok';
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks: { database, signing_key: signingKey } });
   });
-  router.get('/metrics', async (_req, res) => {
-    res.type(deps.registry.contentType).send(await deps.registry.metrics());
-  });
+  const { metrics } = deps;
+  if (metrics !== null) {
+    router.get('/metrics', async (_req, res) => {
+      res.type(metrics.contentType).send(await metrics.render());
+    });
+  }
   return router;
 }
