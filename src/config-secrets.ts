@@ -52,8 +52,9 @@ export function databaseUrl(env: Env, fallback: string): string {
   const secret = readSecret(env, 'SCOPE_AUTH_DATABASE_URL');
   const raw = secret?.value ?? fallback;
   if (/^sqlite:.+/.test(raw) || /^postgres(ql)?:\/\/.+/.test(raw)) return raw;
-  // A file's content is not echoed: the URL holds the database password.
-  const given = secret?.fromFile ? `${secret.source} holds no database URL` : `SCOPE_AUTH_DATABASE_URL=${JSON.stringify(raw)} is invalid`;
+  // A file's content is not echoed, nor a URL's user and password: startup errors reach the logs.
+  const shown = raw.replace(/\/\/[^/@]*@/, '//…@');
+  const given = secret?.fromFile ? `${secret.source} holds no database URL` : `SCOPE_AUTH_DATABASE_URL=${JSON.stringify(shown)} is invalid`;
   throw new ConfigError(`${given}: expected sqlite:<path> (or sqlite::memory:) or postgres://user@host:port/database`);
 }
 

@@ -74,6 +74,13 @@ describe('secrets read from files', () => {
     expect(message).not.toContain('hunter2');
   });
 
+  it('shows a bad database URL given in the variable without its user and password', () => {
+    const message = configErrorOf({ SCOPE_AUTH_DATABASE_URL: 'mysql://root:hunter2-password@db/auth' });
+    expect(message).toMatch(/^SCOPE_AUTH_DATABASE_URL="mysql:\/\/…@db\/auth" is invalid: expected sqlite:/);
+    expect(message).not.toContain('hunter2');
+    expect(message).not.toContain('root');
+  });
+
   it('treats a blank _FILE variable as unset', () => {
     expect(loadConfig({ SCOPE_AUTH_KEK_FILE: ' ', SCOPE_AUTH_DATABASE_URL_FILE: '' })).toEqual(loadConfig({}));
   });
