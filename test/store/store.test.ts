@@ -16,7 +16,7 @@ import { DIALECTS, dialectTitle, openTestDatabase, PG_URL, type TestDatabase } f
 import { appRow, keyRow, orgRow } from '../helpers/rows.js';
 
 const T = Date.UTC(2026, 10, 23, 12, 0, 0);
-const TABLES = ['api_keys', 'apps', 'audit_events', 'orgs', 'signing_keys', 'throttle_counters'];
+const TABLES = ['api_keys', 'apps', 'audit_events', 'orgs', 'recovery_codes', 'sessions', 'signing_keys', 'throttle_counters', 'user_links', 'users'];
 
 /** A database with no tables at all, to watch the migrations build it. */
 async function openEmptyDatabase(dialect: Dialect): Promise<{ handle: DatabaseHandle; schema?: string; close(): Promise<void> }> {
