@@ -16,6 +16,7 @@ import type { LastUsedRecorder } from './domain/last-used.js';
 import type { RefusalAudit } from './domain/refusal-audit.js';
 import type { Catalog } from './domain/scopes.js';
 import type { Throttle } from './domain/throttle.js';
+import type { Csrf } from './domain/sessions.js';
 import { createVerifiedCache } from './domain/verified-cache.js';
 import { authenticate } from './http/bearer-auth.js';
 import { exactPath, methodGuard, routerPaths, type KnownPath } from './http/allowed-methods.js';
@@ -53,6 +54,17 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   readonly refusalAudit: RefusalAudit;
+  /** Sign-in and sessions: their throttle and refusal audit (started and stopped with the others), and more. */
+  readonly people: PeopleServices;
+}
+
+export interface PeopleServices {
+  /** Of kind `signin`: counters of its own, the same limits as exchanges. */
+  readonly throttle: Throttle;
+  /** `session.refused` events that anybody can cause for free (throttled callers), aggregated. */
+  readonly refusalAudit: RefusalAudit;
+  readonly dummyPasswordHash: string;
+  readonly csrf: Csrf;
 }
 
 /** A Node request listener: `http.createServer(app)`, or supertest's `request(app)`. */

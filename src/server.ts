@@ -137,6 +137,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
     deps.lastUsed.start();
     deps.throttle.start();
     deps.refusalAudit.start();
+    deps.people.throttle.start();
+    deps.people.refusalAudit.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
@@ -163,6 +165,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
           deps.keyring.stop();
           deps.throttle.stop();
           await deps.refusalAudit.stop();
+          deps.people.throttle.stop();
+          await deps.people.refusalAudit.stop();
           await changes?.close();
           await deps.lastUsed.stop();
           await handle.close();

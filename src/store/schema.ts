@@ -82,7 +82,7 @@ export interface AuditEventsTable {
 }
 
 export interface ThrottleCountersTable {
-  /** `ip:<subject>` or `key:<subject>|<key id>`; see domain/throttle.ts. */
+  /** `ip:<subject>` or `key:<subject>|<key id>` (sign-in: `signin-ip:…`, `signin:<subject>|<email digest>`); see domain/throttle.ts. */
   key: string;
   /** When the row's one-minute window ends; a row whose window ended counts as absent. */
   ends_at: number;

@@ -80,3 +80,9 @@ export async function userNames(db: Db, ids: readonly string[]): Promise<{ id: s
   if (ids.length === 0) return [];
   return db.selectFrom('users').select(['id', 'name']).where('id', 'in', [...ids]).execute();
 }
+
+/** A unique index refused a row (two invitations of one new email at once), on either dialect. */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
