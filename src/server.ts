@@ -9,6 +9,7 @@ import { createApp, type AppDeps } from './app.js';
 import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
 import { createHttpServer } from './http/http-server.js';
+import { insecureCookieHost } from './http/session-cookie.js';
 import { loadKek } from './domain/kek.js';
 import { disallowedAudienceWarning } from './domain/audiences.js';
 import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
@@ -60,6 +61,13 @@ export interface StartOptions {
 function warnAboutConfig(config: Config, logger: Logger): void {
   const heapWarning = cacheHeapWarning(config.verifiedCache.maxEntries, getHeapStatistics().heap_size_limit);
   if (heapWarning) logger.warn(heapWarning);
+  const cookieHost = insecureCookieHost(config.issuer);
+  if (cookieHost !== null) {
+    logger.warn(
+      { issuer: config.issuer },
+      'SCOPE_AUTH_ISSUER is http and not this machine: session cookies go without Secure, so anyone on the network between a browser and the server can take them. Serve people over https',
+    );
+  }
   if (config.trustProxy === true) {
     logger.warn(
       { trust_proxy: true },

@@ -6,6 +6,8 @@ import type { KeyView } from '../domain/key-status.js';
 import type { OrgView } from '../domain/orgs.js';
 import type { Page } from '../domain/pagination.js';
 import type { Catalog } from '../domain/scopes.js';
+import type { PersonView } from '../domain/people.js';
+import type { SessionView } from '../domain/me.js';
 
 export function isoTime(ms: number): string;
 export function isoTime(ms: number | null): string | null;
@@ -74,6 +76,34 @@ export function renderOrg(org: OrgView) {
     disabled_at: isoTime(org.disabled_at),
     created_at: isoTime(org.created_at),
     created_by: org.created_by,
+  };
+}
+
+export function renderPerson(person: PersonView) {
+  return {
+    id: person.id,
+    org_id: person.org_id,
+    email: person.email,
+    name: person.name,
+    role: person.role,
+    status: person.status,
+    created_at: isoTime(person.created_at),
+    created_by: person.created_by,
+    created_by_name: person.created_by_name,
+    last_sign_in_at: isoTime(person.last_sign_in_at),
+    mfa_enabled: person.mfa_enabled,
+  };
+}
+
+export function renderSession(session: SessionView) {
+  return {
+    id: session.id,
+    created_at: isoTime(session.created_at),
+    last_seen_at: isoTime(session.last_seen_at),
+    expires_at: isoTime(session.expires_at),
+    ip: session.ip,
+    user_agent: session.user_agent,
+    current: session.current,
   };
 }
 
