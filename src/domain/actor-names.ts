@@ -8,6 +8,9 @@ export type ActorNames = (id: string | null) => string | null;
 
 const AS_IS = new Set(['cli', 'system', 'anonymous']);
 
+/** The names that need no lookup (`cli`, `system`, `anonymous`); null for any other id. */
+export const namesAsIs: ActorNames = (id) => (id !== null && AS_IS.has(id) ? id : null);
+
 export async function actorNames(db: Db, ids: Iterable<string | null>): Promise<ActorNames> {
   const users = new Set<string>();
   const keys = new Set<string>();

@@ -27,6 +27,7 @@ export function renderApp(app: AppView) {
     token_ttl_seconds: app.token_ttl_seconds,
     created_at: isoTime(app.created_at),
     created_by: app.created_by,
+    created_by_name: app.created_by_name,
     updated_at: isoTime(app.updated_at),
   };
 }
@@ -41,9 +42,11 @@ export function renderKey(key: KeyView) {
     secret_hint: key.secret_hint,
     created_at: isoTime(key.created_at),
     created_by: key.created_by,
+    created_by_name: key.created_by_name,
     expires_at: isoTime(key.expires_at),
     revoked_at: isoTime(key.revoked_at),
     revoked_by: key.revoked_by,
+    revoked_by_name: key.revoked_by_name,
     revoke_reason: key.revoke_reason,
     last_used_at: isoTime(key.last_used_at),
     last_used_ip: key.last_used_ip,
@@ -57,6 +60,7 @@ export function renderAuditEvent(event: AuditEventView) {
     org_id: event.org_id,
     at: isoTime(event.at),
     actor: event.actor,
+    actor_name: event.actor_name,
     action: event.action,
     target_type: event.target_type,
     target_id: event.target_id,

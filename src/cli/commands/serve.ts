@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from '../../config.js';
 import { KekError } from '../../domain/kek.js';
 import type { AppDeps } from '../../app.js';
 import { toAppView } from '../../domain/apps.js';
+import { namesAsIs } from '../../domain/actor-names.js';
 import { toKeyView } from '../../domain/key-status.js';
 import { toOrgView, type CreatedOrg, type CreatedOrgView } from '../../domain/orgs.js';
 import { CatalogError } from '../../domain/scopes.js';
@@ -29,8 +30,8 @@ export function bootstrapBlock(created: CreatedOrg, apiUrl: string): string {
 export function bootstrapView(created: CreatedOrg, deps: AppDeps): CreatedOrgView {
   return {
     org: toOrgView(deps, created.org),
-    adminApp: toAppView(deps, created.adminApp),
-    key: toKeyView(created.key, deps.clock.now()),
+    adminApp: toAppView(deps, created.adminApp, namesAsIs),
+    key: toKeyView(created.key, deps.clock.now(), namesAsIs),
     secret: created.secret,
   };
 }
