@@ -27,7 +27,7 @@ let people = 0;
 /** The cookie a response set, as a Cookie header value. */
 export function cookieOf(res: request.Response): string {
   const set = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
-  const cookie = set.find((c) => c.startsWith(`${COOKIE}=`));
+  const cookie = set.find((c) => c.startsWith(`${COOKIE}=`) || c.startsWith(`__Host-${COOKIE}=`));
   if (!cookie) throw new Error(`no ${COOKIE} cookie in ${res.status} ${res.text}`);
   return cookie.split(';')[0]!;
 }
