@@ -12,7 +12,8 @@ import { createHttpServer } from './http/http-server.js';
 import { insecureCookieHost } from './http/session-cookie.js';
 import { loadKek } from './domain/kek.js';
 import { disallowedAudienceWarning } from './domain/audiences.js';
-import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
+import { bootstrapRootOrg } from './domain/orgs.js';
+import { issueFirstOwnerInvitation, type FirstStart } from './domain/first-owner.js';
 import { cacheHeapWarning } from './domain/verified-cache.js';
 import { createServices } from './services.js';
 import { waitForDatabase } from './store/availability.js';
@@ -23,8 +24,8 @@ import { createDatabase, migrateToLatest, ping, type DatabaseHandle } from './st
 export interface RunningServer {
   readonly url: string;
   readonly deps: AppDeps;
-  /** The root org's credentials when this start bootstrapped an empty database. */
-  readonly bootstrap: CreatedOrg | null;
+  /** The root org's credentials (and its first owner's link) when this start bootstrapped an empty database. */
+  readonly bootstrap: FirstStart | null;
   /**
    * Drains: readiness fails at once, new connections are refused, every answer from now on
    * closes its connection, requests in flight finish (for at most SCOPE_AUTH_SHUTDOWN_GRACE);
@@ -54,7 +55,7 @@ export interface StartOptions {
    * before the server listens: they are committed by then, so they must be shown even if
    * listening fails, and whoever waits for "scope-auth listening" finds them already printed.
    */
-  readonly onBootstrap?: (created: CreatedOrg, deps: AppDeps) => void;
+  readonly onBootstrap?: (created: FirstStart, deps: AppDeps) => void;
 }
 
 /** Warnings about a configuration that works but is unsafe, logged at every start. */
@@ -90,7 +91,7 @@ async function prepare(
   kek: Buffer,
   handle: DatabaseHandle,
   changes: ChangeFeed | null,
-): Promise<{ deps: AppDeps; bootstrap: CreatedOrg | null }> {
+): Promise<{ deps: AppDeps; bootstrap: FirstStart | null }> {
   const { logger } = options;
   await waitForDatabase(() => ping(handle.db), { timeoutMs: config.database.connectTimeoutSeconds * 1000, logger });
   await migrateToLatest(handle.db);
@@ -104,7 +105,9 @@ async function prepare(
   });
   const audiences = await disallowedAudienceWarning(handle.db, { catalog: deps.catalog, defaultAudience: config.audience });
   if (audiences) logger.warn({ apps: audiences.apps, count: audiences.count }, audiences.message);
-  const bootstrap = await bootstrapRootOrg(deps);
+  const created = await bootstrapRootOrg(deps);
+  // The root org's first owner: a one-time link handed over with the root key.
+  const bootstrap = created && { ...created, ownerInvitationUrl: await issueFirstOwnerInvitation(deps, created.org.id) };
   if (bootstrap) options.onBootstrap?.(bootstrap, deps);
   return { deps, bootstrap };
 }
@@ -114,7 +117,7 @@ async function prepare(
  * key-encryption key and the signing keys, bootstraps the root org of an empty database
  * (onBootstrap gets its credentials), and closes. Null when an org already existed.
  */
-export async function initialize(config: Config, options: StartOptions): Promise<CreatedOrg | null> {
+export async function initialize(config: Config, options: StartOptions): Promise<FirstStart | null> {
   const kek = keyEncryptionKey(config, options.logger);
   const handle = await createDatabase(config.databaseUrl, { pool: config.database, logger: options.logger });
   try {
