@@ -156,6 +156,9 @@ export function createSignIn(deps: SignInDeps) {
 
   async function signIn(request: SignInRequest): Promise<SignInResult> {
     const key = emailKey(request.email);
+    // A caller this process knows is blocked costs no query (its person is looked up once a minute).
+    const blocked = throttle.blockedFor(request.ip, emailSubject(key));
+    if (blocked !== null) return throttled(request, key, blocked);
     const person = await findUserForSignIn(db, key);
     const why = (right: boolean): SignInRefusal | null => {
       if (person === undefined) return 'unknown_email';

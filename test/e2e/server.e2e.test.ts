@@ -93,7 +93,7 @@ describe('the real server, end to end', () => {
 
   it('writes the first-start credentials to keys/root-credentials.env with mode 0600, since its stdout is no terminal', () => {
     expect(creds.mode).toBe(0o600);
-    expect(creds.names).toEqual(['SCOPE_ORG_ID', 'SCOPE_API_KEY', 'SCOPE_API_SECRET', 'SCOPE_AUTH_API_URL']);
+    expect(creds.names).toEqual(['SCOPE_ORG_ID', 'SCOPE_API_KEY', 'SCOPE_API_SECRET', 'SCOPE_AUTH_API_URL', 'SCOPE_AUTH_OWNER_INVITATION_URL']);
     expect(creds.orgId).toMatch(/^org_[0-9A-Z]{26}$/);
     expect(creds.keyId).toMatch(/^key_[0-9A-Z]{26}$/);
     expect(creds.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
