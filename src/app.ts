@@ -16,6 +16,7 @@ import type { LastUsedRecorder } from './domain/last-used.js';
 import type { RefusalAudit } from './domain/refusal-audit.js';
 import type { Catalog } from './domain/scopes.js';
 import type { Throttle } from './domain/throttle.js';
+import type { Csrf } from './domain/sessions.js';
 import { createVerifiedCache } from './domain/verified-cache.js';
 import { authenticate } from './http/bearer-auth.js';
 import { exactPath, methodGuard, routerPaths, type KnownPath } from './http/allowed-methods.js';
@@ -39,6 +40,15 @@ import { auditRoutes } from './routes/audit.js';
 import { keysRoutes } from './routes/keys.js';
 import { orgsRoutes } from './routes/orgs.js';
 import { scopesRoutes } from './routes/scopes.js';
+import { invitationsRoutes } from './routes/invitations.js';
+import { meRoutes } from './routes/me.js';
+import { sessionsRoutes } from './routes/sessions.js';
+import { usersRoutes } from './routes/users.js';
+import { adminAuthenticate } from './http/admin-auth.js';
+import { originOf } from './http/csrf.js';
+import { sessionCookie } from './http/session-cookie.js';
+import { createSessionAuthority, sessionSettings } from './domain/sessions.js';
+import { createSignIn } from './domain/sign-in.js';
 import type { Db } from './store/database.js';
 
 export interface AppDeps {
@@ -54,6 +64,17 @@ export interface AppDeps {
   readonly metrics: Metrics;
   readonly lifecycle: Lifecycle;
   readonly refusalAudit: RefusalAudit;
+  /** Sign-in and sessions: their throttle and refusal audit (started and stopped with the others), and more. */
+  readonly people: PeopleServices;
+}
+
+export interface PeopleServices {
+  /** Of kind `signin`: counters of its own, the same limits as exchanges. */
+  readonly throttle: Throttle;
+  /** `session.refused` events that anybody can cause for free (throttled callers), aggregated. */
+  readonly refusalAudit: RefusalAudit;
+  readonly dummyPasswordHash: string;
+  readonly csrf: Csrf;
 }
 
 /** A Node request listener: `http.createServer(app)`, or supertest's `request(app)`. */
@@ -71,6 +92,13 @@ export function createApp(deps: AppDeps): App {
   app.set('trust proxy', trust);
   app.set('query parser', 'simple');
 
+  // One queue for every argon2 verification, exchanges' and sign-ins', served by client in turn.
+  const argon2Queue = createArgon2Queue({
+    concurrency: config.argon2.concurrency,
+    limit: config.argon2.queueLimit,
+    onDepth: deps.metrics.argon2QueueDepth,
+    initialEstimateSeconds: estimatedVerifySeconds(config.argon2),
+  });
   const exchange = createExchange({
     db: deps.db,
     hasher: deps.hasher,
@@ -90,12 +118,7 @@ export function createApp(deps: AppDeps): App {
       maxAgeMs: config.verifiedCache.maxAgeSeconds * 1000,
       clock: deps.clock,
     }),
-    argon2Queue: createArgon2Queue({
-      concurrency: config.argon2.concurrency,
-      limit: config.argon2.queueLimit,
-      onDepth: deps.metrics.argon2QueueDepth,
-      initialEstimateSeconds: estimatedVerifySeconds(config.argon2),
-    }),
+    argon2Queue,
   });
 
   // Bearer auth for every protected route: a token of this server whose key is still active,
@@ -103,17 +126,44 @@ export function createApp(deps: AppDeps): App {
   const verifyToken = createTokenVerifier({ keyring: deps.keyring, issuer: config.issuer, clock: deps.clock });
   const auth = authenticate({ verify: verifyToken, authority: createTokenAuthority({ db: deps.db, clock: deps.clock, catalog: deps.catalog }) });
 
-  // The admin API: the tenant of every call is the bearer token's org.
-  const admin = { auth, admin: deps };
+  // The admin API takes a bearer token or a person's session: the tenant of every call is the
+  // token's org or the person's.
+  const settings = sessionSettings(config.people);
+  const cookie = sessionCookie(config.issuer);
+  const origin = originOf(config.issuer);
+  const adminAuth = adminAuthenticate({
+    bearer: auth,
+    sessions: createSessionAuthority({ db: deps.db, clock: deps.clock, catalog: deps.catalog, settings }),
+    csrf: deps.people.csrf,
+    cookie,
+    origin,
+  });
+  const signIn = createSignIn({
+    db: deps.db,
+    hasher: deps.hasher,
+    clock: deps.clock,
+    logger,
+    throttle: deps.people.throttle,
+    argon2Queue,
+    refusalAudit: deps.people.refusalAudit,
+    dummyPasswordHash: deps.people.dummyPasswordHash,
+    sessions: settings,
+  });
+  const answer = { csrf: deps.people.csrf, cookie, clock: deps.clock };
+  const admin = { auth: adminAuth, admin: deps };
   const routers = [
     healthRoutes({ db: deps.db, keyring: deps.keyring, metrics: config.metrics === null ? deps.metrics : null, lifecycle: deps.lifecycle }),
     metadataRoutes({ config, catalog: deps.catalog }),
     introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }),
-    scopesRoutes({ auth, catalog: deps.catalog, defaultAudience: config.audience }),
+    scopesRoutes({ auth: adminAuth, catalog: deps.catalog, defaultAudience: config.audience }),
     appsRoutes(admin),
     keysRoutes(admin),
     auditRoutes(admin),
     orgsRoutes(admin),
+    usersRoutes(admin),
+    sessionsRoutes({ ...admin, signIn, answer, origin }),
+    meRoutes({ ...admin, csrf: deps.people.csrf, cookie, verifyCurrentPassword: signIn.verifyCurrentPassword }),
+    invitationsRoutes({ admin: deps, answer, origin }),
   ];
   // Every path the server answers, with its methods: the raw routes' and the metadata
   // document's by hand (they match paths themselves), the routers' read from them.

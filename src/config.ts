@@ -3,6 +3,7 @@
 import { isListenHost, parseTrustProxy, type TrustProxy } from './config-network.js';
 import { ConfigError } from './config-error.js';
 import { databaseUrl, kek } from './config-secrets.js';
+import { peopleConfig, type PeopleConfig } from './config-people.js';
 import { availableParallelism } from 'node:os';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
@@ -78,6 +79,8 @@ export interface Config {
   readonly lastUsedFlushMs: number;
   /** Token lifetime floor (DESIGN: never below 60 s). */
   readonly tokenTtlMinSeconds: number;
+  /** People: invitation links and sessions (config-people.ts). */
+  readonly people: PeopleConfig;
 }
 
 /** Every default, in one place. */
@@ -118,6 +121,10 @@ export const DEFAULTS = {
   SCOPE_AUTH_METRICS_PORT: '', // empty: /metrics on SCOPE_AUTH_PORT
   SCOPE_AUTH_METRICS_HOST: '127.0.0.1', // only with SCOPE_AUTH_METRICS_PORT
   SCOPE_AUTH_LOG_LEVEL: 'info',
+  // People (config-people.ts), in seconds.
+  SCOPE_AUTH_INVITATION_TTL: '259200', // 72 h: invitation and password-reset links
+  SCOPE_AUTH_SESSION_IDLE: '1800', // 30 min without a request ends a session
+  SCOPE_AUTH_SESSION_MAX: '43200', // 12 h after sign-in at most
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -291,5 +298,12 @@ export function loadConfig(env: Env): Config {
     keyringRefreshSeconds: 5,
     lastUsedFlushMs: 1000,
     tokenTtlMinSeconds: 60,
+    people: people(env),
   });
+}
+
+function people(env: Env): PeopleConfig {
+  const settings = peopleConfig((name, min, max) => int(env, name, min, max));
+  if (typeof settings === 'string') throw new ConfigError(settings);
+  return settings;
 }

@@ -43,6 +43,20 @@ export class UnauthenticatedError extends HttpError {
   static override readonly title = 'Authentication required';
 }
 
+/** Sign-in: one body for an unknown email, a wrong password, a disabled or not yet joined person. */
+export class InvalidCredentialsError extends HttpError {
+  static override readonly status = 401;
+  static override readonly code = 'invalid_credentials';
+  static override readonly title = 'Invalid credentials';
+}
+
+/** A session-authenticated change without the session's CSRF token, or sent from another site. */
+export class CsrfError extends HttpError {
+  static override readonly status = 403;
+  static override readonly code = 'csrf_failed';
+  static override readonly title = 'CSRF check failed';
+}
+
 export class InsufficientScopeError extends HttpError {
   static override readonly status = 403;
   static override readonly code = 'insufficient_scope';
@@ -87,6 +101,13 @@ export class LastRootAdminError extends HttpError {
   static override readonly title = 'Last root admin';
 }
 
+/** The change would leave the organization with no active owner. */
+export class LastOwnerError extends HttpError {
+  static override readonly status = 409;
+  static override readonly code = 'last_owner';
+  static override readonly title = 'Last owner';
+}
+
 export class PayloadTooLargeError extends HttpError {
   static override readonly status = 413;
   static override readonly code = 'payload_too_large';
@@ -97,6 +118,13 @@ export class UnsupportedMediaTypeError extends HttpError {
   static override readonly status = 415;
   static override readonly code = 'unsupported_media_type';
   static override readonly title = 'Unsupported media type';
+}
+
+/** Too many failed attempts from this client (and for this email); Retry-After says when to try again. */
+export class ThrottledError extends HttpError {
+  static override readonly status = 429;
+  static override readonly code = 'throttled';
+  static override readonly title = 'Too many attempts';
 }
 
 export class UnavailableError extends HttpError {

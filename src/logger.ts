@@ -19,6 +19,18 @@ export const REDACTED_PATHS = [
   'req.headers.cookie',
   'secret_hash',
   '*.secret_hash',
+  'password',
+  '*.password',
+  'current_password',
+  '*.current_password',
+  'new_password',
+  '*.new_password',
+  'password_hash',
+  '*.password_hash',
+  'csrf_token',
+  '*.csrf_token',
+  'totp',
+  '*.totp',
 ];
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {

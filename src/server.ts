@@ -10,9 +10,11 @@ import type { Config } from './config.js';
 import type { Clock } from './domain/clock.js';
 import { createHttpServer } from './http/http-server.js';
 import { startMetricsServer, type MetricsServer } from './http/metrics-server.js';
+import { insecureCookieHost } from './http/session-cookie.js';
 import { loadKek } from './domain/kek.js';
 import { disallowedAudienceWarning } from './domain/audiences.js';
-import { bootstrapRootOrg, type CreatedOrg } from './domain/orgs.js';
+import { bootstrapRootOrg } from './domain/orgs.js';
+import { issueFirstOwnerInvitation, type FirstStart } from './domain/first-owner.js';
 import { cacheHeapWarning } from './domain/verified-cache.js';
 import { createServices } from './services.js';
 import { waitForDatabase } from './store/availability.js';
@@ -25,8 +27,8 @@ export interface RunningServer {
   /** Where /metrics is served when SCOPE_AUTH_METRICS_PORT is set (then not on `url`); else null. */
   readonly metricsUrl: string | null;
   readonly deps: AppDeps;
-  /** The root org's credentials when this start bootstrapped an empty database. */
-  readonly bootstrap: CreatedOrg | null;
+  /** The root org's credentials (and its first owner's link) when this start bootstrapped an empty database. */
+  readonly bootstrap: FirstStart | null;
   /**
    * Drains: readiness fails at once, new connections are refused, every answer from now on
    * closes its connection, requests in flight finish (for at most SCOPE_AUTH_SHUTDOWN_GRACE);
@@ -56,13 +58,20 @@ export interface StartOptions {
    * before the server listens: they are committed by then, so they must be shown even if
    * listening fails, and whoever waits for "scope-auth listening" finds them already printed.
    */
-  readonly onBootstrap?: (created: CreatedOrg, deps: AppDeps) => void;
+  readonly onBootstrap?: (created: FirstStart, deps: AppDeps) => void;
 }
 
 /** Warnings about a configuration that works but is unsafe, logged at every start. */
 function warnAboutConfig(config: Config, logger: Logger): void {
   const heapWarning = cacheHeapWarning(config.verifiedCache.maxEntries, getHeapStatistics().heap_size_limit);
   if (heapWarning) logger.warn(heapWarning);
+  const cookieHost = insecureCookieHost(config.issuer);
+  if (cookieHost !== null) {
+    logger.warn(
+      { issuer: config.issuer },
+      'SCOPE_AUTH_ISSUER is http and not this machine: session cookies go without Secure, so anyone on the network between a browser and the server can take them. Serve people over https',
+    );
+  }
   if (config.trustProxy === true) {
     logger.warn(
       { trust_proxy: true },
@@ -85,7 +94,7 @@ async function prepare(
   kek: Buffer,
   handle: DatabaseHandle,
   changes: ChangeFeed | null,
-): Promise<{ deps: AppDeps; bootstrap: CreatedOrg | null }> {
+): Promise<{ deps: AppDeps; bootstrap: FirstStart | null }> {
   const { logger } = options;
   await waitForDatabase(() => ping(handle.db), { timeoutMs: config.database.connectTimeoutSeconds * 1000, logger });
   await migrateToLatest(handle.db);
@@ -99,7 +108,9 @@ async function prepare(
   });
   const audiences = await disallowedAudienceWarning(handle.db, { catalog: deps.catalog, defaultAudience: config.audience });
   if (audiences) logger.warn({ apps: audiences.apps, count: audiences.count }, audiences.message);
-  const bootstrap = await bootstrapRootOrg(deps);
+  const created = await bootstrapRootOrg(deps);
+  // The root org's first owner: a one-time link handed over with the root key.
+  const bootstrap = created && { ...created, ownerInvitationUrl: await issueFirstOwnerInvitation(deps, created.org.id) };
   if (bootstrap) options.onBootstrap?.(bootstrap, deps);
   return { deps, bootstrap };
 }
@@ -109,7 +120,7 @@ async function prepare(
  * key-encryption key and the signing keys, bootstraps the root org of an empty database
  * (onBootstrap gets its credentials), and closes. Null when an org already existed.
  */
-export async function initialize(config: Config, options: StartOptions): Promise<CreatedOrg | null> {
+export async function initialize(config: Config, options: StartOptions): Promise<FirstStart | null> {
   const kek = keyEncryptionKey(config, options.logger);
   const handle = await createDatabase(config.databaseUrl, { pool: config.database, logger: options.logger });
   try {
@@ -142,6 +153,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
     deps.lastUsed.start();
     deps.throttle.start();
     deps.refusalAudit.start();
+    deps.people.throttle.start();
+    deps.people.refusalAudit.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
@@ -170,6 +183,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
           deps.keyring.stop();
           deps.throttle.stop();
           await deps.refusalAudit.stop();
+          deps.people.throttle.stop();
+          await deps.people.refusalAudit.stop();
           await changes?.close();
           await deps.lastUsed.stop();
           await handle.close();

@@ -12,6 +12,9 @@ import { databaseCounters } from './domain/counter-stores.js';
 import { REFUSED_ACTION } from './domain/exchange.js';
 import { createRefusalAudit } from './domain/refusal-audit.js';
 import { createThrottle } from './domain/throttle.js';
+import { randomToken } from './domain/opaque-tokens.js';
+import { createCsrf } from './domain/sessions.js';
+import { SESSION_REFUSED_ACTION } from './domain/sign-in.js';
 import { createLifecycle } from './http/lifecycle.js';
 import { createMetrics } from './http/metrics.js';
 import type { ChangeFeed } from './store/change-feed.js';
@@ -49,25 +52,29 @@ export async function createServices(config: Config, options: ServiceOptions): P
     ...(options.changes ? { changes: options.changes } : {}),
   });
   await keyring.init();
+  const hasher = createArgon2Hasher(config.argon2);
+  // On PostgreSQL every instance counts in the database, so the limits hold for the
+  // deployment; a SQLite file serves one instance, which counts in its memory.
+  const counters = dialectOf(db) === 'postgres' ? { counters: databaseCounters(db) } : {};
   return {
     config,
     db,
     catalog,
     keyring,
-    hasher: createArgon2Hasher(config.argon2),
+    hasher,
     clock,
     logger,
-    // On PostgreSQL every instance counts in the database, so the limits hold for the
-    // deployment; a SQLite file serves one instance, which counts in its memory.
-    throttle: createThrottle({
-      limits: config.throttle,
-      clock,
-      logger,
-      ...(dialectOf(db) === 'postgres' ? { counters: databaseCounters(db) } : {}),
-    }),
+    throttle: createThrottle({ limits: config.throttle, clock, logger, ...counters }),
     lastUsed: createLastUsedRecorder(db, logger, config.lastUsedFlushMs),
     metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
     lifecycle: createLifecycle(),
     refusalAudit: createRefusalAudit({ db, clock, logger, action: REFUSED_ACTION }),
+    people: {
+      throttle: createThrottle({ limits: config.throttle, clock, logger, kind: 'signin', ...counters }),
+      refusalAudit: createRefusalAudit({ db, clock, logger, action: SESSION_REFUSED_ACTION, target: { type: 'user', idsField: 'user_ids' } }),
+      // What an unknown email is verified against, so that its sign-in costs what any other does.
+      dummyPasswordHash: await hasher.hash(randomToken()),
+      csrf: createCsrf(options.kek),
+    },
   };
 }

@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       keyringRefreshSeconds: 5,
       lastUsedFlushMs: 1000,
       tokenTtlMinSeconds: 60,
+      people: { invitationTtlSeconds: 259_200, sessionIdleSeconds: 1800, sessionMaxSeconds: 43_200 },
     });
   });
 
@@ -210,6 +211,10 @@ describe('loadConfig', () => {
       // Whether the catalogue has them is checked once it is loaded (test/domain/allowances.test.ts).
       ['SCOPE_AUTH_ORG_DEFAULT_SCOPES', 'agents:view,runtime:run', 'expected space-separated scopes of the catalogue'],
       ['SCOPE_AUTH_ORG_DEFAULT_SCOPES', 'Agents:View', 'expected space-separated scopes of the catalogue'],
+      ['SCOPE_AUTH_INVITATION_TTL', '72h', 'expected a whole number from 300 to 2592000'],
+      ['SCOPE_AUTH_SESSION_IDLE', '59', 'expected a whole number from 60 to 2592000'],
+      ['SCOPE_AUTH_SESSION_MAX', '0', 'expected a whole number from 300 to 7776000'],
+      ['SCOPE_AUTH_SESSION_IDLE', '7200', 'must not exceed SCOPE_AUTH_SESSION_MAX (3600)', { SCOPE_AUTH_SESSION_MAX: '3600' }],
     ];
 
     it('lowers the default token lifetime with a lower maximum when the lifetime is not set', () => {

@@ -5,10 +5,12 @@ import * as initial from './0001-initial.js';
 import * as auditFilters from './0002-audit-filters.js';
 import * as throttleCounters from './0003-throttle-counters.js';
 import * as orgTenancy from './0004-org-tenancy.js';
+import * as people from './0005-people.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-audit-filters': auditFilters,
   '0003-throttle-counters': throttleCounters,
   '0004-org-tenancy': orgTenancy,
+  '0005-people': people,
 };

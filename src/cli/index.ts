@@ -9,7 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError, loadConfig } from '../config.js';
 import { closeMatches } from '../domain/grants.js';
 import { loadCatalog } from '../domain/scopes.js';
-import { HttpError, InvalidRequestError, LastRootAdminError } from '../errors.js';
+import { HttpError, InvalidRequestError, LastOwnerError, LastRootAdminError } from '../errors.js';
 import { registerApps } from './commands/apps.js';
 import { registerAudit } from './commands/audit.js';
 import { registerInit } from './commands/init.js';
@@ -20,6 +20,7 @@ import { registerScopes } from './commands/scopes.js';
 import { registerServe } from './commands/serve.js';
 import { registerSigningKeys } from './commands/signing-keys.js';
 import { packageVersion } from '../version.js';
+import { registerUsers } from './commands/users.js';
 import { CommandError, reason, UsageError, type CliIo } from './context.js';
 
 export type { CliIo } from './context.js';
@@ -41,6 +42,8 @@ const FLAGS: Record<string, string> = {
   reason: '--reason',
   unused_days: '--unused-days',
   status: '--status',
+  email: '--email',
+  role: '--role',
   limit: '--limit',
   cursor: '--cursor',
 };
@@ -79,6 +82,8 @@ function report(io: CliIo, error: unknown): number {
   } else if (error instanceof LastRootAdminError) {
     // The API refuses this for good; the operator may, knowing the root org then has no admin key.
     message = `${error.message}, or run the command again with --force to do it anyway (the root organization is then left without an admin key until you create one)`;
+  } else if (error instanceof LastOwnerError) {
+    message = `${error.message}, or run the command again with --force to do it anyway (nobody can then manage the organization's people until you invite an owner)`;
   } else if (error instanceof HttpError || error instanceof CommandError || error instanceof ConfigError) {
     message = error.message;
   } else {
@@ -90,7 +95,7 @@ function report(io: CliIo, error: unknown): number {
 
 export function buildProgram(io: CliIo): Command {
   const program = new Command('scope-auth')
-    .description('Operate a scope-auth server: orgs, apps, API keys, signing keys and the audit log.\nWorks directly on SCOPE_AUTH_DATABASE_URL; changes are recorded in the audit log as actor "cli".')
+    .description('Operate a scope-auth server: orgs, apps, API keys, people, signing keys and the audit log.\nWorks directly on SCOPE_AUTH_DATABASE_URL; changes are recorded in the audit log as actor "cli".')
     .version(packageVersion(), '-V, --version')
     .exitOverride()
     .showSuggestionAfterError(true)
@@ -118,6 +123,7 @@ export function buildProgram(io: CliIo): Command {
   registerOrgs(program, io);
   registerApps(program, io);
   registerKeys(program, io);
+  registerUsers(program, io);
   registerSigningKeys(program, io);
   registerAudit(program, io);
   registerScopes(program, io);

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CreatedOrg } from '../domain/orgs.js';
+import type { FirstStart } from '../domain/first-owner.js';
 import { CommandError, reason } from './context.js';
 
 export const ROOT_CREDENTIALS_FILE = 'root-credentials.env';
@@ -14,13 +14,17 @@ export function rootCredentialsPath(keysDir: string): string {
   return join(keysDir, ROOT_CREDENTIALS_FILE);
 }
 
-/** The four variables, one a line; the API URL is the issuer, where clients exchange keys. */
-export function rootCredentialsLines(created: CreatedOrg, apiUrl: string): string[] {
+/**
+ * The four variables, one a line (the API URL is the issuer, where clients exchange keys),
+ * and the one-time link that creates the root org's first owner.
+ */
+export function rootCredentialsLines(created: FirstStart, apiUrl: string): string[] {
   return [
     `SCOPE_ORG_ID=${created.org.id}`,
     `SCOPE_API_KEY=${created.key.id}`,
     `SCOPE_API_SECRET=${created.secret}`,
     `SCOPE_AUTH_API_URL=${apiUrl}`,
+    `SCOPE_AUTH_OWNER_INVITATION_URL=${created.ownerInvitationUrl}`,
   ];
 }
 
@@ -30,12 +34,13 @@ export function rootCredentialsLines(created: CreatedOrg, apiUrl: string): strin
  * earlier bootstrap of another database is replaced). A failure is a CommandError saying how
  * to get an admin key after all: the org is committed by then and is not bootstrapped again.
  */
-export function writeRootCredentials(keysDir: string, created: CreatedOrg, apiUrl: string, now: Date): string {
+export function writeRootCredentials(keysDir: string, created: FirstStart, apiUrl: string, now: Date): string {
   const path = rootCredentialsPath(keysDir);
   const temporary = `${path}.${randomBytes(8).toString('hex')}.tmp`;
   const text = [
     `# scope-auth: the root organization's admin key, created ${now.toISOString()}.`,
     '# Move these to your secret store, then delete this file. The secret cannot be read again.',
+    '# SCOPE_AUTH_OWNER_INVITATION_URL creates the first owner (a person) once; it works for SCOPE_AUTH_INVITATION_TTL.',
     ...rootCredentialsLines(created, apiUrl),
     '',
   ].join('\n');

@@ -1,6 +1,7 @@
 // Who performs an admin use case. The HTTP API builds it from the bearer token (the tenant
-// is the token's org_id, the scopes those of the token that its app still grants); the
-// operator CLI uses `{ id: 'cli', scopes: 'all', orgId }`.
+// is the token's org_id, the scopes those of the token that its app still grants) or from a
+// person's session (their org, their role's scopes); the operator CLI uses
+// `{ id: 'cli', scopes: 'all', orgId }`.
 import type { Config } from '../config.js';
 import type { Db } from '../store/database.js';
 import { InsufficientScopeError } from '../errors.js';
@@ -11,7 +12,7 @@ import type { Catalog } from './scopes.js';
 export interface Actor {
   /** The tenant: every read and write of a use case is confined to this org. */
   readonly orgId: string;
-  /** The acting key id (recorded as created_by, revoked_by and the audit actor), or `cli`. */
+  /** The acting key id or person (`usr_…`), recorded as created_by, revoked_by and the audit actor; or `cli`. */
   readonly id: string;
   readonly ip: string | null;
   /** The (expanded) scopes of the actor's token; `all` for the operator CLI. */
@@ -24,7 +25,7 @@ export interface AdminDeps {
   readonly hasher: SecretHasher;
   readonly clock: Clock;
   readonly catalog: Catalog;
-  readonly config: Pick<Config, 'keyMaxLifetimeDays' | 'tokenTtlMaxSeconds' | 'tokenTtlMinSeconds' | 'audience' | 'orgDefaultScopes'>;
+  readonly config: Pick<Config, 'keyMaxLifetimeDays' | 'tokenTtlMaxSeconds' | 'tokenTtlMinSeconds' | 'audience' | 'orgDefaultScopes' | 'issuer' | 'people'>;
 }
 
 /** The operator CLI acting inside `orgId`. */

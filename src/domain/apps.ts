@@ -5,6 +5,7 @@ import * as store from '../store/apps.js';
 import type { AppRecord } from '../store/apps.js';
 import { getOrg } from '../store/orgs.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
+import { actorNames, type ActorNames } from './actor-names.js';
 import { recordActorAudit } from './audit.js';
 import { newId } from './credentials.js';
 import { checkWithinAllowance } from './allowances.js';
@@ -14,9 +15,10 @@ import { forcedDetails, guardLastRootAdmin, holdsRootAdmin } from './last-root-a
 import { requireGrantWithinCaller, requireWithinCaller } from './least-privilege.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 
-/** An app with its granted scopes expanded through the catalogue. */
+/** An app with its granted scopes expanded through the catalogue, and its creator's name. */
 export interface AppView extends AppRecord {
   readonly effective_scopes: string[];
+  readonly created_by_name: string | null;
 }
 
 export interface CreateAppInput {
@@ -70,8 +72,13 @@ function checkTtl(deps: AdminDeps, ttl: number | null): number | null {
   return ttl;
 }
 
-export function toAppView(deps: Pick<AdminDeps, 'catalog'>, app: AppRecord): AppView {
-  return { ...app, effective_scopes: deps.catalog.expand(app.scopes) };
+export function toAppView(deps: Pick<AdminDeps, 'catalog'>, app: AppRecord, names: ActorNames): AppView {
+  return { ...app, effective_scopes: deps.catalog.expand(app.scopes), created_by_name: names(app.created_by) };
+}
+
+/** toAppView, with its creator's name looked up. */
+export async function appView(deps: Pick<AdminDeps, 'catalog' | 'db'>, app: AppRecord): Promise<AppView> {
+  return toAppView(deps, app, await actorNames(deps.db, [app.created_by]));
 }
 
 /**
@@ -98,12 +105,13 @@ export async function listApps(deps: AdminDeps, actor: Actor, input: PageInput =
   requireActorScope(actor, 'admin.apps:view');
   const query = pageQuery(input);
   const rows = await store.listApps(deps.db, actor.orgId, { limit: query.limit + 1, before: query.before });
-  return toPage(rows, query, (app) => toAppView(deps, app));
+  const names = await actorNames(deps.db, rows.map((app) => app.created_by));
+  return toPage(rows, query, (app) => toAppView(deps, app, names));
 }
 
 export async function getApp(deps: AdminDeps, actor: Actor, input: { appId: string }): Promise<AppView> {
   requireActorScope(actor, 'admin.apps:view');
-  return toAppView(deps, await findApp(deps, actor, input.appId));
+  return appView(deps, await findApp(deps, actor, input.appId));
 }
 
 export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppInput): Promise<AppView> {
@@ -137,7 +145,7 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
       details: { name, scopes, description, audience, token_ttl_seconds: ttl },
     });
   });
-  return toAppView(deps, app);
+  return appView(deps, app);
 }
 
 /**
@@ -165,7 +173,7 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
     if (to !== undefined && JSON.stringify(to) !== JSON.stringify(current[field])) diff[field] = { from: current[field], to };
   }
   // Nothing to change: no write, no event, updated_at stays.
-  if (Object.keys(diff).length === 0) return toAppView(deps, current);
+  if (Object.keys(diff).length === 0) return appView(deps, current);
   // New scopes without admin.orgs:full may take away the root org's last admin.
   const demotes = changes.scopes !== undefined && diff['scopes'] !== undefined && !holdsRootAdmin(deps.catalog, changes.scopes);
   const updated = await deps.db.transaction().execute(async (trx) => {
@@ -180,7 +188,7 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
     });
     return app;
   });
-  return toAppView(deps, updated);
+  return appView(deps, updated);
 }
 
 /** Soft delete: the app and its keys answer 404 from now on, and its keys stop working at once. */

@@ -2,6 +2,7 @@
 import type { Db } from '../store/database.js';
 import { insertAuditEvent, listAuditEvents as listStoredEvents, type AuditEventRow } from '../store/audit-events.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
+import { actorNames, type ActorNames } from './actor-names.js';
 import type { Clock } from './clock.js';
 import { newId } from './credentials.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
@@ -33,16 +34,16 @@ export async function recordAudit(db: Db, clock: Clock, entry: AuditEntry): Prom
   });
 }
 
-/** An audit event as the admin API and CLI show it, its details parsed. */
-export type AuditEventView = Omit<AuditEventRow, 'details'> & { details: Record<string, unknown> };
+/** An audit event as the admin API and CLI show it, its details parsed, its actor named. */
+export type AuditEventView = Omit<AuditEventRow, 'details'> & { details: Record<string, unknown>; actor_name: string | null };
 
 export interface ListAuditInput extends PageInput {
   readonly action?: string;
   readonly targetId?: string;
 }
 
-export function toAuditEventView(row: AuditEventRow): AuditEventView {
-  return { ...row, details: JSON.parse(row.details) as Record<string, unknown> };
+export function toAuditEventView(row: AuditEventRow, names: ActorNames): AuditEventView {
+  return { ...row, details: JSON.parse(row.details) as Record<string, unknown>, actor_name: names(row.actor) };
 }
 
 /** The actor's org's events, newest first. */
@@ -55,7 +56,8 @@ export async function listAuditEvents(deps: Pick<AdminDeps, 'db'>, actor: Actor,
     limit: query.limit + 1,
     before: query.before,
   });
-  return toPage(rows, query, toAuditEventView);
+  const names = await actorNames(deps.db, rows.map((row) => row.actor));
+  return toPage(rows, query, (row) => toAuditEventView(row, names));
 }
 
 /** An admin use case's event: filed in the actor's org, under the actor's id and address. */

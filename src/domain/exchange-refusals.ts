@@ -37,7 +37,7 @@ export function createRefusalRecorder(deps: RefusalRecorderDeps) {
   async function refuse(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
     // The request's log line says who and why (http/token-endpoint.ts).
     if (orgId !== null) {
-      if (reason === 'unknown_key' || reason === 'org_mismatch') await deps.refusalAudit.add({ orgId, ip: request.ip, keyId: request.keyId, reason });
+      if (reason === 'unknown_key' || reason === 'org_mismatch') await deps.refusalAudit.add({ orgId, ip: request.ip, targetId: request.keyId, reason });
       else await audit(orgId, request, { reason });
     }
     return { ok: false, error: 'invalid_client', reason, orgId };
@@ -83,7 +83,7 @@ export function createRefusalRecorder(deps: RefusalRecorderDeps) {
       }
     }
     if (orgId !== null) {
-      await deps.refusalAudit.add({ orgId, ip: request.ip, keyId: request.keyId, reason: 'throttled', details: { retry_after_seconds: retryAfterSeconds } });
+      await deps.refusalAudit.add({ orgId, ip: request.ip, targetId: request.keyId, reason: 'throttled', details: { retry_after_seconds: retryAfterSeconds } });
     }
     return { ok: false, error: 'throttled', retryAfterSeconds };
   }

@@ -3,6 +3,7 @@ import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js'
 import * as keysStore from '../store/api-keys.js';
 import type { ApiKeyRow, ApiKeyView } from '../store/api-keys.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
+import { actorNames } from './actor-names.js';
 import { checkName, findApp, type Forceable } from './apps.js';
 import { recordActorAudit } from './audit.js';
 import { generateSecret, newId, secretHint } from './credentials.js';
@@ -112,8 +113,13 @@ async function findKeyToChange(deps: AdminDeps, actor: Actor, keyId: string): Pr
   return key;
 }
 
+/** toKeyView, with the names of who made and revoked it looked up. */
+async function keyView(deps: Pick<AdminDeps, 'db'>, key: ApiKeyView, now: number): Promise<KeyView> {
+  return toKeyView(key, now, await actorNames(deps.db, [key.created_by, key.revoked_by]));
+}
+
 async function rereadKey(deps: AdminDeps, actor: Actor, keyId: string): Promise<KeyView> {
-  return toKeyView(await findKey(deps, actor, keyId), deps.clock.now());
+  return keyView(deps, await findKey(deps, actor, keyId), deps.clock.now());
 }
 
 export async function listKeys(deps: AdminDeps, actor: Actor, input: ListKeysInput = {}): Promise<Page<KeyView>> {
@@ -136,7 +142,8 @@ export async function listKeys(deps: AdminDeps, actor: Actor, input: ListKeysInp
     limit: query.limit + 1,
     before: query.before,
   });
-  return toPage(rows, query, (row) => toKeyView(row, now));
+  const names = await actorNames(deps.db, rows.flatMap((row) => [row.created_by, row.revoked_by]));
+  return toPage(rows, query, (row) => toKeyView(row, now, names));
 }
 
 export async function getKey(deps: AdminDeps, actor: Actor, input: { keyId: string }): Promise<KeyView> {
@@ -167,7 +174,7 @@ export async function createKey(
       details: { app_id: app.id, name, expires_at: iso(expiresAt) },
     });
   });
-  return { key: toKeyView(row, now), secret };
+  return { key: await keyView(deps, row, now), secret };
 }
 
 /**
@@ -246,7 +253,8 @@ export async function rollKey(
       details: { app_id: old.app_id, name: old.name, expires_at: iso(expiresAt), rolled_from: old.id },
     });
   });
-  return { key: toKeyView(row, now), secret, previous: toKeyView({ ...old, expires_at: oldExpiresAt }, now) };
+  const names = await actorNames(deps.db, [row.created_by, old.created_by, old.revoked_by]);
+  return { key: toKeyView(row, now, names), secret, previous: toKeyView({ ...old, expires_at: oldExpiresAt }, now, names) };
 }
 
 /** Permanent: a later exchange with the key fails as an unknown key. */

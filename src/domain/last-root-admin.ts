@@ -5,14 +5,15 @@
 // do it with --force. Rolling a key is not such a change: the old key expires, but the new
 // one, of the same app, holds the same power.
 //
-// A way in today is an active key (neither revoked nor expired) of a live root-org app
-// whose effective scopes hold admin.orgs:full. People (named admins with roles) will be
-// ways in too: they add their own count to countRootAdminsBesides.
+// A way in is an active key (neither revoked nor expired) of a live root-org app whose
+// effective scopes hold admin.orgs:full, or an active owner of the root org (owners there hold
+// admin.orgs:full). Removing the last owner is refused on its own (last-owner.ts).
 import { LastRootAdminError } from '../errors.js';
 import { countActiveKeys } from '../store/api-keys.js';
 import { listLiveAppScopes } from '../store/apps.js';
 import type { Db } from '../store/database.js';
 import { lockRootOrg } from '../store/orgs.js';
+import { countActiveOwners } from '../store/users.js';
 import { isOperator, type Actor } from './actor.js';
 import type { Clock } from './clock.js';
 import type { Catalog } from './scopes.js';
@@ -39,7 +40,8 @@ export function holdsRootAdmin(catalog: Catalog, scopes: readonly string[]): boo
 /** Active ways into the root org `rootOrgId` holding admin.orgs:full, not counting those `removed` names. */
 export async function countRootAdminsBesides(db: Db, deps: RootAdminDeps, rootOrgId: string, removed: WaysInRemoved = {}): Promise<number> {
   const apps = (await listLiveAppScopes(db, rootOrgId)).filter((app) => app.id !== removed.appId && holdsRootAdmin(deps.catalog, app.scopes));
-  return countActiveKeys(db, rootOrgId, { appIds: apps.map((app) => app.id), exceptKeyIds: removed.keyIds ?? [], now: deps.clock.now() });
+  const keys = await countActiveKeys(db, rootOrgId, { appIds: apps.map((app) => app.id), exceptKeyIds: removed.keyIds ?? [], now: deps.clock.now() });
+  return keys + (await countActiveOwners(db, rootOrgId));
 }
 
 /**
@@ -65,7 +67,7 @@ export async function guardLastRootAdmin(
   if ((await countRootAdminsBesides(trx, deps, actor.orgId)) === 0) return { forced: false };
   if (options.force === true && isOperator(actor)) return { forced: true };
   throw new LastRootAdminError(
-    `this is the last active way into the root organization holding ${ROOT_ADMIN_SCOPE}; issue another key for an app holding it first`,
+    `this is the last active way into the root organization holding ${ROOT_ADMIN_SCOPE}; issue another key for an app holding it (or invite an owner) first`,
   );
 }
 

@@ -5,6 +5,7 @@ import { insertApp, type AppRecord } from '../store/apps.js';
 import { ForbiddenError } from '../errors.js';
 import { anyOrgExists, getOrg, insertOrg, listOrgs as listOrgRows, type OrgRow } from '../store/orgs.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
+import { actorNames } from './actor-names.js';
 import { checkName, toAppView, type AppView } from './apps.js';
 import { recordAudit } from './audit.js';
 import type { Clock } from './clock.js';
@@ -181,10 +182,11 @@ export async function createOrg(deps: AdminDeps, actor: Actor, input: { name: st
     creatorOrgId: actor.orgId,
     allowedScopes: defaultAllowance(deps.catalog, deps.config.orgDefaultScopes),
   });
+  const names = await actorNames(deps.db, [actor.id]);
   return {
     org: toOrgView(deps, created.org),
-    adminApp: toAppView(deps, created.adminApp),
-    key: toKeyView(created.key, deps.clock.now()),
+    adminApp: toAppView(deps, created.adminApp, names),
+    key: toKeyView(created.key, deps.clock.now(), names),
     secret: created.secret,
   };
 }

@@ -18,12 +18,14 @@ import { recordAudit } from './audit.js';
 import type { Clock } from './clock.js';
 import { throttleSubject } from './throttle-subject.js';
 
-export type AggregatedReason = 'throttled' | 'unknown_key' | 'org_mismatch';
+/** The exchange's (throttled, unknown_key, org_mismatch) and sign-in's (throttled). */
+export type AggregatedReason = string;
 
 export interface AggregatedRefusal {
   readonly orgId: string;
   readonly ip: string;
-  readonly keyId: string;
+  /** What was tried: a key id for the exchange, a person's id for sign-in. */
+  readonly targetId: string;
   readonly reason: AggregatedReason;
   /** More details, as of the refusal whose event is written (e.g. retry_after_seconds). */
   readonly details?: Record<string, unknown>;
@@ -46,8 +48,10 @@ export interface RefusalAuditOptions {
   readonly db: Db;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** The audit action of the events (the exchange's `token.refused`). */
+  /** The audit action of the events (the exchange's `token.refused`, sign-in's `session.refused`). */
   readonly action: string;
+  /** The events' target type and the details field listing the ids tried; default `key` and `key_ids`. */
+  readonly target?: { readonly type: string; readonly idsField: string };
   readonly windowMs?: number;
   readonly maxPending?: number;
 }
@@ -66,7 +70,7 @@ interface Pending {
   count: number;
   firstAt: number;
   lastAt: number;
-  keyIds: string[];
+  targetIds: string[];
   details: Record<string, unknown> | undefined;
 }
 
@@ -80,6 +84,7 @@ export function createRefusalAudit(options: RefusalAuditOptions): RefusalAudit {
   const { db, clock, logger } = options;
   const windowMs = options.windowMs ?? WINDOW_MS;
   const maxPending = options.maxPending ?? MAX_PENDING;
+  const target = options.target ?? { type: 'key', idsField: 'key_ids' };
   // Insertion order is opening order, and every window lasts as long: the first end first.
   const windows = new Map<string, Window>();
   let timer: NodeJS.Timeout | undefined;
@@ -91,9 +96,9 @@ export function createRefusalAudit(options: RefusalAuditOptions): RefusalAudit {
         orgId: pending.orgId,
         actor: 'anonymous',
         action: options.action,
-        targetType: 'key',
-        // One key id tried: the event is about that key; several: about none in particular.
-        targetId: pending.keyIds.length === 1 ? pending.keyIds[0]! : null,
+        targetType: target.type,
+        // One id tried: the event is about that key (or person); several: about none in particular.
+        targetId: pending.targetIds.length === 1 ? pending.targetIds[0]! : null,
         ip: pending.ip,
         details: {
           ...pending.details,
@@ -101,7 +106,7 @@ export function createRefusalAudit(options: RefusalAuditOptions): RefusalAudit {
           count: pending.count,
           first_at: new Date(pending.firstAt).toISOString(),
           last_at: new Date(pending.lastAt).toISOString(),
-          key_ids: pending.keyIds,
+          [target.idsField]: pending.targetIds,
         },
       });
     } catch (error) {
@@ -115,12 +120,12 @@ export function createRefusalAudit(options: RefusalAuditOptions): RefusalAudit {
   }
 
   function count(into: Pending | null, refusal: AggregatedRefusal, now: number): Pending {
-    const keyId = refusal.keyId.slice(0, 64);
-    if (into === null) return { orgId: refusal.orgId, ip: refusal.ip, reason: refusal.reason, count: 1, firstAt: now, lastAt: now, keyIds: [keyId], details: refusal.details };
+    const id = refusal.targetId.slice(0, 64);
+    if (into === null) return { orgId: refusal.orgId, ip: refusal.ip, reason: refusal.reason, count: 1, firstAt: now, lastAt: now, targetIds: [id], details: refusal.details };
     into.count++;
     into.lastAt = now;
     into.details = refusal.details;
-    if (into.keyIds.length < KEY_IDS_KEPT && !into.keyIds.includes(keyId)) into.keyIds.push(keyId);
+    if (into.targetIds.length < KEY_IDS_KEPT && !into.targetIds.includes(id)) into.targetIds.push(id);
     return into;
   }
 

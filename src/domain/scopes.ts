@@ -90,6 +90,7 @@ export const BUILTIN_CATALOG: CatalogInput = {
   permissions: [
     { name: 'admin.audit:view', description: 'Read the audit log of the organization' },
     { name: 'admin.orgs:full', description: 'Create and list organizations (root organization only)' },
+    { name: 'admin.users:full', description: 'Invite, change, disable and delete the people of the organization' },
     { name: 'tokens:introspect', description: 'Introspect tokens (RFC 7662)' },
   ],
 };

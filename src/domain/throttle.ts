@@ -61,6 +61,13 @@ export interface ThrottleOptions {
   readonly counters?: CounterStore;
   /** Entries each in-memory map keeps at most. */
   readonly maxTracked?: number;
+  /**
+   * What is counted, as the prefix of its counters' keys: `key` (the default) for exchanges,
+   * per client and per (client, key id); `signin` for people's sign-ins, per client and per
+   * (client, email). Each kind has counters of its own, so failed sign-ins never throttle a
+   * client's exchanges, nor the reverse.
+   */
+  readonly kind?: 'key' | 'signin';
 }
 
 /**
@@ -88,13 +95,14 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   const shared = options.counters ?? local;
   const blocked = createBoundedWindows<Windowed>(maxTracked);
   let timer: NodeJS.Timeout | undefined;
+  const [clientPrefix, pairPrefix] = options.kind === 'signin' ? ['signin-ip', 'signin'] : ['ip', 'key'];
 
   /** The address's counter first, then the pair's: every store statement locks rows in this order. */
   function subjectsOf(ip: string, keyId: string): [Subject, Subject] {
     const subject = throttleSubject(ip);
     return [
-      { key: `ip:${subject}`, limit: limits.ipFailuresPerMinute },
-      { key: `key:${subject}|${keyId.slice(0, 64)}`, limit: limits.keyFailuresPerMinute },
+      { key: `${clientPrefix}:${subject}`, limit: limits.ipFailuresPerMinute },
+      { key: `${pairPrefix}:${subject}|${keyId.slice(0, 64)}`, limit: limits.keyFailuresPerMinute },
     ];
   }
 

@@ -1,4 +1,4 @@
-// The pieces every admin route shares: the actor from the bearer token, input parsing with
+// The pieces every admin route shares: the actor from the bearer token or session, input parsing with
 // zod into 400 problems that name the field, and the JSON body parser.
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { z } from 'zod';
@@ -10,10 +10,10 @@ import { authOf } from './bearer-auth.js';
 import { BODY_LIMIT_BYTES } from './raw-body.js';
 import { clientIp } from './request-context.js';
 
-/** The caller as the domain sees it: the token's org is the tenant, its key the actor. */
+/** The caller as the domain sees it: the token's org is the tenant and its key the actor, or the session's person and org. */
 export function adminActor(req: Request, res: Response): Actor {
-  const { claims, scopes } = authOf(res);
-  return { orgId: claims.org_id, id: claims.client_id, ip: clientIp(req), scopes };
+  const { orgId, id, scopes } = authOf(res);
+  return { orgId, id, ip: clientIp(req), scopes };
 }
 
 function describeIssue(issue: z.core.$ZodIssue, where: string): string {

@@ -1,16 +1,30 @@
 // Bearer authentication for the admin API and introspection (RFC 6750): a token of this
 // server whose key is still active. The tenant of the request is the token's org_id, and
-// its scopes are those of the token that its app still grants.
+// its scopes are those of the token that its app still grants. (The admin API also takes a
+// person's session instead: admin-auth.ts; both end in the same Caller.)
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { TokenAuthority, TokenVerifier, VerifiedToken } from '../domain/access-tokens.js';
+import type { SessionCaller } from '../domain/sessions.js';
 import { InsufficientScopeError, UnauthenticatedError } from '../errors.js';
 import { addLogFields } from './request-logger.js';
 
-const REALM = 'scope-auth';
+export const REALM = 'scope-auth';
 
-/** The verified caller, set by `authenticate`. */
-export function authOf(res: Response): VerifiedToken {
-  const auth = res.locals.auth as VerifiedToken | undefined;
+/** Who calls: a key (by its bearer token) or a person (by their session), in one org, with scopes. */
+export interface Caller {
+  readonly orgId: string;
+  /** The key id, or the person's `usr_…` id. */
+  readonly id: string;
+  readonly scopes: ReadonlySet<string>;
+  /** Set when the caller came with a bearer token. */
+  readonly token?: VerifiedToken;
+  /** Set when the caller came with a person's session. */
+  readonly session?: SessionCaller;
+}
+
+/** The verified caller, set by `authenticate` (or the admin API's adminAuthenticate). */
+export function authOf(res: Response): Caller {
+  const auth = res.locals.auth as Caller | undefined;
   if (!auth) throw new Error('authenticate() must run before authOf()');
   return auth;
 }
@@ -38,7 +52,8 @@ export function authenticate(deps: { verify: TokenVerifier; authority: TokenAuth
       res.set('WWW-Authenticate', `Bearer realm="${REALM}", error="invalid_token", error_description="the access token is invalid, expired or revoked"`);
       throw new UnauthenticatedError('the access token is invalid, expired or revoked');
     }
-    res.locals.auth = current;
+    const caller: Caller = { orgId: current.claims.org_id, id: current.claims.client_id, scopes: current.scopes, token: current };
+    res.locals.auth = caller;
     next();
   };
 }

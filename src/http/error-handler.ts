@@ -7,7 +7,7 @@ import { HttpError, InvalidRequestError, NotFoundError, PayloadTooLargeError, Un
 import { isDatabaseUnavailable } from '../store/availability.js';
 import { BODY_TOO_LARGE } from './raw-body.js';
 import { requestIdOf } from './request-id.js';
-import { addLogFields } from './request-logger.js';
+import { addLogFields, loggablePath } from './request-logger.js';
 
 export const PROBLEM_TYPE_PREFIX = 'urn:scope-auth:problem:';
 
@@ -59,13 +59,13 @@ export function problemErrorHandler(logger: Logger): ErrorRequestHandler {
     }
     if (isDatabaseUnavailable(error)) {
       // Not a bug: the database is down or stalled, and a retry in a moment may succeed.
-      logger.warn({ err: { message: (error as Error).message }, method: req.method, path: req.path, request_id: requestIdOf(res) }, 'database unavailable');
+      logger.warn({ err: { message: (error as Error).message }, method: req.method, path: loggablePath(req.path), request_id: requestIdOf(res) }, 'database unavailable');
       res.set('Retry-After', '1');
       const unavailable = new UnavailableError('the server cannot reach its database right now; retry later');
       sendProblem(res, unavailable.status, unavailable.code, unavailable.title, unavailable.message);
       return;
     }
-    logger.error({ err: error, method: req.method, path: req.path, request_id: requestIdOf(res) }, 'unhandled error');
+    logger.error({ err: error, method: req.method, path: loggablePath(req.path), request_id: requestIdOf(res) }, 'unhandled error');
     sendProblem(res, 500, 'internal_error', 'Internal server error', 'an unexpected error occurred');
   };
 }

@@ -6,6 +6,8 @@ import type { KeyView } from '../domain/key-status.js';
 import type { OrgView } from '../domain/orgs.js';
 import type { Page } from '../domain/pagination.js';
 import type { Catalog } from '../domain/scopes.js';
+import type { PersonView } from '../domain/people.js';
+import type { SessionView } from '../domain/me.js';
 
 export function isoTime(ms: number): string;
 export function isoTime(ms: number | null): string | null;
@@ -25,6 +27,7 @@ export function renderApp(app: AppView) {
     token_ttl_seconds: app.token_ttl_seconds,
     created_at: isoTime(app.created_at),
     created_by: app.created_by,
+    created_by_name: app.created_by_name,
     updated_at: isoTime(app.updated_at),
   };
 }
@@ -39,9 +42,11 @@ export function renderKey(key: KeyView) {
     secret_hint: key.secret_hint,
     created_at: isoTime(key.created_at),
     created_by: key.created_by,
+    created_by_name: key.created_by_name,
     expires_at: isoTime(key.expires_at),
     revoked_at: isoTime(key.revoked_at),
     revoked_by: key.revoked_by,
+    revoked_by_name: key.revoked_by_name,
     revoke_reason: key.revoke_reason,
     last_used_at: isoTime(key.last_used_at),
     last_used_ip: key.last_used_ip,
@@ -55,6 +60,7 @@ export function renderAuditEvent(event: AuditEventView) {
     org_id: event.org_id,
     at: isoTime(event.at),
     actor: event.actor,
+    actor_name: event.actor_name,
     action: event.action,
     target_type: event.target_type,
     target_id: event.target_id,
@@ -74,6 +80,34 @@ export function renderOrg(org: OrgView) {
     disabled_at: isoTime(org.disabled_at),
     created_at: isoTime(org.created_at),
     created_by: org.created_by,
+  };
+}
+
+export function renderPerson(person: PersonView) {
+  return {
+    id: person.id,
+    org_id: person.org_id,
+    email: person.email,
+    name: person.name,
+    role: person.role,
+    status: person.status,
+    created_at: isoTime(person.created_at),
+    created_by: person.created_by,
+    created_by_name: person.created_by_name,
+    last_sign_in_at: isoTime(person.last_sign_in_at),
+    mfa_enabled: person.mfa_enabled,
+  };
+}
+
+export function renderSession(session: SessionView) {
+  return {
+    id: session.id,
+    created_at: isoTime(session.created_at),
+    last_seen_at: isoTime(session.last_seen_at),
+    expires_at: isoTime(session.expires_at),
+    ip: session.ip,
+    user_agent: session.user_agent,
+    current: session.current,
   };
 }
 

@@ -46,12 +46,16 @@ export function setLogLevel(res: ServerResponse, level: Level): void {
   (noted[NOTE] ??= { fields: {} }).level = level;
 }
 
+const LINK_PATH = '/v1/invitations/';
+
 /**
  * The path without its query string, and without what looks like a secret or a token: a
- * client may put one in the path by mistake (`GET /v1/keys/secret_…`).
+ * client may put one in the path by mistake (`GET /v1/keys/secret_…`). The token of an
+ * invitation or password-reset link is in its path on purpose, and never logged.
  */
-function loggablePath(url: string): string {
-  const path = url.split('?')[0]!;
+export function loggablePath(url: string): string {
+  let path = url.split('?')[0]!;
+  if (path.startsWith(LINK_PATH)) path = `${LINK_PATH}[redacted]`;
   if (!path.includes('secret_') && !path.includes('eyJ')) return path;
   return path.replace(/secret_[0-9A-Za-z]+/g, 'secret_[redacted]').replace(/eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*/g, '[redacted]');
 }

@@ -25,7 +25,7 @@ export function introspectRoutes(deps: { auth: RequestHandler; introspect: Intro
     if (!form.ok) throw new InvalidRequestError(form.error);
     const parsed = introspectForm.safeParse(Object.fromEntries(form.params));
     if (!parsed.success) throw new InvalidRequestError(parsed.error.issues[0]!.message);
-    const result = await deps.introspect(parsed.data.token, authOf(res).claims.org_id);
+    const result = await deps.introspect(parsed.data.token, authOf(res).orgId);
     if (!result.active) {
       res.json({ active: false });
       return;

@@ -2,9 +2,11 @@ import { hasRowLocks, type Db } from './database.js';
 import type { OrgsTable } from './schema.js';
 
 /** An org with its allowance parsed: a list of catalogue scopes, or null for every non-admin scope. */
-export type OrgRow = Omit<OrgsTable, 'allowed_scopes'> & { allowed_scopes: string[] | null };
+export type OrgRow = Omit<OrgsTable, 'allowed_scopes' | 'require_mfa'> & { allowed_scopes: string[] | null };
 
-export function toOrgRow(row: OrgsTable): OrgRow {
+const ORG_COLUMNS = ['id', 'name', 'is_root', 'created_at', 'created_by', 'allowed_scopes', 'disabled_at'] as const;
+
+export function toOrgRow(row: Omit<OrgsTable, 'require_mfa'>): OrgRow {
   return { ...row, allowed_scopes: row.allowed_scopes === null ? null : (JSON.parse(row.allowed_scopes) as string[]) };
 }
 
@@ -18,7 +20,7 @@ export async function insertOrg(db: Db, row: OrgRow): Promise<void> {
 }
 
 export async function getOrg(db: Db, id: string): Promise<OrgRow | undefined> {
-  const row = await db.selectFrom('orgs').selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await db.selectFrom('orgs').select(ORG_COLUMNS).where('id', '=', id).executeTakeFirst();
   return row && toOrgRow(row);
 }
 
@@ -28,7 +30,7 @@ export async function anyOrgExists(db: Db): Promise<boolean> {
 
 /** Every org, newest first (the root org's admins list them). */
 export async function listOrgs(db: Db, window: { limit: number; before: string | null }): Promise<OrgRow[]> {
-  let query = db.selectFrom('orgs').selectAll();
+  let query = db.selectFrom('orgs').select(ORG_COLUMNS);
   if (window.before !== null) query = query.where('id', '<', window.before);
   const rows = await query.orderBy('id', 'desc').limit(window.limit).execute();
   return rows.map(toOrgRow);
@@ -36,7 +38,7 @@ export async function listOrgs(db: Db, window: { limit: number; before: string |
 
 /** The org created at bootstrap (at most one, by a partial unique index). */
 export async function getRootOrg(db: Db): Promise<OrgRow | undefined> {
-  const row = await db.selectFrom('orgs').selectAll().where('is_root', '=', 1).executeTakeFirst();
+  const row = await db.selectFrom('orgs').select(ORG_COLUMNS).where('is_root', '=', 1).executeTakeFirst();
   return row && toOrgRow(row);
 }
 
@@ -56,7 +58,7 @@ export async function updateOrg(db: Db, id: string, changes: OrgChanges): Promis
 }
 
 /**
- * Deletes a non-root org with its keys and apps (tombstones included); its audit events stay,
+ * Deletes a non-root org with its keys, apps (tombstones included) and people; its audit events stay,
  * they have no foreign key. False when there is no such org (or it is the root org). Run it
  * in a transaction.
  */
@@ -68,6 +70,9 @@ export async function deleteOrgWithContents(db: Db, id: string): Promise<boolean
   if (hasRowLocks(db)) target = target.forUpdate();
   if ((await target.executeTakeFirst()) === undefined) return false;
   await db.deleteFrom('api_keys').where('org_id', '=', id).execute();
+  // A person's sessions and recovery codes go with them (on delete cascade).
+  await db.deleteFrom('user_links').where('org_id', '=', id).execute();
+  await db.deleteFrom('users').where('org_id', '=', id).execute();
   await db.deleteFrom('apps').where('org_id', '=', id).execute();
   await db.deleteFrom('orgs').where('id', '=', id).execute();
   return true;
@@ -88,5 +93,18 @@ export async function lockRootOrg(db: Db, orgId: string): Promise<boolean> {
     return row !== undefined;
   }
   const result = await db.updateTable('orgs').set({ is_root: 1 }).where('id', '=', orgId).where('is_root', '=', 1).executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/**
+ * Inside a transaction: locks the org's row until the transaction ends (PostgreSQL `for no
+ * key update`; SQLite a write that changes nothing, which takes its single write lock), so
+ * two changes to its people that could each remove its last owner run one after the other.
+ */
+export async function lockOrg(db: Db, orgId: string): Promise<boolean> {
+  if (hasRowLocks(db)) {
+    return (await db.selectFrom('orgs').select('id').where('id', '=', orgId).forNoKeyUpdate().executeTakeFirst()) !== undefined;
+  }
+  const result = await db.updateTable('orgs').set({ name: (eb) => eb.ref('name') }).where('id', '=', orgId).executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }

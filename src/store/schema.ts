@@ -1,4 +1,6 @@
 // Table types. Times are integer epoch milliseconds; JSON columns are text.
+import type { Generated } from 'kysely';
+
 export interface OrgsTable {
   id: string;
   name: string;
@@ -10,6 +12,8 @@ export interface OrgsTable {
   allowed_scopes: string | null;
   /** Set while the org is disabled: its keys exchange nothing and its admin tokens are refused. */
   disabled_at: number | null;
+  /** 1: its people must have a second factor (used by the second factor; 0 until then). */
+  require_mfa: Generated<number>;
 }
 
 export interface AppsTable {
@@ -78,7 +82,7 @@ export interface AuditEventsTable {
 }
 
 export interface ThrottleCountersTable {
-  /** `ip:<subject>` or `key:<subject>|<key id>`; see domain/throttle.ts. */
+  /** `ip:<subject>` or `key:<subject>|<key id>` (sign-in: `signin-ip:…`, `signin:<subject>|<email digest>`); see domain/throttle.ts. */
   key: string;
   /** When the row's one-minute window ends; a row whose window ended counts as absent. */
   ends_at: number;
@@ -88,6 +92,73 @@ export interface ThrottleCountersTable {
   failures: number;
 }
 
+export interface UsersTable {
+  id: string;
+  org_id: string;
+  /** As given. */
+  email: string;
+  /** The email trimmed and in lower case: what sign-in compares, unique in the deployment. */
+  email_key: string;
+  name: string;
+  /** viewer | editor | owner (domain/roles.ts). */
+  role: string;
+  /** active | invited | disabled. */
+  status: string;
+  /** argon2id PHC string; null until the invitation is accepted. */
+  password_hash: string | null;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  last_sign_in_at: number | null;
+  /** The second factor's TOTP secret, AES-256-GCM under the KEK; null without one. */
+  totp_secret_encrypted: string | null;
+  /** The last TOTP time step accepted, so a code is never accepted twice. */
+  totp_last_step: number | null;
+  /** When the second factor was confirmed; null: no second factor (mfa_enabled false). */
+  mfa_enabled_at: number | null;
+}
+
+export interface RecoveryCodesTable {
+  user_id: string;
+  /** A hash of one single-use recovery code of the second factor. */
+  code_hash: string;
+  created_at: number;
+  used_at: number | null;
+}
+
+export interface UserLinksTable {
+  /** SHA-256 (hex) of the token in the link; the token itself is never stored. */
+  token_hash: string;
+  /** invitation | password_reset. */
+  purpose: string;
+  org_id: string;
+  /** Null only for the first start's open invitation of the root org's first owner. */
+  user_id: string | null;
+  /** The role an invitation gives (a reset's is the person's, unused). */
+  role: string;
+  created_at: number;
+  created_by: string;
+  expires_at: number;
+}
+
+export interface SessionsTable {
+  /** `ses_…`: what a person sees and revokes; not the cookie's value. */
+  id: string;
+  /** SHA-256 (hex) of the cookie's random value. */
+  token_hash: string;
+  user_id: string;
+  org_id: string;
+  created_at: number;
+  /** Refreshed at most once a minute: the idle timeout counts from here. */
+  last_seen_at: number;
+  /** The absolute end of the session. */
+  expires_at: number;
+  ip: string | null;
+  user_agent: string | null;
+  /** Null for a full session; an enrolment-only session of the second factor names what it may do. */
+  restricted_to: string | null;
+}
+
 export interface Database {
   orgs: OrgsTable;
   apps: AppsTable;
@@ -95,4 +166,8 @@ export interface Database {
   signing_keys: SigningKeysTable;
   audit_events: AuditEventsTable;
   throttle_counters: ThrottleCountersTable;
+  users: UsersTable;
+  recovery_codes: RecoveryCodesTable;
+  user_links: UserLinksTable;
+  sessions: SessionsTable;
 }

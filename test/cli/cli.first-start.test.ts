@@ -14,6 +14,7 @@ import { TEST_ENV } from '../helpers/context.js';
 
 const ISSUER = 'https://auth.example.com';
 const SECRET = /secret_[0-9A-Za-z]{46}/;
+const OWNER_LINK = /^https:\/\/auth\.example\.com\/console\/invitations\/[A-Za-z0-9_-]{43}$/;
 
 /** The variables of a credentials file, and its mode. */
 function readCredentials(path: string) {
@@ -64,9 +65,10 @@ describe('the first start from the command line', () => {
     expect(result.stderr).toBe('');
     const credentials = readCredentials(file);
     expect(credentials.mode).toBe(0o600);
-    expect(credentials.names).toEqual(['SCOPE_ORG_ID', 'SCOPE_API_KEY', 'SCOPE_API_SECRET', 'SCOPE_AUTH_API_URL']);
+    expect(credentials.names).toEqual(['SCOPE_ORG_ID', 'SCOPE_API_KEY', 'SCOPE_API_SECRET', 'SCOPE_AUTH_API_URL', 'SCOPE_AUTH_OWNER_INVITATION_URL']);
     expect(credentials.values.SCOPE_API_SECRET).toMatch(SECRET);
     expect(credentials.values.SCOPE_AUTH_API_URL).toBe(ISSUER);
+    expect(credentials.values.SCOPE_AUTH_OWNER_INVITATION_URL).toMatch(OWNER_LINK);
     expect(result.stdout).not.toMatch(SECRET);
     expect(result.stdout.split('\n')[0]).toBe(
       `Initialized sqlite:${join(dir, 'db.sqlite')}: created the root organization ${credentials.values.SCOPE_ORG_ID} and its admin key ${credentials.values.SCOPE_API_KEY}.`,
@@ -86,6 +88,18 @@ describe('the first start from the command line', () => {
         body: JSON.stringify({ org_id: credentials.values.SCOPE_ORG_ID, key_id: credentials.values.SCOPE_API_KEY, secret: credentials.values.SCOPE_API_SECRET }),
       });
       expect(res.status).toBe(200);
+      // The first owner's link creates the root org's first owner, once.
+      const token = credentials.values.SCOPE_AUTH_OWNER_INVITATION_URL!.split('/').pop()!;
+      const accept = () =>
+        fetch(`${server.url}/v1/invitations/${token}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: 'First Owner', email: 'owner@example.com', password: 'correct horse battery staple' }),
+        });
+      const accepted = await accept();
+      expect(accepted.status).toBe(201);
+      expect(((await accepted.json()) as { user: { role: string } }).user.role).toBe('owner');
+      expect((await accept()).status).toBe(404);
     } finally {
       await server.close();
     }
@@ -107,7 +121,8 @@ describe('the first start from the command line', () => {
   it('init --json prints the credentials as POST /v1/orgs answers them, and writes no file', async () => {
     const { env, file } = fresh();
     const created = await cli.json<{ org: { id: string; is_root: boolean }; admin_app: { name: string }; key: { id: string }; secret: string }>(['init'], env);
-    expect(Object.keys(created).sort()).toEqual(['admin_app', 'key', 'org', 'secret']);
+    expect(Object.keys(created).sort()).toEqual(['admin_app', 'key', 'org', 'owner_invitation_url', 'secret']);
+    expect((created as unknown as { owner_invitation_url: string }).owner_invitation_url).toMatch(OWNER_LINK);
     expect(created.org.is_root).toBe(true);
     expect(created.admin_app.name).toBe('admin');
     expect(created.secret).toMatch(SECRET);
@@ -119,7 +134,9 @@ describe('the first start from the command line', () => {
     const result = await serveOnce(env, true);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^={72}\nscope-auth: first start\./);
-    expect(result.stdout).toMatch(new RegExp(`\\n {2}SCOPE_ORG_ID=org_\\S+\\n {2}SCOPE_API_KEY=key_\\S+\\n {2}SCOPE_API_SECRET=${SECRET.source}\\n {2}SCOPE_AUTH_API_URL=${ISSUER}\\n={72}\\n$`));
+    expect(result.stdout).toMatch(
+      new RegExp(`\\n {2}SCOPE_ORG_ID=org_\\S+\\n {2}SCOPE_API_KEY=key_\\S+\\n {2}SCOPE_API_SECRET=${SECRET.source}\\n {2}SCOPE_AUTH_API_URL=${ISSUER}\\n {2}SCOPE_AUTH_OWNER_INVITATION_URL=${OWNER_LINK.source.slice(1, -1)}\\n={72}\\n$`),
+    );
     expect(existsSync(file)).toBe(false);
   });
 

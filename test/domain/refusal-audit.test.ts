@@ -35,7 +35,7 @@ describe.each(DIALECTS)('aggregated refusal events on $dialect', (dialectCase) =
       }));
 
     it('writes the first refusal at once and the rest of its minute as one event with their count', async () => {
-      for (let i = 0; i < 500; i++) audit.add({ orgId, ip: '203.0.113.7', keyId: `key_${i % 3}`, reason: 'unknown_key' });
+      for (let i = 0; i < 500; i++) audit.add({ orgId, ip: '203.0.113.7', targetId: `key_${i % 3}`, reason: 'unknown_key' });
       await audit.flush();
       const first = await events();
       expect(first).toHaveLength(1);
@@ -50,11 +50,11 @@ describe.each(DIALECTS)('aggregated refusal events on $dialect', (dialectCase) =
     });
 
     it('keeps sources and reasons apart, and counts an IPv6 /64 as one source', async () => {
-      audit.add({ orgId, ip: '203.0.113.7', keyId: 'key_a', reason: 'throttled', details: { retry_after_seconds: 42 } });
-      audit.add({ orgId, ip: '203.0.113.8', keyId: 'key_a', reason: 'throttled' });
-      audit.add({ orgId, ip: '203.0.113.7', keyId: 'key_a', reason: 'org_mismatch' });
-      audit.add({ orgId, ip: '2001:db8:1:2::1', keyId: 'key_a', reason: 'throttled' });
-      audit.add({ orgId, ip: '2001:db8:1:2::ffff', keyId: 'key_a', reason: 'throttled' });
+      audit.add({ orgId, ip: '203.0.113.7', targetId: 'key_a', reason: 'throttled', details: { retry_after_seconds: 42 } });
+      audit.add({ orgId, ip: '203.0.113.8', targetId: 'key_a', reason: 'throttled' });
+      audit.add({ orgId, ip: '203.0.113.7', targetId: 'key_a', reason: 'org_mismatch' });
+      audit.add({ orgId, ip: '2001:db8:1:2::1', targetId: 'key_a', reason: 'throttled' });
+      audit.add({ orgId, ip: '2001:db8:1:2::ffff', targetId: 'key_a', reason: 'throttled' });
       await audit.flush({ all: true });
       const written = await events();
       // Written in the same millisecond, so in no particular id order.
@@ -70,7 +70,7 @@ describe.each(DIALECTS)('aggregated refusal events on $dialect', (dialectCase) =
 
     it("writes a steady flood as one event a minute, each with the minute's count", async () => {
       for (let minute = 0; minute < 3; minute++) {
-        for (let i = 0; i < 50; i++) audit.add({ orgId, ip: '203.0.113.7', keyId: 'key_x', reason: 'unknown_key' });
+        for (let i = 0; i < 50; i++) audit.add({ orgId, ip: '203.0.113.7', targetId: 'key_x', reason: 'unknown_key' });
         clock.advance(MINUTE);
       }
       await audit.flush();
@@ -79,8 +79,8 @@ describe.each(DIALECTS)('aggregated refusal events on $dialect', (dialectCase) =
 
     it("bounds what it holds: beyond its limit the oldest window's count is written early", async () => {
       for (let source = 1; source <= 6; source++) {
-        audit.add({ orgId, ip: `203.0.113.${source}`, keyId: 'key_x', reason: 'unknown_key' });
-        audit.add({ orgId, ip: `203.0.113.${source}`, keyId: 'key_x', reason: 'unknown_key' });
+        audit.add({ orgId, ip: `203.0.113.${source}`, targetId: 'key_x', reason: 'unknown_key' });
+        audit.add({ orgId, ip: `203.0.113.${source}`, targetId: 'key_x', reason: 'unknown_key' });
       }
       await audit.flush();
       const written = await events();
@@ -89,8 +89,8 @@ describe.each(DIALECTS)('aggregated refusal events on $dialect', (dialectCase) =
     });
 
     it('writes every count still held when stopped', async () => {
-      audit.add({ orgId, ip: '203.0.113.7', keyId: 'key_x', reason: 'unknown_key' });
-      audit.add({ orgId, ip: '203.0.113.7', keyId: 'key_x', reason: 'unknown_key' });
+      audit.add({ orgId, ip: '203.0.113.7', targetId: 'key_x', reason: 'unknown_key' });
+      audit.add({ orgId, ip: '203.0.113.7', targetId: 'key_x', reason: 'unknown_key' });
       await audit.stop();
       expect((await events()).map((e) => e.details.count)).toEqual([1, 1]);
     });

@@ -93,7 +93,7 @@ describe('the real server, end to end', () => {
 
   it('writes the first-start credentials to keys/root-credentials.env with mode 0600, since its stdout is no terminal', () => {
     expect(creds.mode).toBe(0o600);
-    expect(creds.names).toEqual(['SCOPE_ORG_ID', 'SCOPE_API_KEY', 'SCOPE_API_SECRET', 'SCOPE_AUTH_API_URL']);
+    expect(creds.names).toEqual(['SCOPE_ORG_ID', 'SCOPE_API_KEY', 'SCOPE_API_SECRET', 'SCOPE_AUTH_API_URL', 'SCOPE_AUTH_OWNER_INVITATION_URL']);
     expect(creds.orgId).toMatch(/^org_[0-9A-Z]{26}$/);
     expect(creds.keyId).toMatch(/^key_[0-9A-Z]{26}$/);
     expect(creds.secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);
@@ -130,7 +130,7 @@ describe('the real server, end to end', () => {
     const { payload, protectedHeader } = await jwtVerify(body.access_token, jwks, { issuer: url, audience: url, typ: 'at+jwt' });
     expect(payload.sub).toBe(creds.keyId);
     expect(payload.org_id).toBe(creds.orgId);
-    expect(payload.scope).toBe('admin.apps:edit admin.apps:full admin.apps:view admin.audit:view admin.orgs:full tokens:introspect');
+    expect(payload.scope).toBe('admin.apps:edit admin.apps:full admin.apps:view admin.audit:view admin.orgs:full admin.users:full tokens:introspect');
     firstKid = protectedHeader.kid;
   });
 

@@ -124,6 +124,8 @@ export async function createTestContext(options: {
       deps.keyring.stop();
       await deps.refusalAudit.stop();
       deps.throttle.stop();
+      await deps.people.refusalAudit.stop();
+      deps.people.throttle.stop();
       await deps.lastUsed.stop();
       await database.close();
       catalog?.remove();

@@ -20,6 +20,10 @@ const PATTERNS: ReadonlyArray<{ kind: string; pattern: RegExp }> = [
   { kind: 'secret', pattern: /secret_[0-9A-Za-z]{46}/g },
   { kind: 'jwt', pattern: /eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g },
   { kind: 'argon2 hash', pattern: /\$argon2(?:id|i|d)\$[^"\s]*/g },
+  // A one-time link's token (in its path) or a session cookie's value.
+  { kind: 'link token', pattern: /\/(?:invitations|password-reset)\/[A-Za-z0-9_-]{43}/g },
+  { kind: 'session cookie', pattern: /scope-auth-session=[A-Za-z0-9_-]{20,}/g },
+  { kind: 'csrf token', pattern: /"csrf_token"\s*:\s*"(?!\[redacted\]")[^"]+"/g },
   // An authorization field with a value that is not the redaction's censor.
   { kind: 'authorization value', pattern: /"(?:proxy-)?authorization"\s*:\s*"(?!\[redacted\]")[^"]+"/gi },
   // A credential after an auth scheme, wherever it is: at least 16 token characters, one

@@ -40,6 +40,8 @@ describe.each(DIALECTS)('/v1/apps, happy paths on $dialect', (dialectCase) => {
         token_ttl_seconds: 300,
         created_at: now,
         created_by: admin.keyId,
+        // The name of the key that created it, resolved when read.
+        created_by_name: 'test key',
         updated_at: now,
       });
       expect((await api().get(`/v1/apps/${res.body.id}`).expect(200)).body).toEqual(res.body);
@@ -63,6 +65,7 @@ describe.each(DIALECTS)('/v1/apps, happy paths on $dialect', (dialectCase) => {
         org_id: admin.orgId,
         at: new Date(ctx.clock.now()).toISOString(),
         actor: admin.keyId,
+        actor_name: 'test key',
         action: 'app.created',
         target_type: 'app',
         target_id: res.body.id,

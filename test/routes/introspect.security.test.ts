@@ -23,7 +23,7 @@ describe.each(DIALECTS)('POST /oauth2/introspect, security on $dialect', (dialec
     };
 
     describe('the caller must hold a live token of this server with tokens:introspect', () => {
-      runCommonAuthTests(() => ctx, { method: 'post', path: () => '/oauth2/introspect', body: { token: 'x' }, scope: 'tokens:introspect' });
+      runCommonAuthTests(() => ctx, { method: 'post', path: () => '/oauth2/introspect', body: { token: 'x' }, scope: 'tokens:introspect', sessions: false });
 
       it('refuses without revealing anything about the token, and marks even the refusal no-store', async () => {
         const { token } = await tokenFor(['tools:deploy']);

@@ -100,6 +100,7 @@ describe('GET /.well-known/oauth-authorization-server with an issuer path and a 
       'admin.apps:view',
       'admin.audit:view',
       'admin.orgs:full',
+      'admin.users:full',
       'reports:read',
       'reports:write',
       'tokens:introspect',

@@ -27,6 +27,7 @@ describe.each(DIALECTS)('GET /v1/scopes, happy paths on $dialect', (dialectCase)
         expect(res.body.permissions.filter((p: { builtin: boolean }) => p.builtin).map((p: { name: string }) => p.name)).toEqual([
           'admin.audit:view',
           'admin.orgs:full',
+          'admin.users:full',
           'tokens:introspect',
         ]);
         expect(res.body.scopes).toEqual([...res.body.scopes].sort());

@@ -4,19 +4,18 @@
 // hand the credentials over and exit.
 import type { Command } from 'commander';
 import { loadConfig } from '../../config.js';
-import type { CreatedOrg } from '../../domain/orgs.js';
+import type { FirstStart } from '../../domain/first-owner.js';
 import type { AppDeps } from '../../app.js';
 import { CommandError, describeDatabase, outputFor, reason, type CliIo } from '../context.js';
-import { createdOrgJson } from '../json.js';
 import { example, jsonOption } from '../options.js';
 import { ROOT_CREDENTIALS_FILE, writeRootCredentials } from '../root-credentials.js';
-import { bootstrapView } from './serve.js';
+import { firstStartJson } from './serve.js';
 
 export function registerInit(program: Command, io: CliIo): void {
   program
     .command('init')
     .description(`Initialize an empty database and exit: migrate, create the keys and the root organization, and write its admin key to $SCOPE_AUTH_KEYS_DIR/${ROOT_CREDENTIALS_FILE}`)
-    .addOption(jsonOption('print the credentials ({ org, admin_app, key, secret }, as POST /v1/orgs answers) instead of writing the file'))
+    .addOption(jsonOption('print the credentials ({ org, admin_app, key, secret }, as POST /v1/orgs answers, and owner_invitation_url) instead of writing the file'))
     .addHelpText(
       'after',
       example(
@@ -35,20 +34,21 @@ export function registerInit(program: Command, io: CliIo): void {
       // Warnings to stderr; stdout carries the result alone.
       const logger = createLogger('warn', pino.destination({ fd: 2, sync: true }));
       let handedOver: (() => void) | undefined;
-      const handOver = (created: CreatedOrg, deps: AppDeps) => {
+      const handOver = (created: FirstStart, deps: AppDeps) => {
         if (options.json) {
-          const json = createdOrgJson(bootstrapView(created, deps));
+          const json = firstStartJson(created, deps);
           handedOver = () => out.json(json);
           return;
         }
         const file = writeRootCredentials(config.keysDir, created, config.issuer, new Date(deps.clock.now()));
         handedOver = () => {
           out.line(`Initialized ${where}: created the root organization ${created.org.id} and its admin key ${created.key.id}.`);
-          out.line(`The key is in ${file} (mode 0600): SCOPE_ORG_ID, SCOPE_API_KEY, SCOPE_API_SECRET, SCOPE_AUTH_API_URL.`);
+          out.line(`The key is in ${file} (mode 0600): SCOPE_ORG_ID, SCOPE_API_KEY, SCOPE_API_SECRET, SCOPE_AUTH_API_URL,`);
+          out.line('and SCOPE_AUTH_OWNER_INVITATION_URL, a one-time link that creates the first owner (a person).');
           out.line(out.paint('yellow', 'Move them to your secret store and delete the file: the secret cannot be read again.'));
         };
       };
-      let created: CreatedOrg | null;
+      let created: FirstStart | null;
       try {
         created = await initialize(config, { logger, onBootstrap: handOver, ...(io.clock ? { clock: io.clock } : {}) });
       } catch (error) {

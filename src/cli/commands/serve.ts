@@ -5,20 +5,23 @@ import { ConfigError, loadConfig } from '../../config.js';
 import { KekError } from '../../domain/kek.js';
 import type { AppDeps } from '../../app.js';
 import { toAppView } from '../../domain/apps.js';
+import { namesAsIs } from '../../domain/actor-names.js';
 import { toKeyView } from '../../domain/key-status.js';
 import { toOrgView, type CreatedOrg, type CreatedOrgView } from '../../domain/orgs.js';
+import type { FirstStart } from '../../domain/first-owner.js';
 import { CatalogError } from '../../domain/scopes.js';
 import { CommandError, type CliIo } from '../context.js';
 import { createdOrgJson } from '../json.js';
 import { example, jsonOption } from '../options.js';
 import { ROOT_CREDENTIALS_FILE, rootCredentialsLines, writeRootCredentials } from '../root-credentials.js';
 
-export function bootstrapBlock(created: CreatedOrg, apiUrl: string): string {
+export function bootstrapBlock(created: FirstStart, apiUrl: string): string {
   const rule = '='.repeat(72);
   return [
     rule,
     'scope-auth: first start. The root organization and its admin key were created.',
     'Copy the secret now: it is shown only this once and cannot be read again.',
+    'Open SCOPE_AUTH_OWNER_INVITATION_URL to create the first owner (a person); it works once.',
     '',
     ...rootCredentialsLines(created, apiUrl).map((line) => `  ${line}`),
     rule,
@@ -29,10 +32,15 @@ export function bootstrapBlock(created: CreatedOrg, apiUrl: string): string {
 export function bootstrapView(created: CreatedOrg, deps: AppDeps): CreatedOrgView {
   return {
     org: toOrgView(deps, created.org),
-    adminApp: toAppView(deps, created.adminApp),
-    key: toKeyView(created.key, deps.clock.now()),
+    adminApp: toAppView(deps, created.adminApp, namesAsIs),
+    key: toKeyView(created.key, deps.clock.now(), namesAsIs),
     secret: created.secret,
   };
+}
+
+/** `--json`: `{ org, admin_app, key, secret }` as POST /v1/orgs answers, and `owner_invitation_url`. */
+export function firstStartJson(created: FirstStart, deps: AppDeps) {
+  return { ...createdOrgJson(bootstrapView(created, deps)), owner_invitation_url: created.ownerInvitationUrl };
 }
 
 /** Resolves when the server has drained after a stop signal; throws when it cannot start. */
@@ -43,9 +51,9 @@ export async function serve(io: CliIo, options: { json: boolean }): Promise<void
   const logger = createLogger(config.logLevel);
   // Printed only to a person at a terminal. Anywhere else stdout is the log stream, and every
   // log collector would receive a key that never expires and can create organizations.
-  const handOver = (created: CreatedOrg, deps: AppDeps) => {
+  const handOver = (created: FirstStart, deps: AppDeps) => {
     if (io.isTTY) {
-      io.stdout.write(options.json ? JSON.stringify(createdOrgJson(bootstrapView(created, deps))) + '\n' : bootstrapBlock(created, config.issuer));
+      io.stdout.write(options.json ? JSON.stringify(firstStartJson(created, deps)) + '\n' : bootstrapBlock(created, config.issuer));
       return;
     }
     const file = writeRootCredentials(config.keysDir, created, config.issuer, new Date(deps.clock.now()));
