@@ -5,10 +5,11 @@
 // costs no compilation; a production install (`npm ci --omit=dev`, no TypeScript) starts
 // from the dist/ it has. A published package has no sources and never comes here.
 //
-//   node scripts/build.mjs              compile dist/
-//   node scripts/build.mjs --if-stale   only when a .ts or .json of the sources is newer
-//                                       than its output, or has none
-//   node scripts/build.mjs --clean      remove dist/ first
+//   node scripts/build.mjs [server] [sdk]             compile (the server's dist/, sdk/dist)
+//   node scripts/build.mjs --if-stale [server] [sdk]  only when a .ts or .json of the sources
+//                                                     is newer than its output, or has none
+//   node scripts/build.mjs --clean [server] [sdk]     remove the output first (npm pack ships
+//                                                     nothing stale, e.g. of a deleted source)
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,7 +20,10 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Each tsconfig's sources and rootDir → outDir, as the tsconfig says (checked after each build). */
 const PROJECTS = {
-  server: { dir: ROOT, tsconfig: 'tsconfig.build.json', rootDir: '.', outDir: 'dist', sources: ['src', 'db'] },
+  // The server compiles the SDK's sources too, into dist/sdk/src: its package serves
+  // `scope-auth/client` and `scope-auth/verifier` from there and needs no other package.
+  server: { dir: ROOT, tsconfig: 'tsconfig.build.json', rootDir: '.', outDir: 'dist', sources: ['src', 'db', 'sdk/src'] },
+  sdk: { dir: join(ROOT, 'sdk'), tsconfig: 'tsconfig.json', rootDir: 'src', outDir: 'dist', sources: ['src'] },
 };
 
 function* sourceFiles(dir) {
