@@ -55,12 +55,13 @@ function tscPath() {
 }
 
 /** Compiles one project; false (with the reason on stderr) when it did not. */
-function compile(name, project, clean) {
+function compile(name, project, clean, why) {
   const tsc = tscPath();
   if (tsc === undefined) {
-    console.error(`scope-auth: ${name} needs a build, and TypeScript is not installed (a production install?): run \`npm install && npm run build\` first`);
+    console.error(`scope-auth: the ${name} needs a build${why}, and TypeScript is not installed (a production install?): run \`npm install && npm run build\` first`);
     return false;
   }
+  if (why !== '') console.error(`scope-auth: building the ${name}${why}`);
   if (clean) rmSync(join(project.dir, project.outDir), { recursive: true, force: true });
   // tsc reports on stdout; stderr keeps the CLI's stdout (its --json output) clean.
   const result = spawnSync(process.execPath, [tsc, '-p', join(project.dir, project.tsconfig)], { cwd: project.dir, stdio: ['ignore', 2, 2] });
@@ -81,12 +82,13 @@ export function build(names = ['server'], { ifStale = false, clean = false } = {
   for (const name of names) {
     const project = PROJECTS[name];
     if (project === undefined) throw new Error(`build.mjs: unknown project ${name} (${Object.keys(PROJECTS).join(', ')})`);
+    let why = '';
     if (ifStale) {
       const stale = staleSource(project);
       if (stale === undefined) continue;
-      console.error(`scope-auth: building ${name} (${stale} is newer than its build)`);
+      why = ` (${stale} is newer than its build, or has none)`;
     }
-    if (!compile(name, project, clean)) return false;
+    if (!compile(name, project, clean, why)) return false;
   }
   return true;
 }
