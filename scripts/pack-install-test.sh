@@ -46,6 +46,7 @@ for tgz in "$SERVER_TGZ" "$SDK_TGZ"; do
   tar tzf "$tgz" > "$tgz.files"
   extra=$(grep -E '^package/(src|test|sdk|scripts|db)/|\.ts$|\.map$' < "$tgz.files" | grep -v '\.d\.ts$' || true)
   [ -z "$extra" ] || fail "$(basename "$tgz") ships sources, tests or source maps: $extra"
+  grep -qx 'package/LICENSE' "$tgz.files" || fail "$(basename "$tgz") has no LICENSE"
 done
 grep -qx 'package/dist/src/main.js' "$SERVER_TGZ.files" || fail "the server tarball has no dist/src/main.js"
 
