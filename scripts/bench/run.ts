@@ -71,7 +71,7 @@ const serverEnv = Object.fromEntries(
   }),
 );
 
-const plan = planFor(args.quick, Number(args.keys ?? 100_000));
+const plan = planFor(args.quick === true, Number(args.keys ?? 100_000));
 
 interface DialectRun {
   readonly figures: Figure[];
@@ -135,7 +135,7 @@ async function benchDialect(rig: Rig, dialect: Dialect, pgUrl: string | null, wi
 
 async function main() {
   const pgUrl = args.pg ?? process.env.SCOPE_AUTH_TEST_DATABASE_URL ?? null;
-  const command = serverCommand({ server: args.server, source: args.source, env: serverEnv });
+  const command = serverCommand({ server: args.server, source: args.source === true, env: serverEnv });
   const processes = createProcesses();
   const workDir = mkdtempSync(join(tmpdir(), 'scope-auth-bench-'));
   const cleanUp = () => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSecret } from '../../src/domain/credentials.js';
-import { createVerifier } from '../../src/sdk/verifier.js';
+import { createVerifier } from '../../sdk/src/verifier.js';
 import { runLoad, sleep, startCluster, type Cluster } from '../helpers/cluster.js';
 import { PG_URL } from '../helpers/db.js';
 
