@@ -3,7 +3,9 @@
 // cache of verified passwords — and then writes a session (the session row, the person's
 // last sign-in, an audit event, in one transaction), so this is what signing in costs over
 // its one verification. The seeded people take turns, so no one person's throttle counter
-// holds many attempts at once; alternated with the baseline as figure 1 is.
+// holds many attempts at once; alternated with the baseline as figure 1 is. Its target is
+// below figure 1's: the session's writes cost some 2 ms of CPU on SQLite and 5 ms on
+// PostgreSQL (its statements through pg) over the verification's ~24 ms, measured.
 import type { BareConfig } from './bare.js';
 import { POST, log, type Bench } from './bench.js';
 import { alternate, atLeast, expectAllOk, figure } from './figures.js';
@@ -28,7 +30,7 @@ export async function signInFigure(b: Bench) {
   b.raw.signIn = signIns;
   b.raw.signInArgon2Bare = argon2Bare;
   b.figures.push(
-    figure('1b sign-in ÷ bare argon2.verify', b.dialect, signIns.rps, 'req/s', { value: argon2Bare.rps, unit: 'verify/s' }, { text: '≥ 0.85', test: atLeast(0.85) }, {
+    figure('1b sign-in ÷ bare argon2.verify', b.dialect, signIns.rps, 'req/s', { value: argon2Bare.rps, unit: 'verify/s' }, { text: '≥ 0.8', test: atLeast(0.8) }, {
       cpu: { ours: signIns.cpuMsPerRequest, baseline: argon2Bare.cpuMsPerRequest },
       note: expectAllOk('sign-in', signIns),
     }),
