@@ -3,6 +3,7 @@
 // org, and 405 for methods the paths do not take.
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect400 } from '../helpers/admin.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 import { codeAt, enrol, wrongCodeAt } from '../helpers/mfa.js';
@@ -15,12 +16,6 @@ describe.each(DIALECTS)('/v1/me/mfa and signing in with a second factor, errors 
       ctx = await createTestContext({ dialect: dialectCase.dialect, env: { SCOPE_AUTH_THROTTLE_KEY_FAILURES: '3', SCOPE_AUTH_THROTTLE_IP_FAILURES: '1000' } });
     });
     afterAll(async () => ctx?.close());
-
-    function expect400(res: request.Response, field: string) {
-      expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ code: 'invalid_request' });
-      expect(res.body.detail).toContain(field);
-    }
 
     it('answers 400 naming the field for an ill-shaped or unknown field on each route', async () => {
       const ada = await createPerson(ctx);
