@@ -235,6 +235,7 @@ export function createSignIn(deps: SignInDeps) {
   /** For a person removing their own second factor: a current code of it, counted as a sign-in attempt is (a wrong one is a failure). */
   async function verifySecondFactor(ip: string, person: SecondFactorHolder & { email: string }, codes: SecondFactorCodes): Promise<CodeCheck> {
     const reservation = await reserve(ip, emailKey(person.email));
+    // Without an `admits` test, reserve answers throttled, never busy: no argon2 runs here.
     if (!('granted' in reservation)) return reservation as Throttled;
     let outcome: Awaited<ReturnType<SecondFactorCheck>>;
     try {
