@@ -50,16 +50,17 @@ function setUpCopyOnce() {
     for (const el of dialog.querySelectorAll('[data-secret]')) el.textContent = '';
     location.replace(href);
   };
-  const close = dialog.querySelector('a[data-copy-close]');
+  const close = dialog.querySelector('button[data-copy-close]');
   if (close) {
-    close.addEventListener('click', async (event) => {
-      event.preventDefault();
+    close.hidden = false;
+    for (const fallback of dialog.querySelectorAll('[data-without-js]')) fallback.hidden = true;
+    close.addEventListener('click', async () => {
       await copyText(textOf(close.dataset.copyClose));
-      leave(close.href);
+      leave(close.dataset.href);
     });
     dialog.addEventListener('cancel', (event) => {
       event.preventDefault();
-      leave(close.href);
+      leave(close.dataset.href);
     });
   }
   if (dialog.open) dialog.close();
