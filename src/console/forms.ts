@@ -30,7 +30,7 @@ export interface FieldError {
 function sentence(text: string): string {
   const trimmed = text.trim().replace(/;? ?GET \/v1\/scopes lists the catalogue$/, '');
   const words = trimmed.charAt(0).toUpperCase() + trimmed.slice(1);
-  return /[.!?)]$/.test(words) ? words : `${words}.`;
+  return /[.!?]$/.test(words) ? words : `${words}.`;
 }
 
 /**
