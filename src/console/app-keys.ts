@@ -8,7 +8,7 @@ import { createKey, DAY_MS, listKeys } from '../domain/keys.js';
 import { HttpError, InvalidRequestError } from '../errors.js';
 import { parseInput } from '../http/admin-request.js';
 import { appHeader, formRefusal } from './app-pages.js';
-import { appPath } from './apps.js';
+import { appPath } from './params.js';
 import { copyOncePage } from './copy-once.js';
 import { field, formAlert, readForm, textField, type FieldError } from './forms.js';
 import { html } from './html.js';

@@ -1,11 +1,11 @@
 // Creating an app, and an app's page: its header with the tabs "Settings" and "API keys"
 // (each its own URL), and the Settings tab, which edits it.
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { createApp, getApp, updateApp, type AppView, type UpdateAppInput } from '../domain/apps.js';
 import { HttpError, InsufficientScopeError } from '../errors.js';
 import { parseInput } from '../http/admin-request.js';
 import { APP_FIELDS, appForm, appFormValues, type AppFormValues } from './app-form.js';
-import { appPath } from './apps.js';
+import { appPath } from './params.js';
 import { dateCell } from './format.js';
 import { fieldError, readForm, type FieldError } from './forms.js';
 import { html, type Html, type HtmlValue } from './html.js';
@@ -46,29 +46,26 @@ export function formRefusal(error: unknown, fields: Readonly<Record<string, stri
   return null;
 }
 
-export function appPageRoutes(deps: PageDeps): Router {
-  const { admin, layout } = deps;
-  const settings = { catalog: admin.catalog, config: deps.config };
-  const router = Router();
-
-  const newPage = (viewer: Viewer, values: AppFormValues, error: FieldError | null) =>
-    layout({
+/** The "Create app" page, empty or with what was submitted and why it was refused. */
+function newAppPage(deps: PageDeps) {
+  const settings = { catalog: deps.admin.catalog, config: deps.config };
+  return (viewer: Viewer, values: AppFormValues, error: FieldError | null) =>
+    deps.layout({
       title: 'Create app',
       viewer,
       section: 'apps',
       body: html`<p><a href="/console/apps">← Apps</a></p><h1>Create app</h1>${appForm(settings, { action: '/console/apps', csrf: csrfField(viewer), values, error, editing: false })}`,
     });
+}
 
-  router.get('/console/apps/new', deps.session, (_req, res) => {
-    const { viewer } = signedIn(res);
-    res.type('html').send(newPage(viewer, { name: '', description: '', scopes: [], audience: '', tokenTtl: '' }, null));
-  });
-
-  router.post('/console/apps', deps.session, async (req, res) => {
+/** POST /console/apps (mounted with the list, on the same path): creates the app, or shows the form again. */
+export function createAppPage(deps: PageDeps): RequestHandler {
+  const newPage = newAppPage(deps);
+  return async (req, res) => {
     const { actor, viewer } = signedIn(res);
     const values = appFormValues(await readForm(req, res));
     try {
-      const app = await createApp(admin, actor, {
+      const app = await createApp(deps.admin, actor, {
         name: values.name,
         description: values.description,
         scopes: values.scopes,
@@ -81,6 +78,19 @@ export function appPageRoutes(deps: PageDeps): Router {
       if (refusal === null) throw error;
       res.status((error as HttpError).status).type('html').send(newPage(viewer, values, refusal));
     }
+  };
+}
+
+export function appPageRoutes(deps: PageDeps): Router {
+  const { admin, layout } = deps;
+  const settings = { catalog: admin.catalog, config: deps.config };
+  const router = Router();
+
+  const newPage = newAppPage(deps);
+
+  router.get('/console/apps/new', deps.session, (_req, res) => {
+    const { viewer } = signedIn(res);
+    res.type('html').send(newPage(viewer, { name: '', description: '', scopes: [], audience: '', tokenTtl: '' }, null));
   });
 
   router.get('/console/apps/:app_id', deps.session, (req, res) => {

@@ -1,15 +1,18 @@
 // The apps of the organization (the console's home): search by name, a page at a time, and
 // deleting one (a confirmation page, shown in a dialog by console.js).
-import { Router, type RequestHandler } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { actorHolds, type AdminDeps } from '../domain/actor.js';
 import { deleteApp, getApp, listApps, type AppView } from '../domain/apps.js';
 import { countAppKeys, type KeyCount } from '../domain/key-counts.js';
-import { idParam, parseInput } from '../http/admin-request.js';
+import { parseInput } from '../http/admin-request.js';
+import { createAppPage } from './app-pages.js';
+import { appPath } from './params.js';
 import { compactScopes, dateCell } from './format.js';
 import { readForm } from './forms.js';
 import { html } from './html.js';
-import { csrfField, type Layout } from './layout.js';
+import type { PageDeps } from './index.js';
+import { csrfField } from './layout.js';
 import { backTo, dialogButton, doneUrl, notice, pager } from './parts.js';
 import { signedIn } from './session.js';
 
@@ -18,7 +21,6 @@ const listQuery = z.object({
   cursor: z.string().max(200).optional(),
   done: z.string().max(40).optional(),
 });
-export const appPath = z.object({ app_id: idParam('app', 'an app') });
 
 function appRow(deps: AdminDeps, app: AppView, keys: KeyCount, can: { edit: boolean; full: boolean }, back: string) {
   const scopes = compactScopes(app.effective_scopes, deps.catalog.components);
@@ -35,7 +37,7 @@ function appRow(deps: AdminDeps, app: AppView, keys: KeyCount, can: { edit: bool
 </tr>`;
 }
 
-export function appsRoutes(deps: { admin: AdminDeps; layout: Layout; session: RequestHandler }): Router {
+export function appsRoutes(deps: PageDeps): Router {
   const { admin, layout } = deps;
   const router = Router();
   router.get('/console', (_req, res) => res.redirect(303, '/console/apps'));
@@ -73,6 +75,9 @@ ${pager('/console/apps', { q: q === '' ? undefined : q, cursor: query.cursor }, 
       }),
     );
   });
+
+  // One router holds every method of a path (the 405 answers are read from the routers).
+  router.post('/console/apps', deps.session, createAppPage(deps));
 
   router.get('/console/apps/:app_id/delete', deps.session, async (req, res) => {
     const { actor, viewer } = signedIn(res);

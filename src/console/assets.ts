@@ -22,14 +22,18 @@ export type Assets = Readonly<Record<'css' | 'js', Asset>>;
 const FILES = { css: ['console.css', 'text/css; charset=utf-8'], js: ['console.js', 'text/javascript; charset=utf-8'] } as const;
 
 /**
- * Next to this module (src/console/assets), or, running compiled from dist/src/console, in
- * the sources the build does not copy: the files need no build.
+ * Next to this module (src/console/assets, when run from the sources), else in the sources of
+ * the package this module was built from (dist/ or a bundle of it lies somewhere below the
+ * package's root): the files need no build, so no build copies them.
  */
 function assetsDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'assets'), join(here, '..', '..', '..', 'src', 'console', 'assets')];
+  const candidates = [join(here, 'assets')];
+  for (let dir = here; dirname(dir) !== dir; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'src', 'console', 'assets'))) candidates.push(join(dir, 'src', 'console', 'assets'));
+  }
   const found = candidates.find((dir) => existsSync(join(dir, FILES.js[0])));
-  if (found === undefined) throw new Error(`the console's assets are missing (looked in ${candidates.join(', ')})`);
+  if (found === undefined) throw new Error(`the console's assets are missing (looked in ${join(here, 'assets')} and the package's src/console/assets)`);
   return found;
 }
 

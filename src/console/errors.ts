@@ -3,7 +3,7 @@
 // than the API's problem+json. Errors that are no HttpError are bugs and go on to the API's
 // handler, which logs them and answers a bare 500.
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { CsrfError, HttpError, InsufficientScopeError, NotFoundError, UnavailableError } from '../errors.js';
+import { CsrfError, HttpError, InsufficientScopeError, NotFoundError, PayloadTooLargeError, UnavailableError } from '../errors.js';
 import { bodyParserError } from '../http/error-handler.js';
 import { isDatabaseUnavailable } from '../store/availability.js';
 import { html } from './html.js';
@@ -34,6 +34,8 @@ export function consoleErrors(layout: Layout): ErrorRequestHandler {
       known = new UnavailableError('the server cannot reach its database right now; try again in a moment');
     }
     if (known === null) return next(error);
+    // A body refused as too large is not read to its end: the connection cannot carry another request.
+    if (known instanceof PayloadTooLargeError) res.shouldKeepAlive = false;
     const viewer = (res.locals.console as SignedIn | undefined)?.viewer ?? null;
     const { title, text } = explain(known);
     res.status(known.status).type('html').send(errorPage(layout, viewer, title, text));

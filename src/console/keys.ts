@@ -2,7 +2,7 @@
 // and the changes a key takes: revoke (with a reason), roll (with a grace period; the new
 // secret is shown once) and delete. Each change has a confirmation page of its own, which
 // console.js opens as a dialog from the row's button.
-import { Router } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { actorHolds } from '../domain/actor.js';
 import { listApps } from '../domain/apps.js';
@@ -11,6 +11,7 @@ import { deleteKey, getKey, listKeys, revokeKey, rollKey, UNUSED_DAYS_MAX } from
 import { HttpError } from '../errors.js';
 import { idParam, parseInput } from '../http/admin-request.js';
 import { formRefusal } from './app-pages.js';
+import { keyPath } from './params.js';
 import { copyOncePage } from './copy-once.js';
 import { errorText, formAlert, readForm, type FieldError } from './forms.js';
 import { html, type Html } from './html.js';
@@ -27,7 +28,6 @@ const listQuery = z.object({
   cursor: z.string().max(200).optional(),
   done: z.string().max(40).optional(),
 });
-const keyPath = z.object({ key_id: idParam('key', 'a key') });
 const GRACE = [
   [0, 'None: the old key stops working now'],
   [3600, '1 hour'],
@@ -119,10 +119,9 @@ ${pager('/console/keys', { ...filters, cursor: query.cursor }, page.nextCursor)}
     });
   }
 
-  router.post('/console/keys/:key_id/:action', deps.session, async (req, res) => {
+  const change = (action: 'revoke' | 'roll' | 'delete'): RequestHandler => async (req, res) => {
     const { actor, viewer } = signedIn(res);
     const { key_id } = parseInput(keyPath, req.params, 'path');
-    const action = parseInput(z.enum(['revoke', 'roll', 'delete']), req.params['action'], 'path');
     const form = await readForm(req, res);
     const key = await getKey(admin, actor, { keyId: key_id });
     const back = backTo(form.get('back'), `/console/apps/${key.app_id}/keys`);
@@ -143,7 +142,8 @@ ${pager('/console/keys', { ...filters, cursor: query.cursor }, page.nextCursor)}
       if (refusal === null) throw error;
       res.status((error as HttpError).status).type('html').send(confirmPage(viewer, key, action, back, refusal, fieldsOf(action, key, refusal, form)));
     }
-  });
+  };
+  for (const action of ['revoke', 'roll', 'delete'] as const) router.post(`/console/keys/:key_id/${action}`, deps.session, change(action));
 
   return router;
 }

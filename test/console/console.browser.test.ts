@@ -89,9 +89,12 @@ describe.skipIf(NO_CHROMIUM !== null)(NO_CHROMIUM ?? 'the console in Chromium', 
     const keyId = (await dialog.getByRole('status', { name: 'Key ID' }).textContent())!.trim();
     const orgId = (await dialog.getByRole('status', { name: 'Organization ID' }).textContent())!.trim();
     expect(secret).toMatch(/^secret_/);
+    credentials = { orgId, keyId, secret };
     for (const name of ['Copy Organization ID', 'Copy Key ID', 'Copy Secret', 'Copy Environment']) await expect(dialog.getByRole('button', { name }).isVisible()).resolves.toBe(true);
-    await dialog.getByRole('button', { name: 'Copy and close' }).click();
-    await page.waitForURL((url) => url.pathname.endsWith('/keys') && url.search === '');
+    // The POST's page has the tab's own URL: the navigation that replaces it is the sign it left.
+    await Promise.all([page.waitForEvent('framenavigated'), dialog.getByRole('button', { name: 'Copy and close' }).click()]);
+    await page.waitForLoadState('load');
+    await page.getByRole('button', { name: 'Create API key' }).waitFor();
     const clipboard = await page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText());
     expect(clipboard).toBe(`SCOPE_ORG_ID=${orgId}\nSCOPE_API_KEY=${keyId}\nSCOPE_API_SECRET=${secret}\nSCOPE_AUTH_API_URL=${server.url}`);
     expect(await page.content()).not.toContain(secret);
@@ -99,7 +102,6 @@ describe.skipIf(NO_CHROMIUM !== null)(NO_CHROMIUM ?? 'the console in Chromium', 
     expect(await page.content()).not.toContain(secret);
     await page.goForward();
     expect(await page.content()).not.toContain(secret);
-    credentials = { orgId, keyId, secret };
   });
 
   it('exchanges the key with the SDK, and shows "Last used" change', async () => {
