@@ -52,6 +52,7 @@ import { createSessionAuthority, sessionSettings } from './domain/sessions.js';
 import { createSignIn } from './domain/sign-in.js';
 import { createSecondFactorCheck } from './domain/second-factor-check.js';
 import type { Db } from './store/database.js';
+import { createConsole } from './console/index.js';
 
 export interface AppDeps {
   readonly config: Config;
@@ -175,6 +176,9 @@ export function createApp(deps: AppDeps): App {
     meRoutes({ ...admin, auth: enrolmentAuth, csrf: deps.people.csrf, cookie, verifyCurrentPassword: signIn.verifyCurrentPassword }),
     invitationsRoutes({ admin: deps, answer, origin }),
   ];
+  // The admin console: its pages call the same use cases through the same authentication.
+  const adminConsole = config.console ? createConsole({ admin: deps, config, adminAuth, signIn, cookie, csrf: deps.people.csrf, origin }) : null;
+  if (adminConsole !== null) routers.push(...adminConsole.routers);
   // Every path the server answers, with its methods: the raw routes' and the metadata
   // document's by hand (they match paths themselves), the routers' read from them.
   const knownPaths: readonly KnownPath[] = [
@@ -186,9 +190,11 @@ export function createApp(deps: AppDeps): App {
   ];
   // Before any router (and so before authentication): a method the path does not take, and
   // a body no route could read, are refused from the request line and headers alone.
+  if (adminConsole !== null) app.use(adminConsole.headers);
   app.use(methodGuard(knownPaths));
   app.use(refuseUnreadableBodies);
   for (const router of routers) app.use(router);
+  if (adminConsole !== null) app.use('/console', ...adminConsole.fallbacks);
 
   app.use(notFound);
   app.use(problemErrorHandler(logger));

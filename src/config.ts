@@ -4,6 +4,7 @@ import { isListenHost, parseTrustProxy, type TrustProxy } from './config-network
 import { ConfigError } from './config-error.js';
 import { databaseUrl, kek } from './config-secrets.js';
 import { peopleConfig, type PeopleConfig } from './config-people.js';
+import { CONSOLE_SWITCH_EXPECTED, consoleSwitch } from './config-console.js';
 import { availableParallelism } from 'node:os';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
@@ -81,6 +82,8 @@ export interface Config {
   readonly tokenTtlMinSeconds: number;
   /** People: invitation links and sessions (config-people.ts). */
   readonly people: PeopleConfig;
+  /** SCOPE_AUTH_CONSOLE: the admin console at /console (config-console.ts). */
+  readonly console: boolean;
 }
 
 /** Every default, in one place. */
@@ -125,6 +128,7 @@ export const DEFAULTS = {
   SCOPE_AUTH_INVITATION_TTL: '259200', // 72 h: invitation and password-reset links
   SCOPE_AUTH_SESSION_IDLE: '1800', // 30 min without a request ends a session
   SCOPE_AUTH_SESSION_MAX: '43200', // 12 h after sign-in at most
+  SCOPE_AUTH_CONSOLE: 'true', // false: no admin console at /console
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -299,7 +303,12 @@ export function loadConfig(env: Env): Config {
     lastUsedFlushMs: 1000,
     tokenTtlMinSeconds: 60,
     people: people(env),
+    console: consoleSwitch(read(env, 'SCOPE_AUTH_CONSOLE')) ?? invalid('SCOPE_AUTH_CONSOLE', read(env, 'SCOPE_AUTH_CONSOLE'), CONSOLE_SWITCH_EXPECTED),
   });
+}
+
+function invalid(name: EnvName, raw: string, expected: string): never {
+  throw new ConfigError(`${name}=${JSON.stringify(raw)} is invalid: ${expected}`);
 }
 
 function people(env: Env): PeopleConfig {

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       lastUsedFlushMs: 1000,
       tokenTtlMinSeconds: 60,
       people: { invitationTtlSeconds: 259_200, sessionIdleSeconds: 1800, sessionMaxSeconds: 43_200 },
+      console: true,
     });
   });
 
@@ -89,6 +90,7 @@ describe('loadConfig', () => {
       SCOPE_AUTH_METRICS_PORT: '9464',
       SCOPE_AUTH_METRICS_HOST: '0.0.0.0',
       SCOPE_AUTH_LOG_LEVEL: 'DEBUG',
+      SCOPE_AUTH_CONSOLE: 'off',
     });
     expect(config).toMatchObject({
       host: '0.0.0.0',
@@ -111,6 +113,7 @@ describe('loadConfig', () => {
       trustProxy: ['loopback', '10.0.0.0/8', 'fd00::/8'],
       metrics: { host: '0.0.0.0', port: 9464 },
       logLevel: 'debug',
+      console: false,
     });
     expect(config.kek?.equals(kek)).toBe(true);
   });
@@ -215,6 +218,7 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_SESSION_IDLE', '59', 'expected a whole number from 60 to 2592000'],
       ['SCOPE_AUTH_SESSION_MAX', '0', 'expected a whole number from 300 to 7776000'],
       ['SCOPE_AUTH_SESSION_IDLE', '7200', 'must not exceed SCOPE_AUTH_SESSION_MAX (3600)', { SCOPE_AUTH_SESSION_MAX: '3600' }],
+      ['SCOPE_AUTH_CONSOLE', 'maybe', 'expected true or false'],
     ];
 
     it('lowers the default token lifetime with a lower maximum when the lifetime is not set', () => {

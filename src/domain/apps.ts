@@ -101,10 +101,19 @@ export async function findApp(deps: Pick<AdminDeps, 'db'>, actor: Actor, appId: 
   return app;
 }
 
-export async function listApps(deps: AdminDeps, actor: Actor, input: PageInput = {}): Promise<Page<AppView>> {
+export interface ListAppsInput extends PageInput {
+  /** Only apps whose name holds this text, in any case. */
+  readonly name?: string;
+}
+
+export async function listApps(deps: AdminDeps, actor: Actor, input: ListAppsInput = {}): Promise<Page<AppView>> {
   requireActorScope(actor, 'admin.apps:view');
   const query = pageQuery(input);
-  const rows = await store.listApps(deps.db, actor.orgId, { limit: query.limit + 1, before: query.before });
+  if (input.name !== undefined && (input.name.length < 1 || input.name.length > NAME_MAX)) {
+    throw new InvalidRequestError(`name: expected 1 to ${NAME_MAX} characters`);
+  }
+  const filter = input.name === undefined ? {} : { nameContains: input.name };
+  const rows = await store.listApps(deps.db, actor.orgId, { limit: query.limit + 1, before: query.before }, filter);
   const names = await actorNames(deps.db, rows.map((app) => app.created_by));
   return toPage(rows, query, (app) => toAppView(deps, app, names));
 }

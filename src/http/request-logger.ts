@@ -46,7 +46,7 @@ export function setLogLevel(res: ServerResponse, level: Level): void {
   (noted[NOTE] ??= { fields: {} }).level = level;
 }
 
-const LINK_PATH = '/v1/invitations/';
+const LINK_PATHS = ['/v1/invitations/', '/console/invitations/', '/console/password-reset/'];
 
 /**
  * The path without its query string, and without what looks like a secret or a token: a
@@ -55,7 +55,7 @@ const LINK_PATH = '/v1/invitations/';
  */
 export function loggablePath(url: string): string {
   let path = url.split('?')[0]!;
-  if (path.startsWith(LINK_PATH)) path = `${LINK_PATH}[redacted]`;
+  for (const prefix of LINK_PATHS) if (path.startsWith(prefix)) path = `${prefix}[redacted]`;
   if (!path.includes('secret_') && !path.includes('eyJ')) return path;
   return path.replace(/secret_[0-9A-Za-z]+/g, 'secret_[redacted]').replace(/eyJ[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)*/g, '[redacted]');
 }

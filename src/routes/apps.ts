@@ -43,7 +43,7 @@ export function appsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
   const updateBody = createBody
     .partial()
     .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of name, scopes, description, audience, token_ttl_seconds' });
-  const listQuery = z.strictObject(pageQueryShape);
+  const listQuery = z.strictObject({ ...pageQueryShape, name: z.string().min(1).max(100, { message: 'expected at most 100 characters' }).optional() });
   const keysQuery = z.strictObject({
     ...pageQueryShape,
     status: z.enum(KEY_STATUSES).optional(),
@@ -56,7 +56,11 @@ export function appsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
 
   router.get('/v1/apps', requireScope('admin.apps:view'), async (req, res) => {
     const query = parseInput(listQuery, req.query, 'query');
-    const page = await listApps(admin, adminActor(req, res), { limit: query.limit, cursor: query.cursor ?? null });
+    const page = await listApps(admin, adminActor(req, res), {
+      limit: query.limit,
+      cursor: query.cursor ?? null,
+      ...(query.name === undefined ? {} : { name: query.name }),
+    });
     res.json(renderPage(page, renderApp));
   });
 

@@ -233,3 +233,26 @@ export async function countActiveKeys(
   const row = await query.executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** How many keys each of the org's `appIds` has, and how many of them are active at `now`. */
+export async function countKeysByApp(db: Db, orgId: string, appIds: readonly string[], now: number): Promise<Map<string, { total: number; active: number }>> {
+  const counts = new Map<string, { total: number; active: number }>();
+  if (appIds.length === 0) return counts;
+  const rows = await db
+    .selectFrom('api_keys')
+    .select((eb) => [
+      'app_id',
+      eb.fn.countAll<number | string | bigint>().as('total'),
+      eb.fn
+        .sum<number | string | bigint | null>(
+          eb.case().when(eb.and([eb('revoked_at', 'is', null), eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', now)])])).then(1).else(0).end(),
+        )
+        .as('active'),
+    ])
+    .where('org_id', '=', orgId)
+    .where('app_id', 'in', [...appIds])
+    .groupBy('app_id')
+    .execute();
+  for (const row of rows) counts.set(row.app_id, { total: Number(row.total), active: Number(row.active ?? 0) });
+  return counts;
+}

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from './database.js';
 import type { AppsTable } from './schema.js';
 
@@ -33,10 +34,19 @@ export interface ListWindow {
   readonly before: string | null;
 }
 
-/** Live apps of the org, newest first. */
-export async function listApps(db: Db, orgId: string, window: ListWindow): Promise<AppRecord[]> {
+/** `%`, `_` and the escape character itself match literally in a LIKE pattern built from `text`. */
+function likePattern(text: string): string {
+  return `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/** Live apps of the org, newest first; `nameContains`: only those whose name holds it, in any case. */
+export async function listApps(db: Db, orgId: string, window: ListWindow, filter: { nameContains?: string } = {}): Promise<AppRecord[]> {
   let query = db.selectFrom('apps').selectAll().where('org_id', '=', orgId).where('deleted_at', 'is', null);
   if (window.before !== null) query = query.where('id', '<', window.before);
+  if (filter.nameContains !== undefined) {
+    const pattern = likePattern(filter.nameContains);
+    query = query.where((eb) => eb(eb.fn('lower', ['name']), 'like', sql<string>`${pattern} escape '\\'`));
+  }
   const rows = await query.orderBy('id', 'desc').limit(window.limit).execute();
   return rows.map(toAppRecord);
 }

@@ -100,6 +100,14 @@ describe.each(DIALECTS)('/v1/apps, happy paths on $dialect', (dialectCase) => {
       expect(all).toContain(admin.appId);
     });
 
+    it('finds apps by a part of their name, in any case, with % and _ taken literally', async () => {
+      for (const name of ['Search Target', 'search-target two', '100% sure', 'a_b']) await api().post('/v1/apps', { name, scopes: [] }).expect(201);
+      const names = async (q: string) => (await api().get(`/v1/apps?name=${encodeURIComponent(q)}`).expect(200)).body.data.map((a: { name: string }) => a.name);
+      expect(await names('SEARCH')).toEqual(['search-target two', 'Search Target']);
+      expect(await names('%')).toEqual(['100% sure']);
+      expect(await names('_')).toEqual(['a_b']);
+    });
+
     it('renames an app and changes its scopes; every key of the app gets the new set at its next exchange', async () => {
       const client = await ctx.createClient(['tools:deploy']);
       expect((await ctx.exchange(client).expect(200)).body.scope).toBe('tools:deploy');
