@@ -51,20 +51,19 @@ echo "3. an admin token: the admin key exchanged at POST /v1/token"
 ADMIN_TOKEN=$(curl -fsS "$AUTH/v1/token" -H 'Content-Type: application/json' \
   -d "{\"org_id\":\"$ORG_ID\",\"key_id\":\"$ADMIN_KEY_ID\",\"secret\":\"$ADMIN_SECRET\"}" | json access_token)
 
+# A POST to the admin API, as the admin: `admin_post PATH JSON`.
+admin_post() { curl -fsS "$AUTH$1" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' -d "$2"; }
+
 echo "4. an app granted runtime:run, and a key for it (the key's secret is shown this once)"
-APP_ID=$(curl -fsS "$AUTH/v1/apps" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-  -d '{"name":"runner","scopes":["runtime:run"]}' | json id)
-KEY=$(curl -fsS "$AUTH/v1/apps/$APP_ID/keys" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-  -d '{"name":"runner key"}')
+APP_ID=$(admin_post /v1/apps '{"name":"runner","scopes":["runtime:run"]}' | json id)
+KEY=$(admin_post "/v1/apps/$APP_ID/keys" '{"name":"runner key"}')
 KEY_ID=$(json key.id <<<"$KEY")
 KEY_SECRET=$(json secret <<<"$KEY")
 echo "   app $APP_ID, key $KEY_ID"
 
 echo "5. an app without runtime:run (only agents:view), and a key for it"
-READER_APP_ID=$(curl -fsS "$AUTH/v1/apps" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-  -d '{"name":"reader","scopes":["agents:view"]}' | json id)
-READER_KEY=$(curl -fsS "$AUTH/v1/apps/$READER_APP_ID/keys" -H "Authorization: Bearer $ADMIN_TOKEN" -H 'Content-Type: application/json' \
-  -d '{"name":"reader key"}')
+READER_APP_ID=$(admin_post /v1/apps '{"name":"reader","scopes":["agents:view"]}' | json id)
+READER_KEY=$(admin_post "/v1/apps/$READER_APP_ID/keys" '{"name":"reader key"}')
 READER_KEY_ID=$(json key.id <<<"$READER_KEY")
 READER_SECRET=$(json secret <<<"$READER_KEY")
 echo "   app $READER_APP_ID, key $READER_KEY_ID"
