@@ -33,6 +33,9 @@ import { healthRoutes } from './routes/health.js';
 import { introspectRoutes } from './routes/introspect.js';
 import { JWKS_PATH, jwksRoute } from './routes/jwks.js';
 import { metadataPaths, metadataRoutes } from './routes/metadata.js';
+import { openApiRoutes } from './routes/openapi.js';
+import { openApiDocument } from './openapi/document.js';
+import { packageVersion } from './version.js';
 import { OAUTH_TOKEN_PATH, oauthRoute } from './routes/oauth.js';
 import { TOKEN_PATH, tokenRoute } from './routes/token.js';
 import { appsRoutes } from './routes/apps.js';
@@ -163,6 +166,7 @@ export function createApp(deps: AppDeps): App {
   const routers = [
     healthRoutes({ db: deps.db, keyring: deps.keyring, metrics: config.metrics === null ? deps.metrics : null, lifecycle: deps.lifecycle }),
     metadataRoutes({ config, catalog: deps.catalog }),
+    openApiRoutes({ document: openApiDocument({ version: packageVersion(), tokenTtlMaxSeconds: config.tokenTtlMaxSeconds, sessionCookieName: cookie.name }) }),
     introspectRoutes({ auth, introspect: createIntrospection({ verify: verifyToken, db: deps.db, clock: deps.clock }) }),
     scopesRoutes({ auth: adminAuth, catalog: deps.catalog, defaultAudience: config.audience }),
     appsRoutes(admin),

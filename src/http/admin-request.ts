@@ -62,6 +62,9 @@ export const queryInt = (min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, { message: `expected a whole number from ${min} to ${max}` });
 
+/** No query parameters, or an empty JSON object as the body: anything given is a 400. */
+export const noInput = z.strictObject({});
+
 /** `?limit&cursor`, shared by every list. */
 export const pageQueryShape = {
   limit: queryInt(1, PAGE_LIMIT_MAX).optional(),

@@ -12,7 +12,7 @@ import { requireScope } from '../http/bearer-auth.js';
 import { renderApp, renderKey, renderPage } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
-const appPath = z.strictObject({ app_id: idParam('app', 'an app') });
+export const appPath = z.strictObject({ app_id: idParam('app', 'an app') });
 
 function appFields(ttlMax: number) {
   return {
@@ -30,9 +30,9 @@ function appFields(ttlMax: number) {
   };
 }
 
-export function appsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Router {
-  const { admin, auth } = deps;
-  const fields = appFields(admin.config.tokenTtlMaxSeconds);
+/** The requests of /v1/apps, for the routes and the OpenAPI document; the TTL bound is SCOPE_AUTH_TOKEN_TTL_MAX. */
+export function appsSchemas(ttlMax: number) {
+  const fields = appFields(ttlMax);
   const createBody = z.strictObject({
     name: nameInput,
     scopes: fields.scopes,
@@ -50,6 +50,12 @@ export function appsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
     unused_days: queryInt(1, 36_500).optional(),
   });
   const createKeyBody = z.strictObject({ name: nameInput, expires_at: isoTimeInput.nullable().optional() });
+  return { appPath, createBody, updateBody, listQuery, keysQuery, createKeyBody };
+}
+
+export function appsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Router {
+  const { admin, auth } = deps;
+  const { createBody, updateBody, listQuery, keysQuery, createKeyBody } = appsSchemas(admin.config.tokenTtlMaxSeconds);
 
   const router = Router();
   router.use('/v1/apps', auth, noStore);

@@ -8,7 +8,7 @@ import { requireScope } from '../http/bearer-auth.js';
 import { renderAuditEvent, renderPage } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
-const listQuery = z.strictObject({
+export const auditQuery = z.strictObject({
   ...pageQueryShape,
   action: z.string().min(1).max(100).optional(),
   target_id: z.string().min(1).max(100).optional(),
@@ -17,7 +17,7 @@ const listQuery = z.strictObject({
 export function auditRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Router {
   const router = Router();
   router.get('/v1/audit', deps.auth, noStore, requireScope('admin.audit:view'), async (req, res) => {
-    const query = parseInput(listQuery, req.query, 'query');
+    const query = parseInput(auditQuery, req.query, 'query');
     const page = await listAuditEvents(deps.admin, adminActor(req, res), {
       limit: query.limit,
       cursor: query.cursor ?? null,

@@ -13,7 +13,7 @@ export const INTROSPECT_PATH = '/oauth2/introspect';
 export const INTROSPECT_SCOPE = 'tokens:introspect';
 
 // Not strict: token_type_hint (§2.1) and any unrecognized parameter are ignored; there is one token type.
-const introspectForm = z.object({
+export const introspectForm = z.object({
   token: z.string({ error: 'the token parameter is required' }),
 });
 

@@ -17,8 +17,8 @@ import { addLogFields } from '../http/request-logger.js';
 import { answerNewSession, passwordInput, type SessionAnswerDeps } from './sessions.js';
 
 // The token's shape is the domain's to judge: anything else is the same 404 as a used one.
-const tokenPath = z.strictObject({ token: z.string().max(200) });
-const acceptBody = z.strictObject({
+export const invitationPath = z.strictObject({ token: z.string().max(200) });
+export const acceptInvitationBody = z.strictObject({
   name: nameInput.optional(),
   password: passwordInput,
   email: z.string().max(EMAIL_MAX, { message: `expected at most ${EMAIL_MAX} characters` }).optional(),
@@ -29,7 +29,7 @@ export function invitationsRoutes(deps: { admin: AdminDeps; answer: SessionAnswe
   router.use('/v1/invitations', noStore);
 
   router.get('/v1/invitations/:token', async (req, res) => {
-    const { token } = parseInput(tokenPath, req.params, 'path');
+    const { token } = parseInput(invitationPath, req.params, 'path');
     const link = await readLink(deps.admin, token);
     res.json({
       purpose: link.purpose,
@@ -42,8 +42,8 @@ export function invitationsRoutes(deps: { admin: AdminDeps; answer: SessionAnswe
 
   router.post('/v1/invitations/:token', jsonBody(), async (req, res) => {
     refuseCrossSite(req, deps.origin);
-    const { token } = parseInput(tokenPath, req.params, 'path');
-    const body = parseInput(acceptBody, req.body, 'body');
+    const { token } = parseInput(invitationPath, req.params, 'path');
+    const body = parseInput(acceptInvitationBody, req.body, 'body');
     const accepted = await acceptLink(
       deps.admin,
       token,

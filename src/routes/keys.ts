@@ -10,17 +10,17 @@ import { requireScope } from '../http/bearer-auth.js';
 import { renderKey, renderPage } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
-const keyPath = z.strictObject({ key_id: idParam('key', 'a key') });
-const listQuery = z.strictObject({
+export const keyPath = z.strictObject({ key_id: idParam('key', 'a key') });
+export const listKeysQuery = z.strictObject({
   ...pageQueryShape,
   status: z.enum(KEY_STATUSES).optional(),
   app_id: idParam('app', 'an app').optional(),
   unused_days: queryInt(1, UNUSED_DAYS_MAX).optional(),
 });
-const revokeBody = z.strictObject({
+export const revokeBody = z.strictObject({
   reason: z.string().max(500, { message: 'expected at most 500 characters' }).nullable().optional(),
 });
-const rollBody = z.strictObject({
+export const rollBody = z.strictObject({
   grace_seconds: z
     .number({ message: `expected a whole number of seconds from 0 to ${ROLL_GRACE_MAX_SECONDS} (30 days)` })
     .int({ message: 'expected a whole number' })
@@ -35,7 +35,7 @@ export function keysRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
   router.use('/v1/keys', auth, noStore);
 
   router.get('/v1/keys', requireScope('admin.apps:view'), async (req, res) => {
-    const query = parseInput(listQuery, req.query, 'query');
+    const query = parseInput(listKeysQuery, req.query, 'query');
     const page = await listKeys(admin, adminActor(req, res), {
       limit: query.limit,
       cursor: query.cursor ?? null,

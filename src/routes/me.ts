@@ -7,18 +7,18 @@ import type { AdminDeps } from '../domain/actor.js';
 import { endMyOtherSessions, endMySession, getMe, listMySessions, updateMe, type VerifyCurrentPassword } from '../domain/me.js';
 import type { Csrf } from '../domain/sessions.js';
 import { refuseEnrolmentSessions, requireSession, sessionOf } from '../http/admin-auth.js';
-import { idParam, jsonBody, nameInput, pageQueryShape, parseInput } from '../http/admin-request.js';
+import { idParam, jsonBody, nameInput, noInput, pageQueryShape, parseInput } from '../http/admin-request.js';
 import { isoTime, renderPage, renderPerson, renderSession } from '../http/render.js';
 import { clientIp, noStore } from '../http/request-context.js';
 import type { SessionCookie } from '../http/session-cookie.js';
 import { passwordInput } from './sessions.js';
 
-const updateBody = z
+export const updateMeBody = z
   .strictObject({ name: nameInput, current_password: passwordInput, new_password: passwordInput })
   .partial()
   .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of name, new_password (with current_password)' });
-const listQuery = z.strictObject(pageQueryShape);
-const sessionPath = z.strictObject({ session_id: idParam('session', 'a session') });
+export const mySessionsQuery = z.strictObject(pageQueryShape);
+export const sessionPath = z.strictObject({ session_id: idParam('session', 'a session') });
 
 export function meRoutes(deps: { admin: AdminDeps; auth: RequestHandler; csrf: Csrf; cookie: SessionCookie; verifyCurrentPassword: VerifyCurrentPassword }): Router {
   const { admin } = deps;
@@ -27,7 +27,7 @@ export function meRoutes(deps: { admin: AdminDeps; auth: RequestHandler; csrf: C
   router.use('/v1/me/sessions', refuseEnrolmentSessions);
 
   router.get('/v1/me', async (req, res) => {
-    parseInput(z.strictObject({}), req.query, 'query');
+    parseInput(noInput, req.query, 'query');
     const session = sessionOf(res);
     const me = await getMe(admin, session);
     res.json({
@@ -41,7 +41,7 @@ export function meRoutes(deps: { admin: AdminDeps; auth: RequestHandler; csrf: C
   });
 
   router.patch('/v1/me', jsonBody(), async (req, res) => {
-    const body = parseInput(updateBody, req.body, 'body');
+    const body = parseInput(updateMeBody, req.body, 'body');
     const person = await updateMe(admin, deps.verifyCurrentPassword, sessionOf(res), clientIp(req), {
       ...(body.name === undefined ? {} : { name: body.name }),
       ...(body.current_password === undefined ? {} : { currentPassword: body.current_password }),
@@ -51,7 +51,7 @@ export function meRoutes(deps: { admin: AdminDeps; auth: RequestHandler; csrf: C
   });
 
   router.get('/v1/me/sessions', async (req, res) => {
-    const query = parseInput(listQuery, req.query, 'query');
+    const query = parseInput(mySessionsQuery, req.query, 'query');
     res.json(renderPage(await listMySessions(admin, sessionOf(res), { limit: query.limit, cursor: query.cursor ?? null }), renderSession));
   });
 

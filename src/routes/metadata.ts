@@ -4,7 +4,7 @@
 import { Router } from 'express';
 import type { Config } from '../config.js';
 import type { Catalog } from '../domain/scopes.js';
-import { etagOf, ifNoneMatch } from '../http/etag.js';
+import { cachedJson, sendCachedJson } from '../http/cached-json.js';
 
 export const METADATA_PATH = '/.well-known/oauth-authorization-server';
 
@@ -62,19 +62,13 @@ export function metadataPaths(issuer: string): string[] {
 
 export function metadataRoutes(deps: { config: Pick<Config, 'issuer'>; catalog: Pick<Catalog, 'scopes'> }): Router {
   const router = Router();
-  const body = JSON.stringify(authorizationServerMetadata(deps.config, deps.catalog));
-  const etag = etagOf(body);
+  const document = cachedJson(authorizationServerMetadata(deps.config, deps.catalog));
   const paths = new Set(metadataPaths(deps.config.issuer));
   // Compared as plain strings: an issuer path may hold characters (: * ( )) that an
   // Express route pattern would read as syntax.
   router.use((req, res, next) => {
     if ((req.method !== 'GET' && req.method !== 'HEAD') || !paths.has(req.path)) return next();
-    res.set({ 'Cache-Control': `public, max-age=${METADATA_MAX_AGE_SECONDS}`, ETag: etag, 'Access-Control-Allow-Origin': '*' });
-    if (ifNoneMatch(req.headers['if-none-match'], etag)) {
-      res.status(304).end();
-      return;
-    }
-    res.type('application/json').send(body);
+    sendCachedJson(req, res, document, METADATA_MAX_AGE_SECONDS);
   });
   return router;
 }

@@ -8,13 +8,13 @@ import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import { confirmEnrolment, removeMySecondFactor, secondFactorStatus, startEnrolment, type SecondFactorDeps, type VerifySecondFactor } from '../domain/second-factor.js';
 import { requireSession, sessionOf } from '../http/admin-auth.js';
-import { jsonBody, parseInput } from '../http/admin-request.js';
+import { jsonBody, noInput, parseInput } from '../http/admin-request.js';
 import { isoTime, renderPerson } from '../http/render.js';
 import { clientIp, noStore } from '../http/request-context.js';
 import { codesOnlyOne, recoveryCodeInput, totpInput } from './sessions.js';
 
-const confirmBody = z.strictObject({ code: totpInput });
-const removeBody = z
+export const confirmMfaBody = z.strictObject({ code: totpInput });
+export const removeMfaBody = z
   .strictObject({ totp: totpInput, recovery_code: recoveryCodeInput })
   .partial()
   .refine((body) => body.totp === undefined || body.recovery_code === undefined, codesOnlyOne);
@@ -24,25 +24,25 @@ export function mfaRoutes(deps: { secondFactor: SecondFactorDeps; auth: RequestH
   router.use('/v1/me/mfa', deps.auth, noStore, requireSession);
 
   router.get('/v1/me/mfa', async (req, res) => {
-    parseInput(z.strictObject({}), req.query, 'query');
+    parseInput(noInput, req.query, 'query');
     const status = await secondFactorStatus(deps.secondFactor, sessionOf(res));
     res.json({ enabled: status.enabled, enabled_at: isoTime(status.enabledAt), pending: status.pending, recovery_codes_remaining: status.recoveryCodesRemaining });
   });
 
   router.post('/v1/me/mfa', jsonBody(), async (req, res) => {
-    parseInput(z.strictObject({}), req.body, 'body');
+    parseInput(noInput, req.body, 'body');
     const enrolment = await startEnrolment(deps.secondFactor, sessionOf(res));
     res.status(201).json({ otpauth_uri: enrolment.otpauthUri, secret: enrolment.secret });
   });
 
   router.post('/v1/me/mfa/confirm', jsonBody(), async (req, res) => {
-    const body = parseInput(confirmBody, req.body, 'body');
+    const body = parseInput(confirmMfaBody, req.body, 'body');
     const confirmed = await confirmEnrolment(deps.secondFactor, sessionOf(res), clientIp(req), body.code);
     res.json({ user: renderPerson(confirmed.user), recovery_codes: confirmed.recoveryCodes });
   });
 
   router.delete('/v1/me/mfa', jsonBody(), async (req, res) => {
-    const body = parseInput(removeBody, req.body, 'body');
+    const body = parseInput(removeMfaBody, req.body, 'body');
     await removeMySecondFactor(deps.secondFactor, deps.verifySecondFactor, sessionOf(res), clientIp(req), {
       ...(body.totp === undefined ? {} : { totp: body.totp }),
       ...(body.recovery_code === undefined ? {} : { recoveryCode: body.recovery_code }),

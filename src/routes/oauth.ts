@@ -22,7 +22,7 @@ export const OAUTH_TOKEN_PATH = '/oauth2/token';
 export const BASIC_CHALLENGE: Readonly<Record<string, string>> = { 'WWW-Authenticate': 'Basic realm="scope-auth"' };
 
 // Not strict: RFC 6749 §3.2 says unrecognized parameters MUST be ignored.
-const tokenForm = z.object({
+export const tokenForm = z.object({
   grant_type: z.string().max(256).optional(),
   client_id: z.string().max(256).optional(),
   client_secret: z.string().max(256).optional(),

@@ -12,10 +12,10 @@ import { authOf, requireScope } from '../http/bearer-auth.js';
 import { renderApp, renderKey, renderOrg, renderPage } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
-const listQuery = z.strictObject(pageQueryShape);
-const createBody = z.strictObject({ name: nameInput });
-const orgPath = z.strictObject({ org_id: idParam('org', 'an organization') });
-const updateBody = z
+export const orgsQuery = z.strictObject(pageQueryShape);
+export const createOrgBody = z.strictObject({ name: nameInput });
+export const orgPath = z.strictObject({ org_id: idParam('org', 'an organization') });
+export const updateOrgBody = z
   .strictObject({
     name: nameInput,
     allowed_scopes: z
@@ -42,13 +42,13 @@ export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
   router.use('/v1/orgs', auth, noStore);
 
   router.get('/v1/orgs', orgsFull, async (req, res) => {
-    const query = parseInput(listQuery, req.query, 'query');
+    const query = parseInput(orgsQuery, req.query, 'query');
     const page = await listOrgs(admin, adminActor(req, res), { limit: query.limit, cursor: query.cursor ?? null });
     res.json(renderPage(page, renderOrg));
   });
 
   router.post('/v1/orgs', orgsFull, jsonBody(), async (req, res) => {
-    const body = parseInput(createBody, req.body, 'body');
+    const body = parseInput(createOrgBody, req.body, 'body');
     const created = await createOrg(admin, adminActor(req, res), { name: body.name });
     res.status(201).location(`/v1/orgs/${created.org.id}`).json({
       org: renderOrg(created.org),
@@ -65,7 +65,7 @@ export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
 
   router.patch('/v1/orgs/:org_id', orgsFullOrOwnOrg, jsonBody(), async (req, res) => {
     const { org_id } = parseInput(orgPath, req.params, 'path');
-    const body = parseInput(updateBody, req.body, 'body');
+    const body = parseInput(updateOrgBody, req.body, 'body');
     const input: UpdateOrgInput = {
       orgId: org_id,
       ...(body.name === undefined ? {} : { name: body.name }),

@@ -1,14 +1,11 @@
 // GET /v1/scopes: the catalogue an admin picks scopes from, built-ins included, and the
 // audiences an app may name.
 import { Router, type RequestHandler } from 'express';
-import { z } from 'zod';
 import type { Catalog } from '../domain/scopes.js';
-import { parseInput } from '../http/admin-request.js';
+import { noInput, parseInput } from '../http/admin-request.js';
 import { requireAnyScope } from '../http/bearer-auth.js';
 import { renderCatalog } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
-
-const noQuery = z.strictObject({});
 
 export function scopesRoutes(deps: { catalog: Catalog; defaultAudience: string; auth: RequestHandler }): Router {
   // "Any admin scope": every built-in admin.* scope opens the catalogue.
@@ -16,7 +13,7 @@ export function scopesRoutes(deps: { catalog: Catalog; defaultAudience: string; 
   const body = renderCatalog(deps.catalog, deps.defaultAudience);
   const router = Router();
   router.get('/v1/scopes', deps.auth, noStore, requireAnyScope(adminScopes), (req, res) => {
-    parseInput(noQuery, req.query, 'query');
+    parseInput(noInput, req.query, 'query');
     res.json(body);
   });
   return router;

@@ -30,7 +30,7 @@ export const totpInput = z.string().regex(/^\d{6}$/, { message: 'expected the 6 
 export const recoveryCodeInput = z.string().min(1, { message: 'expected one of your recovery codes' }).max(64, { message: 'expected one of your recovery codes' });
 export const codesOnlyOne = { message: 'totp, recovery_code: give one of them, not both' };
 
-const signInBody = z
+export const signInBody = z
   .strictObject({
     email: z.string().max(EMAIL_MAX, { message: `expected at most ${EMAIL_MAX} characters` }),
     password: passwordInput,

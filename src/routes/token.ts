@@ -17,7 +17,7 @@ import { requestIdOf } from '../http/request-id.js';
 
 export const TOKEN_PATH = '/v1/token';
 
-const tokenRequest = z.strictObject({
+export const tokenRequest = z.strictObject({
   org_id: z.string().min(1).max(64),
   key_id: z.string().min(1).max(64),
   secret: z.string().min(1).max(128),

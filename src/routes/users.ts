@@ -9,17 +9,17 @@ import { endUserSessions, listUserSessionsOf } from '../domain/me.js';
 import { deleteUser, getUser, inviteUser, issuePasswordReset, listUsers, updateUser, type UpdateUserInput } from '../domain/people.js';
 import { ROLES } from '../domain/roles.js';
 import { resetSecondFactor } from '../domain/second-factor.js';
-import { adminActor, idParam, jsonBody, nameInput, pageQueryShape, parseInput } from '../http/admin-request.js';
+import { adminActor, idParam, jsonBody, nameInput, noInput, pageQueryShape, parseInput } from '../http/admin-request.js';
 import { requireScope } from '../http/bearer-auth.js';
 import { renderPage, renderPerson, renderSession } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
-const userPath = z.strictObject({ user_id: idParam('user', 'a person') });
-const listQuery = z.strictObject(pageQueryShape);
+export const userPath = z.strictObject({ user_id: idParam('user', 'a person') });
+export const usersQuery = z.strictObject(pageQueryShape);
 const emailInput = z.string().max(EMAIL_MAX, { message: `expected at most ${EMAIL_MAX} characters` });
 const roleInput = z.enum(ROLES, { message: `expected one of ${ROLES.join(', ')}` });
-const inviteBody = z.strictObject({ email: emailInput, role: roleInput });
-const updateBody = z
+export const inviteBody = z.strictObject({ email: emailInput, role: roleInput });
+export const updateUserBody = z
   .strictObject({ role: roleInput, status: z.enum(['active', 'disabled'], { message: 'expected active or disabled' }), name: nameInput })
   .partial()
   .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of role, status, name' });
@@ -30,7 +30,7 @@ export function usersRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): R
   router.use('/v1/users', auth, noStore, requireScope('admin.users:full'));
 
   router.get('/v1/users', async (req, res) => {
-    const query = parseInput(listQuery, req.query, 'query');
+    const query = parseInput(usersQuery, req.query, 'query');
     res.json(renderPage(await listUsers(admin, adminActor(req, res), { limit: query.limit, cursor: query.cursor ?? null }), renderPerson));
   });
 
@@ -47,7 +47,7 @@ export function usersRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): R
 
   router.patch('/v1/users/:user_id', jsonBody(), async (req, res) => {
     const { user_id } = parseInput(userPath, req.params, 'path');
-    const body = parseInput(updateBody, req.body, 'body');
+    const body = parseInput(updateUserBody, req.body, 'body');
     const input: UpdateUserInput = {
       userId: user_id,
       ...(body.role === undefined ? {} : { role: body.role }),
@@ -65,14 +65,14 @@ export function usersRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): R
 
   router.post('/v1/users/:user_id/password-reset', jsonBody(), async (req, res) => {
     const { user_id } = parseInput(userPath, req.params, 'path');
-    parseInput(z.strictObject({}), req.body, 'body');
+    parseInput(noInput, req.body, 'body');
     const issued = await issuePasswordReset(admin, adminActor(req, res), { userId: user_id });
     res.status(201).json({ reset_url: issued.resetUrl });
   });
 
   router.get('/v1/users/:user_id/sessions', async (req, res) => {
     const { user_id } = parseInput(userPath, req.params, 'path');
-    const query = parseInput(listQuery, req.query, 'query');
+    const query = parseInput(usersQuery, req.query, 'query');
     const page = await listUserSessionsOf(admin, adminActor(req, res), { userId: user_id, limit: query.limit, cursor: query.cursor ?? null });
     res.json(renderPage(page, renderSession));
   });

@@ -31,6 +31,7 @@ describe('methods a known path does not take', () => {
       '/oauth2/introspect': 'POST',
       '/.well-known/jwks.json': 'GET, HEAD',
       '/.well-known/oauth-authorization-server': 'GET, HEAD',
+      '/openapi.json': 'GET, HEAD',
       '/healthz': 'GET, HEAD',
       '/readyz': 'GET, HEAD',
       '/metrics': 'GET, HEAD',
