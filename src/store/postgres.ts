@@ -36,12 +36,22 @@ async function ensureSchema(url: string, schema: string): Promise<void> {
  * kysely returns a client to the pool with a plain release(), so a client whose connection
  * broke during a query would go back to the pool and fail the next caller too. Releasing it
  * with the error makes the pool discard it, as pool.query() does.
+ *
+ * While a client is checked out (a transaction between its statements, a query being
+ * prepared) the pool no longer listens for its 'error' event, and a connection terminated
+ * at that moment would emit one with no listener, which ends the process. So a checked-out
+ * client has a listener of its own until it is released, and that client is discarded.
  */
-function discardingBrokenClients(pool: pg.Pool): PostgresPool {
+function discardingBrokenClients(pool: pg.Pool, logger: DatabaseOptions['logger']): PostgresPool {
   return {
     async connect(): Promise<PostgresPoolClient> {
       const client = await pool.connect();
       let broken: Error | undefined;
+      const lost = (error: Error) => {
+        broken = error;
+        logger?.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, 'database connection lost while in use; it will be replaced');
+      };
+      client.on('error', lost);
       return {
         query: (async (...args: Parameters<pg.PoolClient['query']>) => {
           try {
@@ -51,7 +61,10 @@ function discardingBrokenClients(pool: pg.Pool): PostgresPool {
             throw error;
           }
         }) as PostgresPoolClient['query'],
-        release: () => client.release(broken),
+        release: () => {
+          client.off('error', lost);
+          client.release(broken);
+        },
       };
     },
     end: () => pool.end(),
@@ -80,7 +93,7 @@ export async function openPostgres(url: string, options: DatabaseOptions): Promi
   // the pool has already removed it, and the next query opens a new connection. Without
   // this listener the pool's 'error' event would end the process.
   pool.on('error', (error) => options.logger?.warn({ err: { message: error.message, code: (error as { code?: string }).code } }, 'database connection lost while idle; it will be replaced'));
-  const db = new PreparingDb({ dialect: new PostgresDialect({ pool: discardingBrokenClients(pool) }) }, (_self, name, query: CompiledQuery) => {
+  const db = new PreparingDb({ dialect: new PostgresDialect({ pool: discardingBrokenClients(pool, options.logger) }) }, (_self, name, query: CompiledQuery) => {
     // pg prepares a named statement on each pooled connection the first time it runs there.
     const run = async (parameters: readonly unknown[]) => (await pool.query({ name, text: query.sql, values: [...parameters] })).rows;
     return {

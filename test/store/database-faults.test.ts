@@ -3,6 +3,7 @@
 // the first two ended the process (the pool's 'error' event had no listener) and a stall made
 // every query wait as long as it lasted.
 import { pino } from 'pino';
+import { sql } from 'kysely';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForDatabase } from '../../src/store/availability.js';
@@ -73,6 +74,23 @@ describe.skipIf(!PG_URL)(`PostgreSQL faults${PG_URL ? '' : ' (skipped: set SCOPE
     // Had the pool's 'error' gone unheard, this test process would have died by now.
     await ping(handle.db);
     expect(lines.some((line) => line.level === 40 && /connection lost while idle/.test(line.msg))).toBe(true);
+  });
+
+  it('keeps running when a connection is terminated while checked out between the statements of a transaction', async () => {
+    const name = `faults_held_${process.pid}`;
+    const { logger, lines } = captureLogs();
+    const handle = await open(urlVia(null, name), logger);
+    const transaction = handle.db.transaction().execute(async (trx) => {
+      await sql`select 1`.execute(trx);
+      // The connection is held, idle, by this transaction: no query of it is running.
+      expect(await terminate(name)).toBeGreaterThanOrEqual(1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sql`select 1`.execute(trx);
+    });
+    // Had the held client's 'error' gone unheard, this test process would have died by now.
+    await expect(transaction).rejects.toThrow();
+    expect(lines.some((line) => line.level === 40 && /connection lost while in use/.test(line.msg))).toBe(true);
+    await ping(handle.db);
   });
 
   it('answers the next reads after every connection is cut at once, as in a failover', async () => {
