@@ -3,53 +3,15 @@
 // app's tokens may be meant for. Expansion is precomputed once so
 // the exchange does set lookups only.
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import type { z } from 'zod';
 import defaultCatalog from '../catalog/default-scopes.json' with { type: 'json' };
+import { catalogSchema, type CatalogInput } from './catalog-schema.js';
+
+export { AUDIENCE_MAX, type CatalogInput } from './catalog-schema.js';
 
 export class CatalogError extends Error {
   override name = 'CatalogError';
 }
-
-const NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
-/** As an app's `audience`: at most 200 characters. */
-export const AUDIENCE_MAX = 200;
-// eslint-disable-next-line no-control-regex
-const isAudience = (value: string) => value !== '' && value.trim() === value && !/[\u0000-\u001f\u007f]/.test(value);
-const SCOPE = /^[a-z][a-z0-9_.-]{0,63}(:[a-z0-9_.-]{1,64})?$/;
-
-const catalogSchema = z.strictObject({
-  components: z
-    .array(
-      z.strictObject({
-        name: z.string().regex(NAME, 'a component name is lowercase letters, digits, . _ -'),
-        description: z.string().max(500).default(''),
-        levels: z.array(z.string().regex(NAME)).min(1),
-      }),
-    )
-    .default([]),
-  permissions: z
-    .array(
-      z.strictObject({
-        name: z.string().regex(SCOPE, 'a permission is lowercase letters, digits, . _ - with one optional ":"'),
-        description: z.string().max(500).default(''),
-        implies: z.array(z.string()).default([]),
-      }),
-    )
-    .default([]),
-  audiences: z
-    .array(
-      z.strictObject({
-        audience: z
-          .string()
-          .max(AUDIENCE_MAX, `an audience is at most ${AUDIENCE_MAX} characters`)
-          .refine(isAudience, 'an audience is a non-empty string without control characters or surrounding spaces'),
-        description: z.string().max(500).default(''),
-      }),
-    )
-    .max(1000)
-    .default([]),
-});
-export type CatalogInput = z.input<typeof catalogSchema>;
 
 export interface ScopeComponent {
   readonly name: string;
