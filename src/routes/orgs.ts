@@ -12,7 +12,7 @@ import { renderApp, renderKey, renderOrg, renderPage } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
 const listQuery = z.strictObject(pageQueryShape);
-const createBody = z.strictObject({ name: nameInput });
+const createBody = z.strictObject({ name: nameInput, invite_owner: z.boolean({ message: 'expected true or false' }).optional() });
 const orgPath = z.strictObject({ org_id: idParam('org', 'an organization') });
 const updateBody = z
   .strictObject({
@@ -39,12 +39,13 @@ export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
 
   router.post('/v1/orgs', jsonBody(), async (req, res) => {
     const body = parseInput(createBody, req.body, 'body');
-    const created = await createOrg(admin, adminActor(req, res), { name: body.name });
+    const created = await createOrg(admin, adminActor(req, res), { name: body.name, inviteOwner: body.invite_owner === true });
     res.status(201).location(`/v1/orgs/${created.org.id}`).json({
       org: renderOrg(created.org),
       admin_app: renderApp(created.adminApp),
       key: renderKey(created.key),
       secret: created.secret,
+      owner_invitation_url: created.ownerInvitationUrl,
     });
   });
 
