@@ -6,7 +6,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    // One log directory for the run, scanned for credentials at its end (see the file).
-    globalSetup: ['test/helpers/log-scan-setup.ts'],
+    // dist/ built when a source is newer; one log directory for the run, scanned for
+    // credentials at its end (see the files).
+    globalSetup: ['test/helpers/build-setup.ts', 'test/helpers/log-scan-setup.ts'],
   },
 });

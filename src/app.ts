@@ -42,6 +42,7 @@ import { orgsRoutes } from './routes/orgs.js';
 import { scopesRoutes } from './routes/scopes.js';
 import { invitationsRoutes } from './routes/invitations.js';
 import { meRoutes } from './routes/me.js';
+import { mfaRoutes } from './routes/mfa.js';
 import { sessionsRoutes } from './routes/sessions.js';
 import { usersRoutes } from './routes/users.js';
 import { adminAuthenticate } from './http/admin-auth.js';
@@ -49,6 +50,7 @@ import { originOf } from './http/csrf.js';
 import { sessionCookie } from './http/session-cookie.js';
 import { createSessionAuthority, sessionSettings } from './domain/sessions.js';
 import { createSignIn } from './domain/sign-in.js';
+import { createSecondFactorCheck } from './domain/second-factor-check.js';
 import type { Db } from './store/database.js';
 import { createConsole } from './console/index.js';
 
@@ -76,6 +78,8 @@ export interface PeopleServices {
   readonly refusalAudit: RefusalAudit;
   readonly dummyPasswordHash: string;
   readonly csrf: Csrf;
+  /** The key-encryption key: seals the second factor's TOTP secrets, as it does the signing keys. */
+  readonly kek: Buffer;
 }
 
 /** A Node request listener: `http.createServer(app)`, or supertest's `request(app)`. */
@@ -132,13 +136,16 @@ export function createApp(deps: AppDeps): App {
   const settings = sessionSettings(config.people);
   const cookie = sessionCookie(config.issuer);
   const origin = originOf(config.issuer);
-  const adminAuth = adminAuthenticate({
+  const adminAuthDeps = {
     bearer: auth,
     sessions: createSessionAuthority({ db: deps.db, clock: deps.clock, catalog: deps.catalog, settings }),
     csrf: deps.people.csrf,
     cookie,
     origin,
-  });
+  };
+  const adminAuth = adminAuthenticate(adminAuthDeps);
+  // For what an enrolment-only session (an org's require_mfa) may do: its person, enrolment, signing out.
+  const enrolmentAuth = adminAuthenticate(adminAuthDeps, { allowEnrolment: true });
   const signIn = createSignIn({
     db: deps.db,
     hasher: deps.hasher,
@@ -149,6 +156,7 @@ export function createApp(deps: AppDeps): App {
     refusalAudit: deps.people.refusalAudit,
     dummyPasswordHash: deps.people.dummyPasswordHash,
     sessions: settings,
+    secondFactor: createSecondFactorCheck({ db: deps.db, clock: deps.clock, kek: deps.people.kek }),
   });
   const answer = { csrf: deps.people.csrf, cookie, clock: deps.clock };
   const admin = { auth: adminAuth, admin: deps };
@@ -162,8 +170,10 @@ export function createApp(deps: AppDeps): App {
     auditRoutes(admin),
     orgsRoutes(admin),
     usersRoutes(admin),
-    sessionsRoutes({ ...admin, signIn, answer, origin }),
-    meRoutes({ ...admin, csrf: deps.people.csrf, cookie, verifyCurrentPassword: signIn.verifyCurrentPassword }),
+    sessionsRoutes({ ...admin, auth: enrolmentAuth, signIn, answer, origin }),
+    // Before /v1/me's router, whose authentication would otherwise run for these paths too.
+    mfaRoutes({ secondFactor: { ...deps, kek: deps.people.kek }, auth: enrolmentAuth, verifySecondFactor: signIn.verifySecondFactor }),
+    meRoutes({ ...admin, auth: enrolmentAuth, csrf: deps.people.csrf, cookie, verifyCurrentPassword: signIn.verifyCurrentPassword }),
     invitationsRoutes({ admin: deps, answer, origin }),
   ];
   // The admin console: its pages call the same use cases through the same authentication.

@@ -50,6 +50,17 @@ export class InvalidCredentialsError extends HttpError {
   static override readonly title = 'Invalid credentials';
 }
 
+/**
+ * Sign-in: the password was right, and the person's second factor is missing or was not
+ * right. Answered only after the password proved right, so it tells nothing about an email
+ * whose password the caller does not know.
+ */
+export class MfaRequiredError extends HttpError {
+  static override readonly status = 401;
+  static override readonly code = 'mfa_required';
+  static override readonly title = 'Second factor required';
+}
+
 /** A session-authenticated change without the session's CSRF token, or sent from another site. */
 export class CsrfError extends HttpError {
   static override readonly status = 403;
@@ -61,6 +72,13 @@ export class InsufficientScopeError extends HttpError {
   static override readonly status = 403;
   static override readonly code = 'insufficient_scope';
   static override readonly title = 'Insufficient scope';
+}
+
+/** A session of a person whose org requires a second factor they have not enrolled: only enrolment is open to it. */
+export class MfaEnrolmentRequiredError extends HttpError {
+  static override readonly status = 403;
+  static override readonly code = 'mfa_enrolment_required';
+  static override readonly title = 'Second factor enrolment required';
 }
 
 export class ForbiddenError extends HttpError {

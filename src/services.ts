@@ -75,6 +75,7 @@ export async function createServices(config: Config, options: ServiceOptions): P
       // What an unknown email is verified against, so that its sign-in costs what any other does.
       dummyPasswordHash: await hasher.hash(randomToken()),
       csrf: createCsrf(options.kek),
+      kek: options.kek,
     },
   };
 }

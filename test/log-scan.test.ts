@@ -28,6 +28,12 @@ describe('the log scan', () => {
     expect(scanLine(log({ upstream: 'sent Bearer 7fQ2xLm9Zr4TkW8p' })).kinds).toEqual(['authorization value']);
   });
 
+  it('finds a second factor’s TOTP secret (alone or in its otpauth:// URI) and a recovery code in a log line', () => {
+    expect(scanLine(log({ body: { secret: 'HOAESGAZEPRESTTWKKQBZS4S4MZ75OFA' } })).kinds).toEqual(['totp secret']);
+    expect(scanLine(log({ body: { otpauth_uri: 'otpauth://totp/x:ada%40example.com?issuer=x&secret=HOAESGAZ' } })).kinds).toEqual(['totp secret']);
+    expect(scanLine(log({ body: { recovery_code: 'gfmy-ncwo-noqg-omvv' } })).kinds).toEqual(['recovery code']);
+  });
+
   it('passes what is not a credential: the redaction censor, challenges, prose, ids and hints', () => {
     for (const line of [
       log({ headers: { authorization: '[redacted]' }, secret: '[redacted]' }),

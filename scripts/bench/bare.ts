@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import argon2 from 'argon2';
 import express from 'express';
 import { SignJWT, exportJWK, generateKeyPair, calculateJwkThumbprint, importJWK, jwtVerify, type JWK } from 'jose';
-import { createVerifier } from '../../src/sdk/verifier.js';
+import { createVerifier } from '../../sdk/src/verifier.js';
 
 export interface BareConfig {
   /** argon2 */

@@ -1,6 +1,6 @@
 // How much the benchmark does: the full run, or the quick one that checks it works.
 
-export const PHASES = ['cold', 'warm', 'jwks', 'verifier', 'latency', 'scale', 'flood', 'timing'] as const;
+export const PHASES = ['cold', 'signin', 'warm', 'jwks', 'verifier', 'latency', 'scale', 'flood', 'timing'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface Plan {

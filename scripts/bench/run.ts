@@ -11,6 +11,7 @@
 //
 // This file is the entry: the arguments, which figures run in which order (and figure 6,
 // the server's peak RSS), the report. The other figures are exchange-figures.ts (1, 2),
+// sign-in-figure.ts (1b),
 // read-figures.ts (3, 4), latency.ts (5), scale.ts (7, PostgreSQL only) and flood.ts (8, 9:
 // an argon2 flood from many addresses, and the timing of refusals); what they share
 // is in bench.ts, the server under test and its database in server.ts, the child processes
@@ -24,7 +25,7 @@
 //   npm run bench -- --source          run the server from src/ with tsx instead of dist/
 //   npm run bench -- --server path/to/bin/serve.cjs   another build of the server (to compare), same Node options
 //   npm run bench -- --env NAME=VALUE  extra server environment (repeatable)
-//   npm run bench -- --only warm,latency        some figures only: cold, warm, jwks, verifier, latency, scale, flood, timing
+//   npm run bench -- --only warm,latency        some figures only: cold, signin, warm, jwks, verifier, latency, scale, flood, timing
 //   npm run bench -- --db postgres     one database only (sqlite or postgres; the verifier runs on the first)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -41,6 +42,7 @@ import { PHASES, planFor, type Phase } from './plan.js';
 import { ROOT, createProcesses, memoryOf } from './processes.js';
 import { jwksFigure, verifierFigure } from './read-figures.js';
 import { scaleFigure } from './scale.js';
+import { signInFigure } from './sign-in-figure.js';
 import { BENCH_SCOPES } from './seed.js';
 import { serverCommand, startBenchServer } from './server.js';
 
@@ -71,7 +73,7 @@ const serverEnv = Object.fromEntries(
   }),
 );
 
-const plan = planFor(args.quick, Number(args.keys ?? 100_000));
+const plan = planFor(args.quick === true, Number(args.keys ?? 100_000));
 
 interface DialectRun {
   readonly figures: Figure[];
@@ -103,6 +105,10 @@ async function benchDialect(rig: Rig, dialect: Dialect, pgUrl: string | null, wi
 
     await coldFigure(b, main.bodies.slice(0, plan.coldWarmupKeys), runs('cold'));
     snapshotMemory(b, 'cold');
+    if (runs('signin')) {
+      await signInFigure(b);
+      snapshotMemory(b, 'signin');
+    }
     if (runs('warm')) {
       await warmFigure(b);
       snapshotMemory(b, 'warm');
@@ -135,7 +141,7 @@ async function benchDialect(rig: Rig, dialect: Dialect, pgUrl: string | null, wi
 
 async function main() {
   const pgUrl = args.pg ?? process.env.SCOPE_AUTH_TEST_DATABASE_URL ?? null;
-  const command = serverCommand({ server: args.server, source: args.source, env: serverEnv });
+  const command = serverCommand({ server: args.server, source: args.source === true, env: serverEnv });
   const processes = createProcesses();
   const workDir = mkdtempSync(join(tmpdir(), 'scope-auth-bench-'));
   const cleanUp = () => {

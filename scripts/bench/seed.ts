@@ -13,6 +13,7 @@ import type { ApiKeyRow } from '../../src/store/api-keys.js';
 import { insertApp } from '../../src/store/apps.js';
 import type { Db } from '../../src/store/database.js';
 import { insertOrg } from '../../src/store/orgs.js';
+import type { UserRow } from '../../src/store/users.js';
 
 /** The scopes of the benchmark app: expanded, they give a token like a typical client's. */
 export const BENCH_SCOPES = ['agents:edit', 'runtime:run', 'tools:deploy'];
@@ -28,6 +29,38 @@ export interface Seeded {
   readonly workingKeys: readonly string[];
   /** A key for obtaining the token the verifier figures use (kept out of the working set). */
   readonly tokenKey: string;
+  /** Active people of the org, each with `password` (the sign-in figure). */
+  readonly people: { readonly emails: readonly string[]; readonly password: string; readonly passwordHash: string };
+}
+
+const PEOPLE = 50;
+
+/**
+ * People who sign in, all with one password hashed once with the server's parameters (as the
+ * keys share one secret): a sign-in verifies it with argon2 every time, whoever signs in.
+ */
+async function seedPeople(db: Db, argon2: Argon2Params, orgId: string, now: number): Promise<Seeded['people']> {
+  const password = 'bench sign-in passphrase, long enough';
+  const passwordHash = await createArgon2Hasher(argon2).hash(password);
+  const rows: UserRow[] = Array.from({ length: PEOPLE }, (_, i) => ({
+    id: newId('user', now),
+    org_id: orgId,
+    email: `person${i}@bench.example`,
+    email_key: `person${i}@bench.example`,
+    name: `Person ${i}`,
+    role: 'viewer',
+    status: 'active',
+    password_hash: passwordHash,
+    created_at: now,
+    created_by: 'cli',
+    updated_at: now,
+    last_sign_in_at: null,
+    totp_secret_encrypted: null,
+    totp_last_step: null,
+    mfa_enabled_at: null,
+  }));
+  await db.insertInto('users').values(rows).execute();
+  return { emails: rows.map((r) => r.email), password, passwordHash };
 }
 
 const YEAR_MS = 365 * 86_400_000;
@@ -64,7 +97,7 @@ async function insertKeys(db: Db, rows: readonly ApiKeyRow[]): Promise<void> {
 export async function seedDatabase(db: Db, argon2: Argon2Params, options: { total: number; working: number }): Promise<Seeded> {
   const now = Date.now();
   const orgId = newId('org', now);
-  await insertOrg(db, { id: orgId, name: 'bench', is_root: 0, created_at: now, created_by: 'cli', allowed_scopes: null, disabled_at: null });
+  await insertOrg(db, { id: orgId, name: 'bench', is_root: 0, created_at: now, created_by: 'cli', allowed_scopes: null, disabled_at: null, require_mfa: 0 });
   const appIds: string[] = [];
   for (let i = 0; i < APPS; i++) {
     const id = newId('app', now);
@@ -99,6 +132,7 @@ export async function seedDatabase(db: Db, argon2: Argon2Params, options: { tota
     secretHash: template.secret_hash,
     workingKeys: rows.slice(0, options.working).map((r) => r.id),
     tokenKey: rows[options.working]!.id,
+    people: await seedPeople(db, argon2, orgId, now),
   };
 }
 

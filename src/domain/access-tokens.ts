@@ -5,7 +5,7 @@
 import { errors as joseErrors, jwtVerify, type JWTHeaderParameters } from 'jose';
 import { SIGNING_ALGS } from '../config.js';
 // The SDK imports nothing from the server; the server may use the SDK's definitions.
-import { CANONICAL_COMPACT_JWS } from '../sdk/token-claims.js';
+import { CANONICAL_COMPACT_JWS } from '../../sdk/src/token-claims.js';
 import type { Db } from '../store/database.js';
 import { findKeyForExchange, type ExchangeKeyRow } from '../store/api-keys.js';
 import type { Clock } from './clock.js';

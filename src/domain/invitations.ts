@@ -2,8 +2,9 @@
 // invitation sets the person's name and password and makes them active; the first start's
 // open invitation creates the root org's first owner with the email given here; a password
 // reset sets a new password and ends every other session. Either way the answer is a new
-// session. An unknown, used or expired link, or one whose person or org changed since, is one
-// identical 404.
+// session — but not for a reset of a person with a second factor: a link is no second
+// factor, so they sign in with the new password and a code. An unknown, used or expired
+// link, or one whose person or org changed since, is one identical 404.
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import type { Db } from '../store/database.js';
 import { insertSession } from '../store/sessions.js';
@@ -17,6 +18,7 @@ import { checkEmail } from './emails.js';
 import { isTokenShape, tokenDigest } from './opaque-tokens.js';
 import { checkNewPassword } from './passwords.js';
 import { personView, type PersonView } from './people.js';
+import { enrolmentRestriction, type SessionRestriction } from './enrolment-restriction.js';
 import { endSessionsOf } from './session-ends.js';
 import { prepareSession, sessionSettings } from './sessions.js';
 
@@ -63,12 +65,18 @@ export interface AcceptInput {
   readonly email?: string;
 }
 
-export interface Accepted {
-  readonly purpose: LinkInfo['purpose'];
-  readonly user: PersonView;
+export interface StartedSession {
   readonly secret: string;
   readonly sessionId: string;
   readonly expiresAt: number;
+  readonly restrictedTo: SessionRestriction | null;
+}
+
+export interface Accepted {
+  readonly purpose: LinkInfo['purpose'];
+  readonly user: PersonView;
+  /** Null after a password reset of a person with a second factor: they sign in with it. */
+  readonly session: StartedSession | null;
 }
 
 /** Accepts an invitation or a password reset, and signs the person in. */
@@ -93,7 +101,7 @@ export async function acceptLink(deps: InvitationDeps, token: string, input: Acc
   const session = prepareSession(clock, sessionSettings(deps.config.people), { userId, orgId: link.org_id, ip: from.ip, userAgent: from.userAgent });
   const by = { id: userId, ip: from.ip };
   try {
-    const row = await deps.db.transaction().execute(async (trx) => {
+    const { row, signedIn } = await deps.db.transaction().execute(async (trx) => {
       if (!(await consumeLink(trx, link.token_hash, now))) throw unusable();
       if (email !== null) {
         await users.insertUser(trx, {
@@ -123,6 +131,9 @@ export async function acceptLink(deps: InvitationDeps, token: string, input: Acc
         if (Number(result.numUpdatedRows) === 0) throw unusable();
       }
       await deleteUserLinks(trx, userId);
+      const changed = await users.getUser(trx, link.org_id, userId);
+      if (!changed) throw unusable();
+      const signsIn = invitation || changed.mfa_enabled_at === null;
       const person = { id: userId, org_id: link.org_id };
       if (!invitation) await endSessionsOf(trx, clock, by, person, 'password_reset');
       await recordAudit(trx, clock, {
@@ -134,6 +145,7 @@ export async function acceptLink(deps: InvitationDeps, token: string, input: Acc
         targetId: userId,
         details: invitation ? { role: link.role } : {},
       });
+      if (!signsIn) return { row: changed, signedIn: false };
       await insertSession(trx, session.row);
       await recordAudit(trx, clock, {
         orgId: link.org_id,
@@ -144,15 +156,13 @@ export async function acceptLink(deps: InvitationDeps, token: string, input: Acc
         targetId: userId,
         details: { session_id: session.row.id, via: link.purpose },
       });
-      return users.getUser(trx, link.org_id, userId);
+      return { row: changed, signedIn: true };
     });
-    if (!row) throw unusable();
+    const restrictedTo = enrolmentRestriction({ orgRequiresMfa: link.org_require_mfa === 1, mfaEnabledAt: row.mfa_enabled_at });
     return {
       purpose: invitation ? 'invitation' : 'password_reset',
       user: await personView(deps.db, row),
-      secret: session.secret,
-      sessionId: session.row.id,
-      expiresAt: session.row.expires_at,
+      session: signedIn ? { secret: session.secret, sessionId: session.row.id, expiresAt: session.row.expires_at, restrictedTo } : null,
     };
   } catch (error) {
     if (users.isUniqueViolation(error)) throw new ConflictError('email: a person with this email address already exists');

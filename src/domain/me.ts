@@ -19,7 +19,7 @@ import type { PasswordCheck } from './sign-in.js';
 
 export interface Me {
   readonly user: PersonView;
-  readonly org: { readonly id: string; readonly name: string; readonly isRoot: boolean };
+  readonly org: { readonly id: string; readonly name: string; readonly isRoot: boolean; readonly requireMfa: boolean };
   readonly role: string;
   /** The session's scopes, as every admin route checks them. */
   readonly scopes: string[];
@@ -37,7 +37,7 @@ export async function getMe(deps: Pick<AdminDeps, 'db'>, caller: SessionCaller):
   const [row, org] = await Promise.all([self(deps, caller), getOrg(deps.db, caller.orgId)]);
   return {
     user: await personView(deps.db, row),
-    org: { id: caller.orgId, name: org?.name ?? '', isRoot: org?.is_root === 1 },
+    org: { id: caller.orgId, name: org?.name ?? '', isRoot: org?.is_root === 1, requireMfa: org?.require_mfa === 1 },
     role: caller.role,
     scopes: [...caller.scopes].sort(),
     session: { id: caller.sessionId, expiresAt: caller.expiresAt },

@@ -1,12 +1,15 @@
 // The operator's hold on one organization: read it, rename it, set its allowance, disable
-// or enable it, delete it. Root org admins (admin.orgs:full) and the CLI only. Disabling
+// or enable it, require a second factor of its people, delete it. Root org admins
+// (admin.orgs:full) and the CLI, for any org; and an org's own owners (admin.users:full, the
+// power over its people) read their own org and set its require_mfa, a policy about its
+// people — its name, allowance and state stay the operator's. Disabling
 // takes effect on every instance at the next request: the exchange and the admin API's
 // bearer check both read the org's state with the key row they read anyway.
 import { ConflictError, NotFoundError } from '../errors.js';
 import type { Db } from '../store/database.js';
 import * as store from '../store/orgs.js';
 import type { OrgRow } from '../store/orgs.js';
-import type { Actor, AdminDeps } from './actor.js';
+import { actorHolds, type Actor, type AdminDeps } from './actor.js';
 import { checkAllowance } from './allowances.js';
 import { checkName } from './apps.js';
 import { recordAudit } from './audit.js';
@@ -18,6 +21,12 @@ export interface UpdateOrgInput {
   /** Catalogue scopes, or null for every non-admin scope of the catalogue. */
   readonly allowedScopes?: readonly string[] | null;
   readonly disabled?: boolean;
+  readonly requireMfa?: boolean;
+}
+
+/** An admin of the org itself holding the power over its people (its owners), outside the root org's admins. */
+function ownOrgOwner(actor: Actor, orgId: string): boolean {
+  return actor.orgId === orgId && actorHolds(actor, 'admin.users:full');
 }
 
 export function orgNotFound(orgId: string): NotFoundError {
@@ -41,7 +50,7 @@ async function auditOrgEvent(db: Db, deps: Pick<AdminDeps, 'clock'>, actor: Acto
 }
 
 export async function showOrg(deps: AdminDeps, actor: Actor, input: { orgId: string }): Promise<OrgView> {
-  await requireRootAdmin(deps, actor);
+  if (!ownOrgOwner(actor, input.orgId)) await requireRootAdmin(deps, actor);
   return toOrgView(deps, await findOrg(deps, input.orgId));
 }
 
@@ -50,7 +59,8 @@ export async function showOrg(deps: AdminDeps, actor: Actor, input: { orgId: str
  * disables or enables it. The root org cannot be disabled (409): it is the way in.
  */
 export async function updateOrg(deps: AdminDeps, actor: Actor, input: UpdateOrgInput): Promise<OrgView> {
-  await requireRootAdmin(deps, actor);
+  const onlyRequireMfa = input.name === undefined && input.allowedScopes === undefined && input.disabled === undefined;
+  if (!(onlyRequireMfa && ownOrgOwner(actor, input.orgId))) await requireRootAdmin(deps, actor);
   const current = await findOrg(deps, input.orgId);
   const changes: store.OrgChanges = {};
   if (input.name !== undefined) changes.name = checkName('name', input.name);
@@ -63,10 +73,14 @@ export async function updateOrg(deps: AdminDeps, actor: Actor, input: UpdateOrgI
   if (input.disabled !== undefined && input.disabled !== (current.disabled_at !== null)) {
     changes.disabled_at = input.disabled ? deps.clock.now() : null;
   }
+  if (input.requireMfa !== undefined) changes.require_mfa = input.requireMfa ? 1 : 0;
   const diff: Record<string, { from: unknown; to: unknown }> = {};
   for (const field of ['name', 'allowed_scopes'] as const) {
     const to = changes[field];
     if (to !== undefined && JSON.stringify(to) !== JSON.stringify(current[field])) diff[field] = { from: current[field], to };
+  }
+  if (changes.require_mfa !== undefined && changes.require_mfa !== current.require_mfa) {
+    diff['require_mfa'] = { from: current.require_mfa === 1, to: changes.require_mfa === 1 };
   }
   const toggles = changes.disabled_at !== undefined;
   // Nothing to change: no write, no event.

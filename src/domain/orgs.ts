@@ -49,6 +49,7 @@ export async function createOrgWithAdmin(
     created_by: input.actor,
     allowed_scopes: input.allowedScopes === undefined || input.allowedScopes === null ? null : [...input.allowedScopes],
     disabled_at: null,
+    require_mfa: 0,
   };
   const adminApp: AppRecord = {
     id: newId('app', now),
@@ -130,6 +131,8 @@ export interface OrgView {
   readonly effective_allowed_scopes: string[];
   readonly disabled: boolean;
   readonly disabled_at: number | null;
+  /** Its people must have a second factor: without one, signing in leads to enrolment first. */
+  readonly require_mfa: boolean;
   readonly created_at: number;
   readonly created_by: string;
 }
@@ -143,6 +146,7 @@ export function toOrgView(deps: Pick<OrgDeps, 'catalog'>, org: OrgRow): OrgView 
     effective_allowed_scopes: effectiveAllowance(deps.catalog, org.allowed_scopes),
     disabled: org.disabled_at !== null,
     disabled_at: org.disabled_at,
+    require_mfa: org.require_mfa === 1,
     created_at: org.created_at,
     created_by: org.created_by,
   };

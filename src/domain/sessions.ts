@@ -17,6 +17,7 @@ import * as store from '../store/sessions.js';
 import type { SessionRow } from '../store/sessions.js';
 import type { Clock } from './clock.js';
 import { newId } from './credentials.js';
+import { enrolmentRestriction, type SessionRestriction } from './enrolment-restriction.js';
 import { isTokenShape, randomToken, tokenDigest } from './opaque-tokens.js';
 import { roleScopeSets } from './roles.js';
 import type { Catalog } from './scopes.js';
@@ -76,11 +77,19 @@ export interface SessionCaller {
   readonly secret: string;
   /** The absolute end (the idle timeout may end it sooner). */
   readonly expiresAt: number;
+  /** Set while the person's org requires a second factor they have not enrolled: the session then holds no scope. */
+  readonly restrictedTo: SessionRestriction | null;
 }
+
+const NO_SCOPES: ReadonlySet<string> = new Set();
 
 export type SessionAuthority = (secret: string) => Promise<SessionCaller | null>;
 
-/** Whether a session row read now may act: not ended, its person active, its org enabled, not limited to enrolment. */
+/**
+ * Whether a session row read now may act: not ended, its person active, its org enabled.
+ * The stored `restricted_to` is not written by this version (the enrolment restriction is
+ * derived, see enrolment-restriction.ts); a row carrying one is refused, failing closed.
+ */
 export function sessionActs(row: store.SessionAuthRow, now: number, settings: SessionSettings): boolean {
   return (
     row.expires_at > now &&
@@ -99,14 +108,16 @@ export function createSessionAuthority(deps: { db: Db; clock: Clock; catalog: Ca
     const now = deps.clock.now();
     if (row === undefined || !sessionActs(row, now, deps.settings)) return null;
     if (now - row.last_seen_at >= IDLE_REFRESH_MS) await store.touchSession(deps.db, row.session_id, now, IDLE_REFRESH_MS);
+    const restrictedTo = enrolmentRestriction({ orgRequiresMfa: row.org_require_mfa === 1, mfaEnabledAt: row.user_mfa_enabled_at });
     return {
       sessionId: row.session_id,
       userId: row.user_id,
       orgId: row.org_id,
       role: row.user_role,
-      scopes: scopesOf(row.user_role, row.org_is_root === 1),
+      scopes: restrictedTo === null ? scopesOf(row.user_role, row.org_is_root === 1) : NO_SCOPES,
       secret,
       expiresAt: row.expires_at,
+      restrictedTo,
     };
   };
 }

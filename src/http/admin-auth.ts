@@ -5,7 +5,7 @@
 // key and a person alike. A session's changes pass the CSRF check (csrf.ts).
 import type { RequestHandler } from 'express';
 import type { Csrf, SessionAuthority } from '../domain/sessions.js';
-import { ForbiddenError, UnauthenticatedError } from '../errors.js';
+import { ForbiddenError, MfaEnrolmentRequiredError, UnauthenticatedError } from '../errors.js';
 import { authOf, REALM, type Caller } from './bearer-auth.js';
 import { changesState, checkCsrf } from './csrf.js';
 import { addLogFields } from './request-logger.js';
@@ -21,7 +21,15 @@ export interface AdminAuthDeps {
   readonly origin: string;
 }
 
-export function adminAuthenticate(deps: AdminAuthDeps): RequestHandler {
+const enrolmentRequired = () =>
+  new MfaEnrolmentRequiredError('your organization requires a second factor: enrol one first (POST /v1/me/mfa, then POST /v1/me/mfa/confirm)');
+
+/**
+ * `allowEnrolment`: for the few routes an enrolment-only session may call (GET and PATCH
+ * /v1/me, /v1/me/mfa…, signing out); every other route refuses such a session with 403
+ * `mfa_enrolment_required`.
+ */
+export function adminAuthenticate(deps: AdminAuthDeps, options: { allowEnrolment?: boolean } = {}): RequestHandler {
   return async (req, res, next) => {
     if (req.get('authorization') !== undefined) return deps.bearer(req, res, next);
     const secret = deps.cookie.read(req);
@@ -37,6 +45,7 @@ export function adminAuthenticate(deps: AdminAuthDeps): RequestHandler {
     }
     // Ids only: nothing else about a person goes into a log line.
     addLogFields(res, { actor: session.userId, org_id: session.orgId });
+    if (session.restrictedTo !== null && options.allowEnrolment !== true) throw enrolmentRequired();
     if (changesState(req)) await checkCsrf(req, deps.csrf, secret, deps.origin);
     const caller: Caller = { orgId: session.orgId, id: session.userId, scopes: session.scopes, session };
     res.locals.auth = caller;
@@ -47,6 +56,12 @@ export function adminAuthenticate(deps: AdminAuthDeps): RequestHandler {
 /** For a person's own routes (/v1/me…, signing out): a key has no session to show or end. */
 export const requireSession: RequestHandler = (_req, res, next) => {
   if (authOf(res).session === undefined) throw new ForbiddenError('this route is for a person signed in with a session, not for an API key');
+  next();
+};
+
+/** For a route under an `allowEnrolment` authentication that an enrolment-only session may not call. */
+export const refuseEnrolmentSessions: RequestHandler = (_req, res, next) => {
+  if (authOf(res).session?.restrictedTo != null) throw enrolmentRequired();
   next();
 };
 

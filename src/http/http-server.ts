@@ -2,7 +2,7 @@
 // may be open, and how long a client may take to send a request or keep an idle connection.
 // Node's own defaults let a stalled body hold a connection for five minutes (and checked it
 // only every 30 s), with no cap on connections.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerOptions } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { App } from '../app.js';
@@ -18,14 +18,14 @@ const TIMEOUT_CHECK_INTERVAL_MS = 1000;
 const DROP_LOG_INTERVAL_MS = 1000;
 
 export function createHttpServer(app: App, limits: Config['http'], options: { logger: Logger; onDrop?: () => void }): Server {
-  const server = createServer(
-    {
-      requestTimeout: limits.requestTimeoutSeconds * 1000,
-      headersTimeout: limits.headersTimeoutSeconds * 1000,
-      connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
-    },
-    app,
-  );
+  // headersTimeout is a createServer option since Node 18, but the @types/node of the oldest
+  // Node we support (package.json "engines") does not list it yet.
+  const serverOptions: ServerOptions & { headersTimeout: number } = {
+    requestTimeout: limits.requestTimeoutSeconds * 1000,
+    headersTimeout: limits.headersTimeoutSeconds * 1000,
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
+  };
+  const server = createServer(serverOptions, app);
   server.keepAliveTimeout = limits.keepAliveTimeoutSeconds * 1000;
   // Beyond the cap Node closes each new connection as soon as it is accepted ('drop').
   server.maxConnections = limits.maxConnections;

@@ -78,6 +78,7 @@ export function renderOrg(org: OrgView) {
     effective_allowed_scopes: org.effective_allowed_scopes,
     disabled: org.disabled,
     disabled_at: isoTime(org.disabled_at),
+    require_mfa: org.require_mfa,
     created_at: isoTime(org.created_at),
     created_by: org.created_by,
   };

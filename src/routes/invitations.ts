@@ -1,7 +1,9 @@
 // /v1/invitations/{token}: public. GET tells what a one-time link is for (an invitation or a
 // password reset: the email, the org, the role); POST accepts it — `{ name, password }` for
 // an invitation (and `email` for the first start's), `{ password }` for a reset — and signs
-// the person in. An unknown, used or expired link is one identical 404.
+// the person in (a reset of a person with a second factor answers 200 { user, mfa_required:
+// true } and no session: they sign in with the new password and a code). An unknown, used or
+// expired link is one identical 404.
 import { Router } from 'express';
 import { z } from 'zod';
 import type { AdminDeps } from '../domain/actor.js';
@@ -9,7 +11,7 @@ import { EMAIL_MAX } from '../domain/emails.js';
 import { acceptLink, readLink } from '../domain/invitations.js';
 import { jsonBody, nameInput, parseInput } from '../http/admin-request.js';
 import { refuseCrossSite } from '../http/csrf.js';
-import { isoTime } from '../http/render.js';
+import { isoTime, renderPerson } from '../http/render.js';
 import { clientIp, noStore } from '../http/request-context.js';
 import { addLogFields } from '../http/request-logger.js';
 import { answerNewSession, passwordInput, type SessionAnswerDeps } from './sessions.js';
@@ -49,7 +51,11 @@ export function invitationsRoutes(deps: { admin: AdminDeps; answer: SessionAnswe
       { ip: clientIp(req), userAgent: req.get('user-agent') ?? null },
     );
     addLogFields(res, { outcome: accepted.purpose === 'invitation' ? 'joined' : 'password_reset', actor: accepted.user.id, org_id: accepted.user.org_id });
-    answerNewSession(res, deps.answer, accepted);
+    if (accepted.session === null) {
+      res.json({ user: renderPerson(accepted.user), mfa_required: true });
+      return;
+    }
+    answerNewSession(res, deps.answer, { user: accepted.user, ...accepted.session });
   });
 
   return router;

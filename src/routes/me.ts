@@ -1,11 +1,12 @@
 // /v1/me: the signed-in person (their org, role and the session's CSRF token), their name
-// and password, and their sessions. Sessions only: a key has no "me".
+// and password, and their sessions. Sessions only: a key has no "me". An enrolment-only
+// session (an org's require_mfa) may read and change the person, not their sessions.
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AdminDeps } from '../domain/actor.js';
 import { endMyOtherSessions, endMySession, getMe, listMySessions, updateMe, type VerifyCurrentPassword } from '../domain/me.js';
 import type { Csrf } from '../domain/sessions.js';
-import { requireSession, sessionOf } from '../http/admin-auth.js';
+import { refuseEnrolmentSessions, requireSession, sessionOf } from '../http/admin-auth.js';
 import { idParam, jsonBody, nameInput, pageQueryShape, parseInput } from '../http/admin-request.js';
 import { isoTime, renderPage, renderPerson, renderSession } from '../http/render.js';
 import { clientIp, noStore } from '../http/request-context.js';
@@ -23,6 +24,7 @@ export function meRoutes(deps: { admin: AdminDeps; auth: RequestHandler; csrf: C
   const { admin } = deps;
   const router = Router();
   router.use('/v1/me', deps.auth, noStore, requireSession);
+  router.use('/v1/me/sessions', refuseEnrolmentSessions);
 
   router.get('/v1/me', async (req, res) => {
     parseInput(z.strictObject({}), req.query, 'query');
@@ -30,11 +32,11 @@ export function meRoutes(deps: { admin: AdminDeps; auth: RequestHandler; csrf: C
     const me = await getMe(admin, session);
     res.json({
       user: renderPerson(me.user),
-      org: { id: me.org.id, name: me.org.name, is_root: me.org.isRoot },
+      org: { id: me.org.id, name: me.org.name, is_root: me.org.isRoot, require_mfa: me.org.requireMfa },
       role: me.role,
       scopes: me.scopes,
       csrf_token: deps.csrf.tokenFor(session.secret),
-      session: { id: me.session.id, expires_at: isoTime(me.session.expiresAt) },
+      session: { id: me.session.id, expires_at: isoTime(me.session.expiresAt), restricted_to: session.restrictedTo },
     });
   });
 

@@ -1,5 +1,6 @@
-// /v1/orgs: the root org's admins list, create, read, change (name, allowance, disabled)
-// and delete organizations.
+// /v1/orgs: the root org's admins list, create, read, change (name, allowance, disabled,
+// require_mfa) and delete organizations; an org's own owners (admin.users:full) read theirs
+// and set its require_mfa.
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AdminDeps } from '../domain/actor.js';
@@ -7,7 +8,7 @@ import { ALLOWANCE_MAX } from '../domain/allowances.js';
 import { deleteOrg, showOrg, updateOrg, type UpdateOrgInput } from '../domain/org-admin.js';
 import { createOrg, listOrgs } from '../domain/orgs.js';
 import { adminActor, idParam, jsonBody, nameInput, pageQueryShape, parseInput } from '../http/admin-request.js';
-import { requireScope } from '../http/bearer-auth.js';
+import { authOf, requireScope } from '../http/bearer-auth.js';
 import { renderApp, renderKey, renderOrg, renderPage } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
@@ -22,22 +23,31 @@ const updateBody = z
       .max(ALLOWANCE_MAX, { message: `expected at most ${ALLOWANCE_MAX} scopes` })
       .nullable(),
     disabled: z.boolean(),
+    require_mfa: z.boolean(),
   })
   .partial()
-  .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of name, allowed_scopes, disabled' });
+  .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of name, allowed_scopes, disabled, require_mfa' });
+
+const orgsFull = requireScope('admin.orgs:full');
+/** The root admins, for any org; or the org's own owners (admin.users:full), for theirs: the domain tells what each may change. */
+const orgsFullOrOwnOrg: RequestHandler = (req, res, next) => {
+  const caller = authOf(res);
+  if (!caller.scopes.has('admin.orgs:full') && caller.scopes.has('admin.users:full') && req.params['org_id'] === caller.orgId) return next();
+  orgsFull(req, res, next);
+};
 
 export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Router {
   const { admin, auth } = deps;
   const router = Router();
-  router.use('/v1/orgs', auth, noStore, requireScope('admin.orgs:full'));
+  router.use('/v1/orgs', auth, noStore);
 
-  router.get('/v1/orgs', async (req, res) => {
+  router.get('/v1/orgs', orgsFull, async (req, res) => {
     const query = parseInput(listQuery, req.query, 'query');
     const page = await listOrgs(admin, adminActor(req, res), { limit: query.limit, cursor: query.cursor ?? null });
     res.json(renderPage(page, renderOrg));
   });
 
-  router.post('/v1/orgs', jsonBody(), async (req, res) => {
+  router.post('/v1/orgs', orgsFull, jsonBody(), async (req, res) => {
     const body = parseInput(createBody, req.body, 'body');
     const created = await createOrg(admin, adminActor(req, res), { name: body.name, inviteOwner: body.invite_owner === true });
     res.status(201).location(`/v1/orgs/${created.org.id}`).json({
@@ -49,12 +59,12 @@ export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
     });
   });
 
-  router.get('/v1/orgs/:org_id', async (req, res) => {
+  router.get('/v1/orgs/:org_id', orgsFullOrOwnOrg, async (req, res) => {
     const { org_id } = parseInput(orgPath, req.params, 'path');
     res.json(renderOrg(await showOrg(admin, adminActor(req, res), { orgId: org_id })));
   });
 
-  router.patch('/v1/orgs/:org_id', jsonBody(), async (req, res) => {
+  router.patch('/v1/orgs/:org_id', orgsFullOrOwnOrg, jsonBody(), async (req, res) => {
     const { org_id } = parseInput(orgPath, req.params, 'path');
     const body = parseInput(updateBody, req.body, 'body');
     const input: UpdateOrgInput = {
@@ -62,11 +72,12 @@ export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
       ...(body.name === undefined ? {} : { name: body.name }),
       ...(body.allowed_scopes === undefined ? {} : { allowedScopes: body.allowed_scopes }),
       ...(body.disabled === undefined ? {} : { disabled: body.disabled }),
+      ...(body.require_mfa === undefined ? {} : { requireMfa: body.require_mfa }),
     };
     res.json(renderOrg(await updateOrg(admin, adminActor(req, res), input)));
   });
 
-  router.delete('/v1/orgs/:org_id', async (req, res) => {
+  router.delete('/v1/orgs/:org_id', orgsFull, async (req, res) => {
     const { org_id } = parseInput(orgPath, req.params, 'path');
     await deleteOrg(admin, adminActor(req, res), { orgId: org_id });
     res.status(204).end();

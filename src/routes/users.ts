@@ -1,5 +1,6 @@
 // /v1/users: the people of the caller's org (admin.users:full): list, invite, read, change
-// (role, status, name), delete, a password-reset link, and their sessions.
+// (role, status, name), delete, a password-reset link, their sessions, and resetting their
+// second factor.
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AdminDeps } from '../domain/actor.js';
@@ -7,6 +8,7 @@ import { EMAIL_MAX } from '../domain/emails.js';
 import { endUserSessions, listUserSessionsOf } from '../domain/me.js';
 import { deleteUser, getUser, inviteUser, issuePasswordReset, listUsers, updateUser, type UpdateUserInput } from '../domain/people.js';
 import { ROLES } from '../domain/roles.js';
+import { resetSecondFactor } from '../domain/second-factor.js';
 import { adminActor, idParam, jsonBody, nameInput, pageQueryShape, parseInput } from '../http/admin-request.js';
 import { requireScope } from '../http/bearer-auth.js';
 import { renderPage, renderPerson, renderSession } from '../http/render.js';
@@ -79,6 +81,13 @@ export function usersRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): R
     const { user_id } = parseInput(userPath, req.params, 'path');
     await endUserSessions(admin, adminActor(req, res), { userId: user_id });
     res.status(204).end();
+  });
+
+  // For a person who lost their phone and their recovery codes: they sign in with their
+  // password alone again (or go to enrolment, where the org requires a second factor).
+  router.delete('/v1/users/:user_id/mfa', async (req, res) => {
+    const { user_id } = parseInput(userPath, req.params, 'path');
+    res.json(renderPerson(await resetSecondFactor(admin, adminActor(req, res), { userId: user_id })));
   });
 
   return router;

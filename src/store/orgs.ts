@@ -2,11 +2,11 @@ import { hasRowLocks, type Db } from './database.js';
 import type { OrgsTable } from './schema.js';
 
 /** An org with its allowance parsed: a list of catalogue scopes, or null for every non-admin scope. */
-export type OrgRow = Omit<OrgsTable, 'allowed_scopes' | 'require_mfa'> & { allowed_scopes: string[] | null };
+export type OrgRow = Omit<OrgsTable, 'allowed_scopes' | 'require_mfa'> & { allowed_scopes: string[] | null; require_mfa: number };
 
-const ORG_COLUMNS = ['id', 'name', 'is_root', 'created_at', 'created_by', 'allowed_scopes', 'disabled_at'] as const;
+const ORG_COLUMNS = ['id', 'name', 'is_root', 'created_at', 'created_by', 'allowed_scopes', 'disabled_at', 'require_mfa'] as const;
 
-export function toOrgRow(row: Omit<OrgsTable, 'require_mfa'>): OrgRow {
+export function toOrgRow(row: Omit<OrgsTable, 'allowed_scopes' | 'require_mfa'> & { allowed_scopes: string | null; require_mfa: number }): OrgRow {
   return { ...row, allowed_scopes: row.allowed_scopes === null ? null : (JSON.parse(row.allowed_scopes) as string[]) };
 }
 
@@ -42,7 +42,7 @@ export async function getRootOrg(db: Db): Promise<OrgRow | undefined> {
   return row && toOrgRow(row);
 }
 
-export type OrgChanges = Partial<Pick<OrgRow, 'name' | 'allowed_scopes' | 'disabled_at'>>;
+export type OrgChanges = Partial<Pick<OrgRow, 'name' | 'allowed_scopes' | 'disabled_at' | 'require_mfa'>>;
 
 /** Changes an org; undefined when there is none. The root org can never be disabled. */
 export async function updateOrg(db: Db, id: string, changes: OrgChanges): Promise<OrgRow | undefined> {

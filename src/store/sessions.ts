@@ -25,6 +25,8 @@ export interface SessionAuthRow {
   readonly user_role: string;
   readonly org_is_root: number;
   readonly org_disabled_at: number | null;
+  readonly org_require_mfa: number;
+  readonly user_mfa_enabled_at: number | null;
 }
 
 function sessionAuthSelect(db: Db) {
@@ -45,6 +47,8 @@ function sessionAuthSelect(db: Db) {
       'u.role as user_role',
       'o.is_root as org_is_root',
       'o.disabled_at as org_disabled_at',
+      'o.require_mfa as org_require_mfa',
+      'u.mfa_enabled_at as user_mfa_enabled_at',
     ]);
 }
 

@@ -24,6 +24,7 @@ export interface LinkView {
   readonly org_id: string;
   readonly org_name: string;
   readonly org_disabled_at: number | null;
+  readonly org_require_mfa: number;
   readonly role: string;
   readonly expires_at: number;
   readonly created_by: string;
@@ -44,6 +45,7 @@ export async function findLink(db: Db, tokenHash: string): Promise<LinkView | un
       'l.org_id',
       'o.name as org_name',
       'o.disabled_at as org_disabled_at',
+      'o.require_mfa as org_require_mfa',
       'l.role',
       'l.expires_at',
       'l.created_by',

@@ -26,15 +26,17 @@ export interface SignInRow {
   readonly status: string;
   readonly role: string;
   readonly password_hash: string | null;
+  readonly totp_secret_encrypted: string | null;
   readonly mfa_enabled_at: number | null;
   readonly org_disabled_at: number | null;
+  readonly org_require_mfa: number;
 }
 
 export async function findUserForSignIn(db: Db, emailKey: string): Promise<SignInRow | undefined> {
   return db
     .selectFrom('users as u')
     .innerJoin('orgs as o', 'o.id', 'u.org_id')
-    .select(['u.id', 'u.org_id', 'u.status', 'u.role', 'u.password_hash', 'u.mfa_enabled_at', 'o.disabled_at as org_disabled_at'])
+    .select(['u.id', 'u.org_id', 'u.status', 'u.role', 'u.password_hash', 'u.totp_secret_encrypted', 'u.mfa_enabled_at', 'o.disabled_at as org_disabled_at', 'o.require_mfa as org_require_mfa'])
     .where('u.email_key', '=', emailKey)
     .executeTakeFirst();
 }

@@ -89,7 +89,7 @@ describe('the scope-auth CLI when something is wrong', () => {
       [['apps', 'update', appId, '--org', orgId], 'nothing to change: give at least one of --name, --scope'],
       [['apps', 'create', '--org', orgId, '--name', 'x', '--scope', 'agents:view', '--audience', 'https://api-a.example'], 'scope-auth: --audience: "https://api-a.example" is not an audience of this server; expected one of "http://scope-auth.test"'],
       [['apps', 'create', '--org', limitedOrgId, '--name', 'x', '--scope', 'runtime:run'], "scope-auth: --scope: runtime:run is outside this organization's allowance (agents:view)"],
-      [['orgs', 'update', orgId], 'nothing to change: give at least one of --name, --allow-scope, --allow-all-scopes, --allow-no-scopes'],
+      [['orgs', 'update', orgId], 'nothing to change: give at least one of --name, --allow-scope, --allow-all-scopes, --allow-no-scopes, --require-mfa, --no-require-mfa'],
       [['orgs', 'update', orgId, '--allow-scope', 'agents:veiw'], 'scope-auth: unknown scope "agents:veiw" (did you mean "agents:view"?); "scope-auth scopes" lists the catalogue'],
       [['orgs', 'update', orgId, '--allow-scope', 'admin.apps:full'], 'scope-auth: --allow-scope: admin.apps:full is built in and outside allowances'],
       [['orgs', 'update', orgId, '--allow-all-scopes', '--allow-scope', 'agents:view'], "option '--allow-all-scopes' cannot be used with option '--allow-scope <scope>'"],
@@ -178,7 +178,7 @@ describe('the scope-auth CLI when something is wrong', () => {
     expect(leaves.map((p) => p.join(' ')).sort()).toEqual([
       'apps create', 'apps delete', 'apps list', 'apps update', 'audit', 'init', 'keys create', 'keys delete', 'keys list', 'keys revoke', 'keys roll',
       'keys stale', 'migrate', 'orgs create', 'orgs delete', 'orgs disable', 'orgs enable', 'orgs list', 'orgs show', 'orgs update', 'scopes', 'serve',
-      'signing-keys list', 'signing-keys rotate', 'users delete', 'users disable', 'users enable', 'users invite', 'users list', 'users reset-password',
+      'signing-keys list', 'signing-keys rotate', 'users delete', 'users disable', 'users enable', 'users invite', 'users list', 'users reset-mfa', 'users reset-password',
     ]);
     for (const path of leaves) {
       const captured = captureIo(env);

@@ -106,6 +106,10 @@ describe('the scope-auth CLI', () => {
     expect(none.stdout).toMatch(/\n {2}allowed scopes +\(none\)\n/);
     const every = await json('orgs', 'update', org, '--allow-all-scopes', '--name', 'Acme Corp');
     expect(every).toMatchObject({ name: 'Acme Corp', allowed_scopes: null });
+    const strict = await run('orgs', 'update', org, '--require-mfa');
+    expect(strict.stdout).toMatch(/\n {2}second factor +required of its people\n/);
+    expect((await api(rootToken).get(`/v1/orgs/${org}`).expect(200)).body.require_mfa).toBe(true);
+    expect(await json('orgs', 'update', org, '--no-require-mfa')).toMatchObject({ require_mfa: false });
   });
 
   it('disables and enables an org: its keys stop and start working at once', async () => {

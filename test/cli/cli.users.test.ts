@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestClock } from '../helpers/clock.js';
 import { buildCli, databaseUrlFor, type Cli } from '../helpers/cli.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
+import { enrol } from '../helpers/mfa.js';
 import { cookieOf, PASSWORD, session, signIn, tokenOf } from '../helpers/people.js';
 
 interface Person {
@@ -86,6 +87,19 @@ describe('scope-auth users', () => {
     const [forced] = (await request(ctx.app).get('/v1/audit').set('Authorization', `Bearer ${(await ctx.tokenFor(['admin.audit:view'], { orgId })).token}`).expect(200)).body.data;
     expect(forced).toMatchObject({ actor: 'cli', action: 'user.updated', details: { forced: 'last_owner' } });
     expect(await json('users', 'delete', ada.id, '--org', orgId)).toEqual({ id: ada.id, deleted: true });
+  });
+
+  it('resets the second factor of an org’s only owner, who lost phone and recovery codes: they sign in with their password again', async () => {
+    const lone = (await ctx.createOrg('Lone')).org.id;
+    const invited = await json<{ user: Person; invitation_url: string }>('users', 'invite', '--org', lone, '--email', 'lone@example.com', '--role', 'owner');
+    const joined = await request(ctx.app).post(`/v1/invitations/${tokenOf(invited.invitation_url)}`).send({ name: 'Lone', password: PASSWORD }).expect(201);
+    await enrol(ctx.app, ctx.clock, { cookie: cookieOf(joined), csrf: joined.body.csrf_token as string });
+    expect((await signIn(ctx.app, 'lone@example.com').expect(401)).body.code).toBe('mfa_required');
+    const human = await run('users', 'reset-mfa', invited.user.id, '--org', lone);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toBe(`Removed the second factor of lone@example.com (${invited.user.id}); they can enrol a new one.\n`);
+    expect(await json('users', 'reset-mfa', invited.user.id, '--org', lone)).toMatchObject({ id: invited.user.id, mfa_enabled: false });
+    await signIn(ctx.app, 'lone@example.com').expect(201);
   });
 
   it('answers a wrong command line with exit 2 and one line on stderr', async () => {

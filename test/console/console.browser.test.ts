@@ -4,7 +4,7 @@
 // forged posts refused, sign out. axe-core checks every page on the way.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { ScopeAuthClient, ScopeAuthError } from '../../src/sdk/client.js';
+import { ScopeAuthClient, ScopeAuthError } from '../../sdk/src/client.js';
 import { launchBrowser, NO_CHROMIUM, seriousViolations, type Browser } from '../helpers/browser.js';
 import { PASSWORD } from '../helpers/people.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';

@@ -204,8 +204,8 @@ describe('the real server, end to end', () => {
   });
 });
 
-// bin/serve.cjs, what `npm start` runs, imports the build (npm install builds it). Threads are
-// counted in /proc, so this part needs Linux.
+// bin/serve.cjs, what `npm start` runs, imports the build (vitest's global setup makes it
+// current). Threads are counted in /proc, so this part needs Linux.
 describe.skipIf(process.platform !== 'linux')('npm start sizes libuv threadpool before it starts', () => {
   let dir: string;
 

@@ -1,4 +1,5 @@
-// Small helpers for admin API tests: reading the audit log and snapshots of an org's rows.
+// Small helpers for admin API tests: reading the audit log, snapshots of an org's rows, a 400.
+import { expect } from 'vitest';
 import type { AuditEventView } from '../../src/domain/audit.js';
 import { listAuditEvents } from '../../src/domain/audit.js';
 import { cliActor } from '../../src/domain/actor.js';
@@ -27,4 +28,11 @@ export async function orgSnapshot(ctx: TestContext, orgId: string) {
     ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId).orderBy('id').execute(),
   ]);
   return { apps, keys, events };
+}
+
+/** A 400 `invalid_request` whose detail names `field`, as every bad input is answered. */
+export function expect400(res: { status: number; body: { code?: unknown; detail?: unknown } }, field: string): void {
+  expect(res.status).toBe(400);
+  expect(res.body).toMatchObject({ code: 'invalid_request' });
+  expect(res.body.detail).toContain(field);
 }

@@ -1,8 +1,8 @@
 // The real `scope-auth` bin, spawned as a user runs it. The bin (bin/scope-auth.js) imports
-// dist/src/cli/index.js, which `npm install` builds with tsc; a test cannot rely on dist
-// being current, and tsc takes seconds, so each test file compiles the current source with
-// esbuild (a fraction of a second) into a private folder laid out like the package (bin/
-// next to dist/), inside node_modules so the compiled code finds its dependencies.
+// dist/src/cli/index.js, which tsc builds in seconds; each test file instead compiles the
+// current source with esbuild (a fraction of a second) into a private folder laid out like
+// the package (bin/ next to dist/), inside node_modules so the compiled code finds its
+// dependencies.
 // Pure-JS dependencies are bundled in: Node 20 spends most of a short command's start-up
 // resolving and reading the hundreds of files of kysely, zod and pg one by one, and the
 // tests spawn the bin dozens of times.

@@ -9,7 +9,7 @@ import type { Db } from '../../src/store/database.js';
 import type { OrgRow } from '../../src/store/orgs.js';
 
 export function orgRow(at: number, overrides: Partial<OrgRow> = {}): OrgRow {
-  return { id: newId('org', at), name: 'acme', is_root: 0, created_at: at, created_by: 'system', allowed_scopes: null, disabled_at: null, ...overrides };
+  return { id: newId('org', at), name: 'acme', is_root: 0, created_at: at, created_by: 'system', allowed_scopes: null, disabled_at: null, require_mfa: 0, ...overrides };
 }
 
 export function appRow(orgId: string, at: number, overrides: Partial<AppRecord> = {}): AppRecord {

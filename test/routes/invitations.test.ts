@@ -46,6 +46,7 @@ describe.each(DIALECTS)('/v1/invitations/{token} on $dialect', (dialectCase) => 
           user: expect.objectContaining({ id: userId, email, name: 'Grace Hopper', role: 'editor', status: 'active', created_by: 'cli' }),
           csrf_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
           expires_at: iso(ctx.clock.now() + 12 * 3600_000),
+          restricted_to: null,
         });
         await session(ctx.app, { cookie: cookieOf(res), csrf: res.body.csrf_token }).post('/v1/apps/app_01JA0000000000000000000000/keys', { name: 'x' }).expect(404);
         await signIn(ctx.app, email).expect(201);

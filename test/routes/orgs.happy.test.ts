@@ -27,6 +27,7 @@ describe.each(DIALECTS)('/v1/orgs, happy paths on $dialect', (dialectCase) => {
         effective_allowed_scopes: ctx.deps.catalog.scopes.filter((s) => !ctx.deps.catalog.builtins.includes(s)),
         disabled: false,
         disabled_at: null,
+        require_mfa: false,
         created_at: iso(ctx.clock.now()),
         created_by: ctx.root.key.id,
       });

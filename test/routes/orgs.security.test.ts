@@ -26,17 +26,25 @@ describe.each(DIALECTS)('/v1/orgs, security on $dialect', (dialectCase) => {
       runCommonAuthTests(() => ctx, { method: 'patch', path: freshOrg, body: { disabled: true }, scope: 'admin.orgs:full', otherOrg: 403 }));
     describe('DELETE /v1/orgs/{org_id}', () => runCommonAuthTests(() => ctx, { method: 'delete', path: freshOrg, scope: 'admin.orgs:full', otherOrg: 403 }));
 
-    it('lets no tenant admin read, change or delete any org, even its own, and changes nothing', async () => {
+    it('lets no tenant admin read, change or delete another org, nor change or delete its own beyond require_mfa, and changes nothing', async () => {
       const tenant = await ctx.createOrg('tenant');
       const token = await ctx.tokenOf({ orgId: tenant.org.id, keyId: tenant.key.id, secret: tenant.secret });
-      for (const orgId of [tenant.org.id, ctx.root.org.id]) {
-        const path = `/v1/orgs/${orgId}`;
-        const before = await ctx.db.selectFrom('orgs').selectAll().orderBy('id').execute();
-        await request(ctx.app).get(path).set('Authorization', `Bearer ${token}`).expect(403);
-        await request(ctx.app).patch(path).set('Authorization', `Bearer ${token}`).send({ allowed_scopes: null }).expect(403);
-        await request(ctx.app).delete(path).set('Authorization', `Bearer ${token}`).expect(403);
-        expect(await ctx.db.selectFrom('orgs').selectAll().orderBy('id').execute()).toEqual(before);
+      const bearer = (r: request.Test) => r.set('Authorization', `Bearer ${token}`);
+      const before = await ctx.db.selectFrom('orgs').selectAll().orderBy('id').execute();
+      const root = `/v1/orgs/${ctx.root.org.id}`;
+      await bearer(request(ctx.app).get(root)).expect(403);
+      for (const body of [{ require_mfa: true }, { allowed_scopes: null }]) await bearer(request(ctx.app).patch(root)).send(body).expect(403);
+      await bearer(request(ctx.app).delete(root)).expect(403);
+      const own = `/v1/orgs/${tenant.org.id}`;
+      for (const body of [{ allowed_scopes: null }, { name: 'renamed' }, { disabled: true }, { name: 'renamed', require_mfa: true }]) {
+        const res = await bearer(request(ctx.app).patch(own)).send(body).expect(403);
+        expect(res.body.required_scope).toBe('admin.orgs:full');
       }
+      await bearer(request(ctx.app).delete(own)).expect(403);
+      expect(await ctx.db.selectFrom('orgs').selectAll().orderBy('id').execute()).toEqual(before);
+      // Its own org it may read (an org's owners hold admin.users:full), and require a second factor of its people.
+      expect((await bearer(request(ctx.app).get(own)).expect(200)).body).toMatchObject({ id: tenant.org.id, require_mfa: false });
+      expect((await bearer(request(ctx.app).patch(own)).send({ require_mfa: true }).expect(200)).body.require_mfa).toBe(true);
     });
 
     describe('tenancy for downstream APIs: the attack of one org on another org’s API', () => {

@@ -1,5 +1,6 @@
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expect400 } from '../helpers/admin.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 import { createPerson, PASSWORD, signIn } from '../helpers/people.js';
@@ -11,12 +12,6 @@ describe.each(DIALECTS)('POST /v1/sessions and DELETE /v1/sessions/current, erro
       ctx = await createTestContext({ dialect: dialectCase.dialect, env: { SCOPE_AUTH_THROTTLE_KEY_FAILURES: '3', SCOPE_AUTH_THROTTLE_IP_FAILURES: '1000' } });
     });
     afterAll(async () => ctx?.close());
-
-    function expect400(res: request.Response, field: string) {
-      expect(res.status).toBe(400);
-      expect(res.body).toMatchObject({ code: 'invalid_request' });
-      expect(res.body.detail).toContain(field);
-    }
 
     it('answers 400 naming the field for a missing, ill-typed or oversize field, and an unknown one', async () => {
       const post = (body: object) => request(ctx.app).post('/v1/sessions').send(body);

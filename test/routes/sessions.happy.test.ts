@@ -22,6 +22,7 @@ describe.each(DIALECTS)('POST /v1/sessions and DELETE /v1/sessions/current, happ
         user: expect.objectContaining({ id: ada.userId, email: 'Ada@Example.com', role: 'editor', status: 'active', mfa_enabled: false, last_sign_in_at: iso(ctx.clock.now()) }),
         csrf_token: expect.stringMatching(/^[A-Za-z0-9_-]{43}$/),
         expires_at: iso(ctx.clock.now() + 12 * 3600_000),
+        restricted_to: null,
       });
       const cookie = ([] as string[]).concat(res.headers['set-cookie'] ?? []).find((c) => c.startsWith(`${COOKIE}=`))!;
       expect(cookie).toMatch(new RegExp(`^${COOKIE}=[A-Za-z0-9_-]{43}; Max-Age=43200; Path=/; Expires=.*; HttpOnly; SameSite=Strict$`));

@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ScopeAuthClient, ScopeAuthError } from '../../src/sdk/client.js';
-import type { ScopeAuthClientOptions } from '../../src/sdk/client.js';
+import { ScopeAuthClient, ScopeAuthError } from '../../sdk/src/client.js';
+import type { ScopeAuthClientOptions } from '../../sdk/src/client.js';
 import { oauthError, scriptedFetch, tokenReply } from './fixtures.js';
 import type { ScriptedReply } from './fixtures.js';
 

@@ -3,9 +3,9 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { decodeProtectedHeader } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ScopeAuthClient, ScopeAuthError } from '../../src/sdk/client.js';
-import type { ScopeAuthClientOptions } from '../../src/sdk/client.js';
-import { createVerifier, TokenVerificationError } from '../../src/sdk/verifier.js';
+import { ScopeAuthClient, ScopeAuthError } from '../../sdk/src/client.js';
+import type { ScopeAuthClientOptions } from '../../sdk/src/client.js';
+import { createVerifier, TokenVerificationError } from '../../sdk/src/verifier.js';
 import { startTestServer } from '../helpers/server.js';
 import type { TestServer } from '../helpers/server.js';
 

@@ -1,52 +1,73 @@
-// The compiled SDK as a consumer sees it: `scope-auth/client` and `scope-auth/verifier`
-// resolved through package.json `exports`, from plain JavaScript and from TypeScript.
+// The compiled SDK as a consumer sees it, in both packages that ship it: `@scope-auth/sdk`
+// (sdk/) and the server's `scope-auth/client` and `scope-auth/verifier` — resolved through
+// each package.json's `exports` by a project that has the package in its node_modules, from
+// plain JavaScript and from TypeScript. Vitest's global setup builds dist/ and sdk/dist when
+// a source is newer (test/helpers/build-setup.ts); scripts/pack-install-test.sh does the
+// same with the real tarballs, installed from the registry.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const sdkSources = ['client', 'verifier', 'verifier-options', 'token-claims', 'org-pin', 'errors'];
-const compiled = (name: string) => join(root, 'dist/src/sdk', `${name}.js`);
 
-/** Why the compiled SDK is unavailable, or undefined when it is there. */
-let unavailable: string | undefined;
-
-function isStale(): boolean {
-  return sdkSources.some((name) => {
-    const js = compiled(name);
-    return !existsSync(js) || statSync(js).mtimeMs < statSync(join(root, 'src/sdk', `${name}.ts`)).mtimeMs;
-  });
+interface PackageJson {
+  name: string;
+  version: string;
+  engines?: Record<string, string>;
+  exports: Record<string, { types: string; default: string } | string>;
+  files?: string[];
+  dependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
 
-beforeAll(async () => {
-  if (!isStale()) return;
-  // tsc still emits when other files have errors; only errors in src/sdk make this a failure.
-  const result = await run('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: root, timeout: 170_000 }).then(
-    () => undefined,
-    (err: { stdout?: string }) => err.stdout ?? String(err),
-  );
-  const sdkErrors = (result ?? '').split('\n').filter((line) => line.startsWith('src/sdk/'));
-  if (sdkErrors.length > 0) throw new Error(`the SDK does not compile:\n${sdkErrors.join('\n')}`);
-  if (isStale()) unavailable = `npm run build did not produce dist/src/sdk (outside src/sdk):\n${result ?? ''}`;
-}, 180_000);
+const readPackage = (dir: string) => JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as PackageJson;
+const server = readPackage(root);
+const sdk = readPackage(join(root, 'sdk'));
 
-function skipUnlessBuilt(ctx: { skip: (note?: string) => void }) {
-  if (unavailable !== undefined) {
-    console.warn(`skipping: ${unavailable}`);
-    ctx.skip(unavailable);
+const PACKAGES = [
+  { name: '@scope-auth/sdk', dir: join(root, 'sdk'), compiled: 'sdk/dist' },
+  { name: 'scope-auth', dir: root, compiled: 'dist/sdk/src' },
+];
+
+/** A project whose node_modules has the package (a link to its folder, as `npm link` makes). */
+let consumer: string;
+
+beforeAll(() => {
+  consumer = join(root, 'node_modules/.cache', `scope-auth-sdk-consumer-${randomBytes(6).toString('hex')}`);
+  mkdirSync(consumer, { recursive: true });
+  writeFileSync(join(consumer, 'package.json'), JSON.stringify({ type: 'module', private: true }));
+  for (const { name, dir } of PACKAGES) {
+    mkdirSync(dirname(join(consumer, 'node_modules', name)), { recursive: true });
+    symlinkSync(dir, join(consumer, 'node_modules', name), 'dir');
   }
-}
+});
 
-describe('the published SDK', () => {
-  it('imports from plain JavaScript through the package exports, and a background refresh does not keep the process alive', async (ctx) => {
-    skipUnlessBuilt(ctx);
+afterAll(() => {
+  rmSync(consumer, { recursive: true, force: true });
+});
+
+describe('the SDK package', () => {
+  it('has the server version, jose at the server range as its only dependency, and express types as an optional peer', () => {
+    expect(sdk.version).toBe(server.version);
+    expect(sdk.dependencies).toEqual({ jose: server.dependencies?.jose });
+    expect(Object.keys(sdk.peerDependencies ?? {})).toEqual(['@types/express']);
+    expect(sdk.peerDependenciesMeta).toEqual({ '@types/express': { optional: true } });
+    expect(Object.keys(sdk.exports)).toEqual(['./client', './verifier', './package.json']);
+    expect(Object.keys(server.exports)).toEqual(['./client', './verifier', './package.json']);
+  });
+});
+
+describe.each(PACKAGES)('$name/client and $name/verifier', ({ name, dir, compiled }) => {
+  it('import from plain JavaScript through the package exports, and a background refresh does not keep the process alive', async () => {
     const script = `
-      import { ScopeAuthClient, ScopeAuthError } from 'scope-auth/client';
-      import { createVerifier, TokenVerificationError } from 'scope-auth/verifier';
+      import { ScopeAuthClient, ScopeAuthError } from '${name}/client';
+      import { createVerifier, TokenVerificationError } from '${name}/verifier';
       const client = new ScopeAuthClient({
         orgId: 'org_x', apiKey: 'key_x', apiSecret: 'secret_x', authUrl: 'http://127.0.0.1:9',
         backgroundRefresh: true,
@@ -59,12 +80,12 @@ describe('the published SDK', () => {
       try { new ScopeAuthClient({ env: {} }) } catch (e) { config = e instanceof ScopeAuthError && e.code }
       console.log(JSON.stringify({ token, code: err.code, typed: err instanceof TokenVerificationError, config, guard: typeof verifier.require('a') }));
     `;
-    const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: root, timeout: 15_000 });
+    writeFileSync(join(consumer, 'plain.mjs'), script);
+    const { stdout } = await run(process.execPath, [join(consumer, 'plain.mjs')], { cwd: consumer, timeout: 15_000 });
     expect(JSON.parse(stdout)).toEqual({ token: 'tok', code: 'token_malformed', typed: true, config: 'invalid_config', guard: 'function' });
   }, 20_000);
 
-  it('pulls in nothing but jose and its own modules: no server code, no node built-ins, no native module', (ctx) => {
-    skipUnlessBuilt(ctx);
+  it('pull in nothing but jose and their own modules: no server code, no node built-ins, no native module', () => {
     const bare = new Set<string>();
     const seen = new Set<string>();
     const visit = (file: string) => {
@@ -79,28 +100,30 @@ describe('the published SDK', () => {
         else bare.add(specifier);
       }
     };
-    visit(compiled('client'));
-    visit(compiled('verifier'));
+    const pkg = readPackage(dir);
+    for (const entry of ['./client', './verifier']) {
+      const target = pkg.exports[entry];
+      if (typeof target !== 'object') throw new Error(`${name} exports ${entry} without conditions`);
+      visit(join(dir, target.default));
+    }
     expect([...bare]).toEqual(['jose']);
-    expect([...seen].map((f) => relative(root, f)).sort()).toEqual([
-      'dist/src/sdk/client.js',
-      'dist/src/sdk/errors.js',
-      'dist/src/sdk/org-pin.js',
-      'dist/src/sdk/token-claims.js',
-      'dist/src/sdk/verifier-options.js',
-      'dist/src/sdk/verifier.js',
+    expect([...seen].map((file) => relative(join(root, compiled), file)).sort()).toEqual([
+      'client.js',
+      'errors.js',
+      'org-pin.js',
+      'token-claims.js',
+      'verifier-options.js',
+      'verifier.js',
     ]);
   });
 
-  it('type-checks a TypeScript consumer, including req.auth on Express requests', async (ctx) => {
-    skipUnlessBuilt(ctx);
-    const dir = join(root, 'dist/sdk-consumer-check');
-    mkdirSync(dir, { recursive: true });
+  it('type-check a TypeScript consumer, including req.auth on Express requests', async () => {
+    const file = join(consumer, `consumer-${name.replace(/\W/g, '-')}.ts`);
     writeFileSync(
-      join(dir, 'consumer.ts'),
+      file,
       `import express from 'express';
-import { ScopeAuthClient, ScopeAuthError } from 'scope-auth/client';
-import { createVerifier, type AccessTokenClaims } from 'scope-auth/verifier';
+import { ScopeAuthClient, ScopeAuthError } from '${name}/client';
+import { createVerifier, type AccessTokenClaims } from '${name}/verifier';
 
 const auth = new ScopeAuthClient({ scope: ['runtime:run'], tokenRefreshBuffer: 30 });
 const token: Promise<string> = auth.getToken();
@@ -117,7 +140,7 @@ export const checks = [token, res, pinned, ScopeAuthError];
 `,
     );
     const args = ['tsc', '--noEmit', '--strict', '--skipLibCheck', '--target', 'es2022', '--module', 'nodenext', '--moduleResolution', 'nodenext'];
-    const result = await run('npx', [...args, '--lib', 'es2023', '--types', 'node', join(dir, 'consumer.ts')], { cwd: root, timeout: 60_000 }).then(
+    const result = await run('npx', [...args, '--lib', 'es2023', '--types', 'node', file], { cwd: root, timeout: 60_000 }).then(
       () => '',
       (err: { stdout?: string }) => err.stdout ?? String(err),
     );

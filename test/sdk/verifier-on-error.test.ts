@@ -4,8 +4,8 @@ import express from 'express';
 import type { ErrorRequestHandler, Request } from 'express';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createVerifier, TokenVerificationError } from '../../src/sdk/verifier.js';
-import type { VerifierOptions } from '../../src/sdk/verifier.js';
+import { createVerifier, TokenVerificationError } from '../../sdk/src/verifier.js';
+import type { VerifierOptions } from '../../sdk/src/verifier.js';
 import { AUDIENCE, newSigningKey, sign, standardClaims, startJwksServer } from './fixtures.js';
 import type { JwksServer, SigningKey } from './fixtures.js';
 

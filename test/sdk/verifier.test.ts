@@ -4,8 +4,8 @@ import type { ErrorRequestHandler } from 'express';
 import { exportSPKI, SignJWT } from 'jose';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { createVerifier, TokenVerificationError } from '../../src/sdk/verifier.js';
-import type { TokenVerificationErrorCode, Verifier } from '../../src/sdk/verifier.js';
+import { createVerifier, TokenVerificationError } from '../../sdk/src/verifier.js';
+import type { TokenVerificationErrorCode, Verifier } from '../../sdk/src/verifier.js';
 import { AUDIENCE, b64json, newSigningKey, sign, standardClaims, startJwksServer } from './fixtures.js';
 import type { JwksServer, SigningKey } from './fixtures.js';
 

@@ -17,6 +17,7 @@ function describeOrg(out: Output, org: OrgView): void {
     ['status', org.disabled ? out.paint('red', `disabled ${out.ago(org.disabled_at)}`) : 'enabled'],
     ['allowed scopes', org.allowed_scopes === null ? 'every non-admin scope of the catalogue (default)' : org.allowed_scopes.join(' ') || '(none)'],
     ['effective', org.effective_allowed_scopes.join(' ') || '(none)'],
+    ['second factor', org.require_mfa ? 'required of its people' : 'optional'],
     ['created', `${out.ago(org.created_at)} by ${org.created_by}`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
@@ -28,6 +29,7 @@ interface UpdateOptions {
   readonly allowScope?: string[];
   readonly allowAllScopes?: boolean;
   readonly allowNoScopes?: boolean;
+  readonly requireMfa?: boolean;
   readonly json?: boolean;
 }
 
@@ -95,7 +97,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
 
   orgs
     .command('update')
-    .description("Rename an organization or set its allowance: the catalogue scopes its apps may be granted; every app's next token carries only scopes within it")
+    .description("Rename an organization, set its allowance (the catalogue scopes its apps may be granted; every app's next token carries only scopes within it), or require a second factor of its people")
     .argument('<org_id>', 'the organization', idArgument('org'))
     .addOption(new Option('--name <name>', 'a new name'))
     .addOption(
@@ -105,6 +107,8 @@ export function registerOrgs(program: Command, io: CliIo): void {
     )
     .addOption(new Option('--allow-all-scopes', 'allow every non-admin scope of the catalogue again, as it grows (the default)').conflicts(['allowScope', 'allowNoScopes']))
     .addOption(new Option('--allow-no-scopes', 'allow no catalogue scope: its apps keep only admin scopes').conflicts('allowScope'))
+    .addOption(new Option('--require-mfa', 'require a second factor of its people: who has none signs in to enrolment first'))
+    .addOption(new Option('--no-require-mfa', 'make the second factor optional again (the default)'))
     .addOption(jsonOption())
     .addHelpText(
       'after',
@@ -123,9 +127,10 @@ export function registerOrgs(program: Command, io: CliIo): void {
         orgId,
         ...(options.name === undefined ? {} : { name: options.name }),
         ...(allowance === undefined ? {} : { allowedScopes: allowance }),
+        ...(options.requireMfa === undefined ? {} : { requireMfa: options.requireMfa }),
       };
       if (Object.keys(input).length === 1) {
-        throw new UsageError('nothing to change: give at least one of --name, --allow-scope, --allow-all-scopes, --allow-no-scopes');
+        throw new UsageError('nothing to change: give at least one of --name, --allow-scope, --allow-all-scopes, --allow-no-scopes, --require-mfa, --no-require-mfa');
       }
       const org = await withSession(io, async (session) => updateOrg(session.deps, await session.rootActor(), input));
       if (options.json) return out.json(renderOrg(org));

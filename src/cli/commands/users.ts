@@ -1,9 +1,10 @@
-// `scope-auth users invite | list | disable | enable | reset-password | delete`: the people
+// `scope-auth users invite | list | disable | enable | reset-password | reset-mfa | delete`: the people
 // of an organization, who sign in with an email and a password. The server sends no mail:
 // invite and reset-password print a one-time link to hand over.
 import { Option, type Command } from 'commander';
 import { deleteUser, inviteUser, issuePasswordReset, listUsers, updateUser, type PersonView } from '../../domain/people.js';
 import { ROLES } from '../../domain/roles.js';
+import { resetSecondFactor } from '../../domain/second-factor.js';
 import { renderPage, renderPerson } from '../../http/render.js';
 import { outputFor, withSession, type CliIo } from '../context.js';
 import { pageTable, stateColour, type Output } from '../output.js';
@@ -114,6 +115,20 @@ export function registerUsers(program: Command, io: CliIo): void {
       if (options.json) return out.json({ reset_url: issued.resetUrl });
       out.line(`Password reset for ${out.paint('bold', issued.user.email)} (${issued.user.id}); their sessions have ended:`);
       handOver(out, 'password-reset', issued.resetUrl, Math.round(ttl / 3600));
+    });
+
+  users
+    .command('reset-mfa')
+    .description('Remove a person\'s second factor and recovery codes, for someone who lost both: they sign in with their password alone again (or enrol a new one first, where the organization requires it)')
+    .argument('<user_id>', 'the person', idArgument('user'))
+    .addOption(orgOption())
+    .addOption(jsonOption('print the person, as DELETE /v1/users/{id}/mfa answers'))
+    .addHelpText('after', example('scope-auth users reset-mfa usr_01J... --org org_01J...'))
+    .action(async (userId: string, options: { org: string; json?: boolean }) => {
+      const out = outputFor(io);
+      const person = await withSession(io, async (session) => resetSecondFactor(session.deps, await session.actorIn(options.org), { userId }));
+      if (options.json) return out.json(renderPerson(person));
+      out.line(`Removed the second factor of ${person.email} (${person.id}); they can enrol a new one.`);
     });
 
   users

@@ -1,6 +1,7 @@
 /**
- * `scope-auth/verifier`: verifies scope-auth access tokens offline against the issuer's
- * JWKS and enforces scopes in Express. Depends on jose only (express as types).
+ * `@scope-auth/sdk/verifier` (also `scope-auth/verifier`): verifies scope-auth access tokens
+ * offline against the issuer's JWKS and enforces scopes in Express. Depends on jose only
+ * (express as types).
  */
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { JWSHeaderParameters, FlattenedJWSInput, JWTPayload } from 'jose';

@@ -1,6 +1,6 @@
 /**
  * The closed set of errors the SDK throws. Nothing here imports server code, node
- * built-ins or jose, so both `scope-auth/client` and `scope-auth/verifier` can share it.
+ * built-ins or jose, so both the client and the verifier can share it.
  */
 
 /**

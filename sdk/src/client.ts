@@ -1,6 +1,6 @@
 /**
- * `scope-auth/client`: exchanges an API key for short-lived access tokens and keeps one
- * fresh. Depends on nothing but the platform's `fetch`; imports no server code.
+ * `@scope-auth/sdk/client` (also `scope-auth/client`): exchanges an API key for short-lived
+ * access tokens and keeps one fresh. Depends on nothing but the platform's `fetch`.
  */
 import { ScopeAuthError } from './errors.js';
 
