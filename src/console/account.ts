@@ -24,8 +24,6 @@ export interface AccountPageDeps {
   readonly session: RequestHandler;
   readonly signIn: Pick<SignIn, 'verifyCurrentPassword'>;
   readonly cookie: SessionCookie;
-  /** Extra sections of the page (the second factor's), after the password. */
-  readonly sections?: readonly ((who: SignedIn) => Promise<Html>)[];
 }
 
 const FIELDS = { name: 'name', current_password: 'current_password', new_password: 'new_password' };
@@ -53,10 +51,9 @@ export function accountRoutes(deps: AccountPageDeps): Router {
   async function accountPage(req: Parameters<RequestHandler>[0], who: SignedIn, failed: { form: Form; error: FieldError; name?: string } | null): Promise<string> {
     const { session, viewer } = who;
     const query = parseInput(accountQuery, req.query, 'query');
-    const [me, sessions, extra] = await Promise.all([
+    const [me, sessions] = await Promise.all([
       getMe(admin, session),
       listMySessions(admin, session, { limit: 50, cursor: query.cursor ?? null }),
-      Promise.all((deps.sections ?? []).map((section) => section(who))),
     ]);
     const errorOf = (form: Form) => (failed?.form === form ? failed.error : null);
     const now = admin.clock.now();
@@ -88,7 +85,10 @@ ${notice(query.done)}
     <button type="submit" class="primary">Change password</button>
   </form>
 </section>
-${extra}
+<section aria-labelledby="second-factor-title">
+  <h2 id="second-factor-title">Second factor</h2>
+  <p>${me.user.mfa_enabled ? 'On: signing in asks for a code of your authenticator app.' : 'Off: signing in asks for your password only.'} <a href="/console/second-factor">${me.user.mfa_enabled ? 'Manage the second factor' : 'Set up a second factor'}</a></p>
+</section>
 <section aria-labelledby="sessions-title">
   <div class="page-head"><h2 id="sessions-title">Sessions</h2>
   <form method="post" action="/console/account/sessions/sign-out-others" class="inline">${csrfField(viewer)}<button type="submit" class="danger" aria-describedby="sign-out-others-hint">Sign out everywhere</button></form></div>

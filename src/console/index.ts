@@ -25,6 +25,7 @@ import { peopleRoutes } from './people.js';
 import { signingKeyRoutes } from './signing-keys.js';
 import { createLayout, type Layout } from './layout.js';
 import { consoleSession } from './session.js';
+import { secondFactorRoutes } from './second-factor.js';
 import { signInRoutes } from './sign-in.js';
 
 export interface ConsoleDeps {
@@ -32,6 +33,10 @@ export interface ConsoleDeps {
   readonly config: Config;
   /** The admin API's authentication (http/admin-auth.ts). */
   readonly adminAuth: RequestHandler;
+  /** The same, open to an enrolment-only session (an org's require_mfa): for enrolling and signing out. */
+  readonly enrolmentAuth: RequestHandler;
+  /** The key-encryption key, which seals second-factor secrets. */
+  readonly kek: Buffer;
   readonly signIn: SignIn;
   readonly cookie: SessionCookie;
   readonly csrf: Csrf;
@@ -65,6 +70,7 @@ export function createConsole(deps: ConsoleDeps): Console {
   const assets = loadAssets();
   const layout = createLayout(assets);
   const session = consoleSession(deps);
+  const enrolmentSession = consoleSession({ ...deps, adminAuth: deps.enrolmentAuth });
   const pages: PageDeps = { admin: deps.admin, config: deps.config, layout, session, keyring: deps.keyring };
   const home = Router();
   home.get('/', (_req, res) => res.redirect(303, '/console'));
@@ -73,7 +79,8 @@ export function createConsole(deps: ConsoleDeps): Console {
     routers: [
       home,
       assetRoutes(assets),
-      signInRoutes({ ...pages, signIn: deps.signIn, cookie: deps.cookie, origin: deps.origin }),
+      signInRoutes({ ...pages, session: enrolmentSession, signIn: deps.signIn, cookie: deps.cookie, origin: deps.origin }),
+      secondFactorRoutes({ ...pages, session: enrolmentSession, secondFactor: { ...deps.admin, kek: deps.kek }, verifySecondFactor: deps.signIn.verifySecondFactor }),
       invitationRoutes({ admin: deps.admin, layout, cookie: deps.cookie, origin: deps.origin }),
       accountRoutes({ ...pages, signIn: deps.signIn, cookie: deps.cookie }),
       ...PAGE_GROUPS.map((group) => group(pages)),

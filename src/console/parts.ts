@@ -18,6 +18,7 @@ const NOTICES: Readonly<Record<string, string>> = {
   'person-disabled': 'The person was disabled and signed out everywhere.',
   'person-enabled': 'The person was enabled: they can sign in again.',
   'person-deleted': 'The person was deleted.',
+  'second-factor-reset': 'The second factor was reset: the person signs in with their password until they set up a new one.',
   'signing-keys-rotated': 'The signing keys were rotated.',
 };
 

@@ -1,11 +1,12 @@
 // What an owner changes about one person, each on a confirmation page of its own (console.js
 // opens it as a dialog from the row's button): the role, disabling and enabling, a
-// password-reset link (shown once), deleting. The use cases of PATCH /v1/users/{id}, its
-// password-reset and DELETE; a refusal (the last owner, a person not joined yet) is shown
+// password-reset link (shown once), resetting the second factor, deleting. The use cases of PATCH /v1/users/{id}, its
+// password-reset, DELETE /v1/users/{id}/mfa and DELETE; a refusal (the last owner, a person not joined yet) is shown
 // on the confirmation in plain words.
 import { Router } from 'express';
 import { z } from 'zod';
 import { deleteUser, getUser, issuePasswordReset, updateUser, type PersonView } from '../domain/people.js';
+import { resetSecondFactor } from '../domain/second-factor.js';
 import { HttpError } from '../errors.js';
 import { idParam, parseInput } from '../http/admin-request.js';
 import { formRefusal } from './app-pages.js';
@@ -19,7 +20,7 @@ import { roleOptions } from './people.js';
 import { signedIn } from './session.js';
 
 const personPath = z.object({ user_id: idParam('user', 'a person') });
-const ACTIONS = ['role', 'disable', 'enable', 'password-reset', 'delete'] as const;
+const ACTIONS = ['role', 'disable', 'enable', 'password-reset', 'second-factor-reset', 'delete'] as const;
 type Action = (typeof ACTIONS)[number];
 
 const who = (person: PersonView) => (person.name === '' ? person.email : `${person.name} (${person.email})`);
@@ -31,11 +32,12 @@ function titleOf(action: Action, person: PersonView): string {
     disable: `Disable ${name}?`,
     enable: `Enable ${name}?`,
     'password-reset': `Reset the password of ${name}?`,
+    'second-factor-reset': `Reset the second factor of ${name}?`,
     delete: `Delete ${name}?`,
   }[action];
 }
 
-const BUTTONS: Readonly<Record<Action, string>> = { role: 'Change role', disable: 'Disable', enable: 'Enable', 'password-reset': 'Reset password', delete: 'Delete person' };
+const BUTTONS: Readonly<Record<Action, string>> = { role: 'Change role', disable: 'Disable', enable: 'Enable', 'password-reset': 'Reset password', 'second-factor-reset': 'Reset second factor', delete: 'Delete person' };
 
 function explanation(action: Action, person: PersonView, role: string, error: FieldError | null): Html {
   switch (action) {
@@ -48,6 +50,8 @@ function explanation(action: Action, person: PersonView, role: string, error: Fi
       return html`<p>${who(person)} can sign in again with their password.</p>`;
     case 'password-reset':
       return html`<p class="warning">${who(person)} is signed out everywhere at once. You get a one-time link to hand to them, with which they choose a new password.</p>`;
+    case 'second-factor-reset':
+      return html`<p class="warning">For someone who lost their phone and their recovery codes: ${who(person)} signs in with their password alone until they set up a new one (where your organization requires one, they must set it up first).</p>`;
     case 'delete':
       return html`<p class="warning">${who(person)} is signed out everywhere and deleted for good; the audit log keeps what they did.</p>`;
   }
@@ -100,6 +104,10 @@ export function peopleChangeRoutes(deps: PageDeps): Router {
               backLabel: 'Back to people',
             }),
           );
+        }
+        if (action === 'second-factor-reset') {
+          await resetSecondFactor(admin, actor, { userId: person.id });
+          return res.redirect(303, doneUrl(back, 'second-factor-reset'));
         }
         if (action === 'delete') {
           await deleteUser(admin, actor, { userId: person.id });

@@ -36,6 +36,7 @@ function personRow(person: PersonView, now: number, self: string, back: string):
   if (person.status === 'active') actions.push(dialogButton('Disable', `${base}/disable`, { back, describe: nameId }));
   if (person.status === 'disabled') actions.push(dialogButton('Enable', `${base}/enable`, { back, describe: nameId }));
   if (person.status === 'active') actions.push(dialogButton('Reset password', `${base}/password-reset`, { back, describe: nameId }));
+  if (person.mfa_enabled) actions.push(dialogButton('Reset second factor', `${base}/second-factor-reset`, { back, describe: nameId }));
   actions.push(dialogButton('Delete', `${base}/delete`, { back, danger: true, describe: nameId }));
   return html`<tr>
   <th scope="row" id="${nameId}">${person.name === '' ? html`<span class="muted">(not joined yet)</span>` : person.name}${person.id === self ? html` <span class="muted">(you)</span>` : ''}</th>
