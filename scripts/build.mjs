@@ -11,7 +11,7 @@
 //   node scripts/build.mjs --clean [server] [sdk]     remove the output first (npm pack ships
 //                                                     nothing stale, e.g. of a deleted source)
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,7 +22,9 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PROJECTS = {
   // The server compiles the SDK's sources too, into dist/sdk/src: its package serves
   // `scope-auth/client` and `scope-auth/verifier` from there and needs no other package.
-  server: { dir: ROOT, tsconfig: 'tsconfig.build.json', rootDir: '.', outDir: 'dist', sources: ['src', 'db', 'sdk/src'] },
+  // The console's stylesheet and script are no TypeScript: copied as they are (a clone's
+  // server reads them from src/, a package's from dist/).
+  server: { dir: ROOT, tsconfig: 'tsconfig.build.json', rootDir: '.', outDir: 'dist', sources: ['src', 'db', 'sdk/src'], copy: [['src/console/assets', 'dist/src/console/assets']] },
   sdk: { dir: join(ROOT, 'sdk'), tsconfig: 'tsconfig.json', rootDir: 'src', outDir: 'dist', sources: ['src'] },
 };
 
@@ -66,6 +68,7 @@ function compile(name, project, clean, why) {
   // tsc reports on stdout; stderr keeps the CLI's stdout (its --json output) clean.
   const result = spawnSync(process.execPath, [tsc, '-p', join(project.dir, project.tsconfig)], { cwd: project.dir, stdio: ['ignore', 2, 2] });
   if (result.status !== 0) return false;
+  for (const [from, to] of project.copy ?? []) cpSync(join(project.dir, from), join(project.dir, to), { recursive: true });
   const unbuilt = staleSource(project);
   if (unbuilt !== undefined) {
     console.error(`build.mjs: tsc wrote no output for ${unbuilt}: PROJECTS in scripts/build.mjs disagrees with ${project.tsconfig}`);

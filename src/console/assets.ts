@@ -22,12 +22,13 @@ export type Assets = Readonly<Record<'css' | 'js', Asset>>;
 const FILES = { css: ['console.css', 'text/css; charset=utf-8'], js: ['console.js', 'text/javascript; charset=utf-8'] } as const;
 
 /**
- * Next to this module (src/console/assets), or, running compiled from dist/src/console, in
- * the sources the build does not copy: the files need no build.
+ * In a clone, the sources (src/console/assets, also when running compiled from
+ * dist/src/console: a change to them needs no build); in a package, which has no sources,
+ * the copy the build puts next to the compiled module.
  */
 function assetsDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'assets'), join(here, '..', '..', '..', 'src', 'console', 'assets')];
+  const candidates = [join(here, '..', '..', '..', 'src', 'console', 'assets'), join(here, 'assets')];
   const found = candidates.find((dir) => existsSync(join(dir, FILES.js[0])));
   if (found === undefined) throw new Error(`the console's assets are missing (looked in ${candidates.join(', ')})`);
   return found;
