@@ -186,7 +186,7 @@ export function createApp(deps: AppDeps): App {
     exactPath(OAUTH_TOKEN_PATH, ['POST'], 'oauth'),
     exactPath(JWKS_PATH, ['GET']),
     ...metadataPaths(config.issuer).map((path) => exactPath(path, ['GET'])),
-    ...routers.flatMap(routerPaths),
+    ...routerPaths(...routers),
   ];
   // Before any router (and so before authentication): a method the path does not take, and
   // a body no route could read, are refused from the request line and headers alone.

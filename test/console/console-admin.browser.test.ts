@@ -75,7 +75,7 @@ describe.skipIf(NO_CHROMIUM !== null)(NO_CHROMIUM ?? 'the console’s people and
       await other.close();
     }
     await page.getByRole('link', { name: 'Back to people' }).click();
-    await expect(page.getByRole('row', { name: /Eve Editor/ }).getByText('editor', { exact: true }).isVisible()).resolves.toBe(true);
+    await page.getByRole('row', { name: /Eve Editor/ }).getByText('editor', { exact: true }).waitFor();
   });
 
   it('changes a person’s role in its dialog', async () => {
@@ -85,7 +85,7 @@ describe.skipIf(NO_CHROMIUM !== null)(NO_CHROMIUM ?? 'the console’s people and
     await accessible('change role dialog');
     await dialog.getByRole('button', { name: 'Change role' }).click();
     await page.getByRole('status').filter({ hasText: 'The role was changed' }).waitFor();
-    await expect(page.getByRole('row', { name: /Eve Editor/ }).getByText('viewer', { exact: true }).isVisible()).resolves.toBe(true);
+    await page.getByRole('row', { name: /Eve Editor/ }).getByText('viewer', { exact: true }).waitFor();
   });
 
   it('signs out everywhere else from My account', async () => {
@@ -99,7 +99,7 @@ describe.skipIf(NO_CHROMIUM !== null)(NO_CHROMIUM ?? 'the console’s people and
     await expect(rows.count()).resolves.toBe(2);
     await page.getByRole('button', { name: 'Sign out everywhere' }).click();
     await page.getByRole('status').filter({ hasText: 'Every other session was signed out.' }).waitFor();
-    await expect(rows.count()).resolves.toBe(1);
+    await expect.poll(() => rows.count()).toBe(1);
     expect((await api('/v1/me', { method: 'GET', headers: { cookie } })).status).toBe(401);
   });
 
@@ -142,7 +142,7 @@ describe.skipIf(NO_CHROMIUM !== null)(NO_CHROMIUM ?? 'the console’s people and
     expect(block).toMatch(/SCOPE_API_SECRET=secret_/);
     await dialog.getByRole('button', { name: 'Copy and close' }).click();
     await page.waitForURL((url) => url.pathname === '/console/orgs');
-    await expect(page.getByRole('row', { name: /Strict Co/ }).isVisible()).resolves.toBe(true);
+    await page.getByRole('row', { name: /Strict Co/ }).waitFor();
     expect(await page.content()).not.toContain(block.split('SCOPE_API_SECRET=')[1]!.split('\n')[0]!);
     const orgId = /SCOPE_ORG_ID=(\S+)/.exec(block)![1]!;
     const token = (await (await api('/v1/token', { method: 'POST', body: { org_id: server.orgId, key_id: server.keyId, secret: server.secret } })).json()) as { access_token: string };
@@ -156,7 +156,7 @@ describe.skipIf(NO_CHROMIUM !== null)(NO_CHROMIUM ?? 'the console’s people and
       const tab = await other.newPage();
       await join(tab, orgOwnerLink, 'Sam Strict', 'sam@strict.example');
       await tab.getByRole('heading', { name: 'Second factor' }).waitFor();
-      await expect(tab.getByText('Strict Co requires a second factor').isVisible()).resolves.toBe(true);
+      await tab.getByText('Strict Co requires a second factor').waitFor();
       await tab.goto(`${server.url}/console/apps`);
       await tab.getByRole('heading', { name: 'Second factor' }).waitFor();
       await tab.getByRole('button', { name: 'Set up a second factor' }).click();
