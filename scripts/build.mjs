@@ -6,7 +6,7 @@
 // from the dist/ it has. A published package has no sources and never comes here.
 //
 //   node scripts/build.mjs [server] [sdk]             compile (the server's dist/, sdk/dist)
-//   node scripts/build.mjs --if-stale [server] [sdk]  only when a source (.ts, .json, an asset)
+//   node scripts/build.mjs --if-stale [server] [sdk]  only when a .ts or .json of the sources
 //                                                     is newer than its output, or has none
 //   node scripts/build.mjs --clean [server] [sdk]     remove the output first (npm pack ships
 //                                                     nothing stale, e.g. of a deleted source)
@@ -22,36 +22,26 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const PROJECTS = {
   // The server compiles the SDK's sources too, into dist/sdk/src: its package serves
   // `scope-auth/client` and `scope-auth/verifier` from there and needs no other package.
-  // `assets`: folders copied as they are (the console's stylesheet and script), so dist/ is
-  // complete without the sources and a published package ships no src/.
-  server: { dir: ROOT, tsconfig: 'tsconfig.build.json', rootDir: '.', outDir: 'dist', sources: ['src', 'db', 'sdk/src'], assets: ['src/console/assets'] },
-  sdk: { dir: join(ROOT, 'sdk'), tsconfig: 'tsconfig.json', rootDir: 'src', outDir: 'dist', sources: ['src'], assets: [] },
+  // The console's stylesheet and script are no TypeScript: copied as they are (a clone's
+  // server reads them from src/, a package's from dist/).
+  server: { dir: ROOT, tsconfig: 'tsconfig.build.json', rootDir: '.', outDir: 'dist', sources: ['src', 'db', 'sdk/src'], copy: [['src/console/assets', 'dist/src/console/assets']] },
+  sdk: { dir: join(ROOT, 'sdk'), tsconfig: 'tsconfig.json', rootDir: 'src', outDir: 'dist', sources: ['src'] },
 };
 
-function* sourceFiles(dir, every = false) {
+function* sourceFiles(dir) {
   if (!existsSync(dir)) return;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) yield* sourceFiles(path, every);
-    else if (every || entry.name.endsWith('.json') || (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts'))) yield path;
+    if (entry.isDirectory()) yield* sourceFiles(path);
+    else if (entry.name.endsWith('.json') || (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts'))) yield path;
   }
-}
-
-function outputOf(project, file) {
-  return join(project.dir, project.outDir, relative(join(project.dir, project.rootDir), file));
 }
 
 /** The first source without an output at least as new as itself; undefined when the build is current. */
 function staleSource(project) {
   for (const source of project.sources) {
     for (const file of sourceFiles(join(project.dir, source))) {
-      const output = outputOf(project, file).replace(/\.ts$/, '.js');
-      if (!existsSync(output) || statSync(output).mtimeMs < statSync(file).mtimeMs) return relative(ROOT, file);
-    }
-  }
-  for (const assets of project.assets) {
-    for (const file of sourceFiles(join(project.dir, assets), true)) {
-      const output = outputOf(project, file);
+      const output = join(project.dir, project.outDir, relative(join(project.dir, project.rootDir), file)).replace(/\.ts$/, '.js');
       if (!existsSync(output) || statSync(output).mtimeMs < statSync(file).mtimeMs) return relative(ROOT, file);
     }
   }
@@ -78,10 +68,7 @@ function compile(name, project, clean, why) {
   // tsc reports on stdout; stderr keeps the CLI's stdout (its --json output) clean.
   const result = spawnSync(process.execPath, [tsc, '-p', join(project.dir, project.tsconfig)], { cwd: project.dir, stdio: ['ignore', 2, 2] });
   if (result.status !== 0) return false;
-  for (const assets of project.assets) {
-    const from = join(project.dir, assets);
-    if (existsSync(from)) cpSync(from, outputOf(project, from), { recursive: true, preserveTimestamps: false });
-  }
+  for (const [from, to] of project.copy ?? []) cpSync(join(project.dir, from), join(project.dir, to), { recursive: true });
   const unbuilt = staleSource(project);
   if (unbuilt !== undefined) {
     console.error(`build.mjs: tsc wrote no output for ${unbuilt}: PROJECTS in scripts/build.mjs disagrees with ${project.tsconfig}`);

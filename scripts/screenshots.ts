@@ -79,6 +79,8 @@ try {
     await fetch(`${url}/v1/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ org_id: server.bootstrap!.org.id, key_id: key.id, secret: key.secret }) });
   }
   await api('POST', `/v1/keys/${keys[1]!.id}/revoke`, { reason: 'staging retired' });
+  for (const [email, role] of [['grace@example.com', 'editor'], ['linus@example.com', 'viewer']] as const) await api('POST', '/v1/users', { email, role });
+  await api('POST', '/v1/orgs', { name: 'Acme Corp' });
   await new Promise((done) => setTimeout(done, 1500)); // the last-used figures are written once a second
 
   mkdirSync(OUT, { recursive: true });
@@ -111,6 +113,15 @@ try {
   await shot(page, 'keys');
   await page.goto(`${url}/console/audit`);
   await shot(page, 'audit');
+  for (const [name, path] of [['people', '/console/people'], ['account', '/console/account'], ['orgs', '/console/orgs'], ['signing-keys', '/console/signing-keys']] as const) {
+    await page.goto(`${url}${path}`);
+    await shot(page, name);
+  }
+  // A throwaway server's secret: the set-up page as it is.
+  await page.goto(`${url}/console/second-factor`);
+  await page.getByRole('button', { name: 'Set up a second factor' }).click();
+  await page.getByRole('img', { name: /QR code/ }).waitFor();
+  await shot(page, 'second-factor');
   await page.setViewportSize({ width: 360, height: 760 });
   await page.goto(`${url}/console/apps`);
   await shot(page, 'apps-360px');
@@ -124,6 +135,11 @@ try {
     ['App: API keys', `/console/apps/${apps['billing-service']}/keys`],
     ['API keys', '/console/keys'],
     ['Audit log', '/console/audit'],
+    ['People', '/console/people'],
+    ['My account', '/console/account'],
+    ['Second factor (set-up)', '/console/second-factor'],
+    ['Organizations', '/console/orgs'],
+    ['Signing keys', '/console/signing-keys'],
   ];
   const assetBytes = async (html: string) => {
     let total = 0;

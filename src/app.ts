@@ -181,7 +181,7 @@ export function createApp(deps: AppDeps): App {
     invitationsRoutes({ admin: deps, answer, origin }),
   ];
   // The admin console: its pages call the same use cases through the same authentication.
-  const adminConsole = config.console ? createConsole({ admin: deps, config, adminAuth, signIn, cookie, csrf: deps.people.csrf, origin }) : null;
+  const adminConsole = config.console ? createConsole({ admin: deps, config, adminAuth, enrolmentAuth, signIn, cookie, csrf: deps.people.csrf, origin, keyring: deps.keyring, kek: deps.people.kek }) : null;
   if (adminConsole !== null) routers.push(...adminConsole.routers);
   // Every path the server answers, with its methods: the raw routes' and the metadata
   // document's by hand (they match paths themselves), the routers' read from them.
@@ -190,7 +190,7 @@ export function createApp(deps: AppDeps): App {
     exactPath(OAUTH_TOKEN_PATH, ['POST'], 'oauth'),
     exactPath(JWKS_PATH, ['GET']),
     ...metadataPaths(config.issuer).map((path) => exactPath(path, ['GET'])),
-    ...routers.flatMap(routerPaths),
+    ...routerPaths(...routers),
   ];
   // Before any router (and so before authentication): a method the path does not take, and
   // a body no route could read, are refused from the request line and headers alone.

@@ -22,14 +22,15 @@ export type Assets = Readonly<Record<'css' | 'js', Asset>>;
 const FILES = { css: ['console.css', 'text/css; charset=utf-8'], js: ['console.js', 'text/javascript; charset=utf-8'] } as const;
 
 /**
- * Next to this module: src/console/assets when run from the sources, dist/src/console/assets
- * when built (scripts/build.mjs copies them there, so a published package needs no src/).
+ * In a clone, the sources (src/console/assets, also when running compiled from
+ * dist/src/console: a change to them needs no build); in a package, which has no sources,
+ * the copy the build puts next to the compiled module.
  */
 function assetsDir(): string {
   const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, 'assets')];
+  const candidates = [join(here, '..', '..', '..', 'src', 'console', 'assets'), join(here, 'assets')];
   const found = candidates.find((dir) => existsSync(join(dir, FILES.js[0])));
-  if (found === undefined) throw new Error(`the console's assets are missing (looked in ${join(here, 'assets')}; run npm run build)`);
+  if (found === undefined) throw new Error(`the console's assets are missing (looked in ${candidates.join(', ')})`);
   return found;
 }
 

@@ -1,8 +1,8 @@
 // Reading a console form, and showing what the server refused next to the field that caused
-// it. The domain's InvalidRequestError messages start with the field they are about
+// it. The domain's InvalidRequestError (and some ConflictError) messages start with the field they are about
 // (`name: expected 1 to 100 characters`); a page maps those names onto its own fields.
 import type { Request, Response } from 'express';
-import { HttpError, InvalidRequestError, UnsupportedMediaTypeError } from '../errors.js';
+import { ConflictError, HttpError, InvalidRequestError, UnsupportedMediaTypeError } from '../errors.js';
 import { FORM_CONTENT_TYPE, formText } from '../http/form-body.js';
 import { html, type Html } from './html.js';
 
@@ -39,7 +39,7 @@ function sentence(text: string): string {
  */
 export function fieldError(error: HttpError, fields: Readonly<Record<string, string>>): FieldError {
   const match = /^([a-z_]+): (.*)$/s.exec(error.message);
-  if (error instanceof InvalidRequestError && match !== null && fields[match[1]!] !== undefined) {
+  if ((error instanceof InvalidRequestError || error instanceof ConflictError) && match !== null && fields[match[1]!] !== undefined) {
     return { field: fields[match[1]!]!, message: sentence(match[2]!) };
   }
   return { field: null, message: sentence(error.message) };

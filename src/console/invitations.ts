@@ -14,6 +14,7 @@ import type { SessionCookie } from '../http/session-cookie.js';
 import { field, fieldError, formAlert, readForm, textField, type FieldError } from './forms.js';
 import { html } from './html.js';
 import type { Layout } from './layout.js';
+import { ENROLMENT_PAGE } from './session.js';
 
 const FIELDS = { name: 'name', password: 'password', email: 'email' };
 const PATHS = { invitation: '/console/invitations/', password_reset: '/console/password-reset/' } as const;
@@ -83,10 +84,10 @@ export function invitationRoutes(deps: { admin: AdminDeps; layout: Layout; cooki
           { ip: clientIp(req), userAgent: req.get('user-agent') ?? null },
         );
         addLogFields(res, { outcome: accepted.purpose === 'invitation' ? 'joined' : 'password_reset', actor: accepted.user.id, org_id: accepted.user.org_id });
-        // A reset of a person with a second factor signs nobody in: they sign in with their code.
+        // A reset of a person with a second factor starts no session: they sign in with the new password and a code.
         if (accepted.session === null) return res.redirect(303, '/console/sign-in');
         deps.cookie.set(res, accepted.session.secret, Math.max(0, accepted.session.expiresAt - deps.admin.clock.now()));
-        res.redirect(303, '/console/apps');
+        res.redirect(303, accepted.session.restrictedTo === null ? '/console/apps' : ENROLMENT_PAGE);
       } catch (error) {
         if (error instanceof HttpError && error.status < 500 && error.status !== 404) return again(error.status, fieldError(error, FIELDS));
         throw error;

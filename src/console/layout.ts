@@ -25,6 +25,9 @@ export const NAV: readonly NavItem[] = [
   { id: 'apps', label: 'Apps', href: '/console/apps', scope: 'admin.apps:view' },
   { id: 'keys', label: 'API keys', href: '/console/keys', scope: 'admin.apps:view' },
   { id: 'audit', label: 'Audit log', href: '/console/audit', scope: 'admin.audit:view' },
+  { id: 'people', label: 'People', href: '/console/people', scope: 'admin.users:full' },
+  { id: 'orgs', label: 'Organizations', href: '/console/orgs', scope: 'admin.orgs:full' },
+  { id: 'signing-keys', label: 'Signing keys', href: '/console/signing-keys', scope: 'admin.orgs:full' },
 ];
 
 export interface PageOptions {
@@ -62,6 +65,7 @@ export function createLayout(assets: Assets): Layout {
       )}</ul></nav>
   <div class="who">
     <span>${viewer!.name} <span class="muted">(${viewer!.role}, ${viewer!.orgName})</span></span>
+    <a href="/console/account"${options.section === 'account' ? html` aria-current="page"` : ''}>My account</a>
     <form method="post" action="/console/sign-out">${csrfField(viewer!)}<button type="submit" class="link-button">Sign out</button></form>
   </div>`}
 </header>

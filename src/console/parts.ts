@@ -10,6 +10,16 @@ const NOTICES: Readonly<Record<string, string>> = {
   'app-deleted': 'The app was deleted, and its keys stopped working.',
   'key-revoked': 'The key was revoked: it can no longer get tokens.',
   'key-deleted': 'The key was deleted.',
+  'name-saved': 'Your name was saved.',
+  'password-changed': 'Your password was changed, and your other sessions ended.',
+  'session-ended': 'That session was signed out.',
+  'signed-out-elsewhere': 'Every other session was signed out.',
+  'role-changed': 'The role was changed; the person was signed out everywhere.',
+  'person-disabled': 'The person was disabled and signed out everywhere.',
+  'person-enabled': 'The person was enabled: they can sign in again.',
+  'person-deleted': 'The person was deleted.',
+  'second-factor-reset': 'The second factor was reset: the person signs in with their password until they set up a new one.',
+  'signing-keys-rotated': 'The signing keys were rotated.',
 };
 
 export function notice(done: unknown): Html {

@@ -8,11 +8,14 @@ import type { Actor, AdminDeps } from '../domain/actor.js';
 import { getMe } from '../domain/me.js';
 import type { SessionCaller } from '../domain/sessions.js';
 import type { Csrf } from '../domain/sessions.js';
-import { UnauthenticatedError } from '../errors.js';
+import { MfaEnrolmentRequiredError, UnauthenticatedError } from '../errors.js';
 import { adminActor } from '../http/admin-request.js';
 import { authOf } from '../http/bearer-auth.js';
 import type { SessionCookie } from '../http/session-cookie.js';
 import type { Viewer } from './layout.js';
+
+/** Where an enrolment-only session is sent. */
+export const ENROLMENT_PAGE = '/console/second-factor';
 
 export interface SignedIn {
   readonly actor: Actor;
@@ -51,6 +54,8 @@ export function consoleSession(deps: { admin: AdminDeps; adminAuth: RequestHandl
       });
     } catch (error) {
       if (error instanceof UnauthenticatedError) return signInRedirect(req, res);
+      // An org's require_mfa, and no second factor yet: enrolment first (a page behind the enrolment-only authentication).
+      if (error instanceof MfaEnrolmentRequiredError) return res.redirect(303, ENROLMENT_PAGE);
       throw error;
     }
     if (!passed) return;

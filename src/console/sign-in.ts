@@ -15,7 +15,7 @@ import type { SessionCookie } from '../http/session-cookie.js';
 import { field, fieldError, formAlert, readForm, textField, type FieldError } from './forms.js';
 import { html } from './html.js';
 import type { Layout } from './layout.js';
-import { safeNext, signedIn } from './session.js';
+import { ENROLMENT_PAGE, safeNext, signedIn } from './session.js';
 
 export interface SignInPageDeps {
   readonly admin: AdminDeps;
@@ -27,9 +27,9 @@ export interface SignInPageDeps {
   readonly session: RequestHandler;
 }
 
-const SIGN_IN_FIELDS = { email: 'email', password: 'password', totp: 'totp' };
+const SIGN_IN_FIELDS = { email: 'email', password: 'password', totp: 'totp', recovery_code: 'recovery_code' };
 
-function signInPage(layout: Layout, next: string, values: { email: string }, error: FieldError | null): string {
+function signInPage(layout: Layout, next: string, values: { email: string; askCode?: boolean }, error: FieldError | null): string {
   return layout({
     title: 'Sign in',
     viewer: null,
@@ -46,6 +46,9 @@ ${formAlert(error)}
     error,
     attrs: html` inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6"`,
   })}
+  ${values.askCode
+    ? textField({ name: 'recovery_code', label: 'Recovery code', hint: 'Lost your phone? One of the recovery codes you saved, instead of the code.', error, attrs: html` autocomplete="off" maxlength="64"` })
+    : ''}
   <button type="submit" class="primary">Sign in</button>
 </form>
 </div>`,
@@ -66,7 +69,9 @@ export function signInRoutes(deps: SignInPageDeps): Router {
     const email = field(form, 'email');
     const password = form.get('password') ?? '';
     const totp = field(form, 'totp');
-    const again = (status: number, error: FieldError) => res.status(status).type('html').send(signInPage(deps.layout, next, { email }, error));
+    const recoveryCode = field(form, 'recovery_code');
+    const again = (status: number, error: FieldError, askCode = totp !== '' || recoveryCode !== '') =>
+      res.status(status).type('html').send(signInPage(deps.layout, next, { email, askCode }, error));
     if (email === '') return again(400, { field: 'email', message: 'Enter your email address.' });
     if (password === '') return again(400, { field: 'password', message: 'Enter your password.' });
     if (!isPasswordLength(password)) return again(400, fieldError(new InvalidRequestError(`password: expected at most ${PASSWORD_MAX} characters`), SIGN_IN_FIELDS));
@@ -75,22 +80,27 @@ export function signInRoutes(deps: SignInPageDeps): Router {
       email,
       password,
       ...(totp === '' ? {} : { totp }),
+      ...(recoveryCode === '' || totp !== '' ? {} : { recoveryCode }),
       ip: clientIp(req),
       userAgent: req.get('user-agent') ?? null,
     });
     if (result.ok) {
       addLogFields(res, { outcome: 'signed_in', actor: result.user.id, org_id: result.user.org_id });
       deps.cookie.set(res, result.secret, Math.max(0, result.expiresAt - deps.admin.clock.now()));
-      return res.redirect(303, next);
+      // An org's require_mfa and no second factor yet: enrolment first.
+      return res.redirect(303, result.restrictedTo === null ? next : ENROLMENT_PAGE);
+    }
+    if (result.error === 'mfa_required') {
+      addLogFields(res, { outcome: 'refused', reason: result.reason, user_id: result.userId, org_id: result.orgId });
+      const message =
+        result.reason === 'mfa_required'
+          ? 'Your account has a second factor: enter your password again, with the code your authenticator app shows.'
+          : 'The code is not right, or was used already: enter your password again, with the next code your app shows.';
+      return again(401, { field: result.reason === 'wrong_recovery_code' ? 'recovery_code' : 'totp', message }, true);
     }
     if (result.error === 'invalid_credentials') {
       addLogFields(res, { outcome: 'refused', reason: result.reason, user_id: result.userId, org_id: result.orgId });
       return again(401, { field: null, message: 'The email address, password or code is not right.' });
-    }
-    if (result.error === 'mfa_required') {
-      // The password was right; only now may the page say a code is needed.
-      addLogFields(res, { outcome: 'refused', reason: result.reason, user_id: result.userId, org_id: result.orgId });
-      return again(401, { field: 'totp', message: 'Enter the 6-digit code from your authenticator app.' });
     }
     res.set('Retry-After', String(result.retryAfterSeconds));
     addLogFields(res, { outcome: result.error });

@@ -17,6 +17,7 @@ import { prepareKey } from './keys.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 import { ROOT_ONLY_SCOPES } from './grants.js';
 import type { Catalog } from './scopes.js';
+import { issueLink } from './user-links.js';
 
 
 export interface OrgDeps {
@@ -36,6 +37,8 @@ export interface CreatedOrg {
 export async function createOrgWithAdmin(
   deps: OrgDeps,
   input: { name: string; root: boolean; actor: string; ip?: string | null; creatorOrgId?: string; allowedScopes?: Allowance },
+  /** More writes in the same transaction, once the org exists. */
+  also?: (trx: Db, org: OrgRow) => Promise<void>,
 ): Promise<CreatedOrg> {
   const now = deps.clock.now();
   const org: OrgRow = {
@@ -94,6 +97,7 @@ export async function createOrgWithAdmin(
         details: orgDetails,
       });
     }
+    if (also) await also(trx, org);
   });
   return { org, adminApp, key, secret };
 }
@@ -169,15 +173,27 @@ export interface CreatedOrgView {
   readonly key: KeyView;
   /** Shown once. */
   readonly secret: string;
+  /** The first owner's one-time invitation link (no email: whoever opens it gives theirs), when asked for; shown once. */
+  readonly ownerInvitationUrl: string | null;
 }
 
 /**
  * A new org with its `admin` app (every built-in scope but admin.orgs:full) and a first key;
- * its allowance is SCOPE_AUTH_ORG_DEFAULT_SCOPES.
+ * its allowance is SCOPE_AUTH_ORG_DEFAULT_SCOPES. With `inviteOwner`, also the link that
+ * makes its first owner, as the first start makes the root org's: an org's people can then
+ * be managed by its own owner, not only through its admin key.
  */
-export async function createOrg(deps: AdminDeps, actor: Actor, input: { name: string }): Promise<CreatedOrgView> {
+export async function createOrg(deps: AdminDeps, actor: Actor, input: { name: string; inviteOwner?: boolean }): Promise<CreatedOrgView> {
   await requireRootAdmin(deps, actor);
   const name = checkName('name', input.name);
+  let ownerInvitationUrl: string | null = null;
+  const inviteOwner = async (trx: Db, org: OrgRow) => {
+    const settings = { clock: deps.clock, issuer: deps.config.issuer, ttlSeconds: deps.config.people.invitationTtlSeconds };
+    ownerInvitationUrl = await issueLink(trx, settings, { purpose: 'invitation', orgId: org.id, userId: null, role: 'owner', actorId: actor.id });
+    const event = { actor: actor.id, ip: actor.ip, action: 'user.invited', targetType: 'org', targetId: org.id, details: { role: 'owner', first_owner: true } };
+    await recordAudit(trx, deps.clock, { ...event, orgId: org.id });
+    await recordAudit(trx, deps.clock, { ...event, orgId: actor.orgId });
+  };
   const created = await createOrgWithAdmin(deps, {
     name,
     root: false,
@@ -185,12 +201,13 @@ export async function createOrg(deps: AdminDeps, actor: Actor, input: { name: st
     ip: actor.ip,
     creatorOrgId: actor.orgId,
     allowedScopes: defaultAllowance(deps.catalog, deps.config.orgDefaultScopes),
-  });
+  }, input.inviteOwner === true ? inviteOwner : undefined);
   const names = await actorNames(deps.db, [actor.id]);
   return {
     org: toOrgView(deps, created.org),
     adminApp: toAppView(deps, created.adminApp, names),
     key: toKeyView(created.key, deps.clock.now(), names),
     secret: created.secret,
+    ownerInvitationUrl,
   };
 }

@@ -45,9 +45,10 @@ interface RouteLayer {
 }
 
 /** Every route of `router`, by path, with the methods its handlers take. */
-export function routerPaths(router: Router): KnownPath[] {
+export function routerPaths(...routers: Router[]): KnownPath[] {
+  // One entry per path across every router: two routers may each serve a method of one path.
   const byPath = new Map<string, { methods: Set<string>; layers: RouteLayer[] }>();
-  for (const layer of router.stack as unknown as RouteLayer[]) {
+  for (const layer of routers.flatMap((router) => router.stack as unknown as RouteLayer[])) {
     const route = layer.route;
     if (route === undefined) continue;
     if (typeof route.path !== 'string' || typeof layer.match !== 'function') {

@@ -13,7 +13,7 @@ import { renderApp, renderKey, renderOrg, renderPage } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
 export const orgsQuery = z.strictObject(pageQueryShape);
-export const createOrgBody = z.strictObject({ name: nameInput });
+export const createOrgBody = z.strictObject({ name: nameInput, invite_owner: z.boolean({ message: 'expected true or false' }).optional() });
 export const orgPath = z.strictObject({ org_id: idParam('org', 'an organization') });
 export const updateOrgBody = z
   .strictObject({
@@ -49,12 +49,13 @@ export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
 
   router.post('/v1/orgs', orgsFull, jsonBody(), async (req, res) => {
     const body = parseInput(createOrgBody, req.body, 'body');
-    const created = await createOrg(admin, adminActor(req, res), { name: body.name });
+    const created = await createOrg(admin, adminActor(req, res), { name: body.name, inviteOwner: body.invite_owner === true });
     res.status(201).location(`/v1/orgs/${created.org.id}`).json({
       org: renderOrg(created.org),
       admin_app: renderApp(created.adminApp),
       key: renderKey(created.key),
       secret: created.secret,
+      owner_invitation_url: created.ownerInvitationUrl,
     });
   });
 

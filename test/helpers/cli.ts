@@ -8,7 +8,7 @@
 // tests spawn the bin dozens of times.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -53,6 +53,8 @@ export async function buildCli(baseEnv: Record<string, string> = {}): Promise<Cl
     logLevel: 'silent',
   });
   mkdirSync(join(dir, 'bin'));
+  // The console's stylesheet and script next to the bundle, as a package has them next to its module (`serve` loads them).
+  cpSync(join(ROOT, 'src/console/assets'), join(dir, 'dist/src/cli/assets'), { recursive: true });
   const bin = join(dir, 'bin/scope-auth.js');
   copyFileSync(join(ROOT, 'bin/scope-auth.js'), bin);
 

@@ -49,6 +49,22 @@ describe.each(DIALECTS)('/v1/orgs, happy paths on $dialect', (dialectCase) => {
       await request(ctx.app).get('/v1/orgs').set('Authorization', `Bearer ${token}`).expect(403);
     });
 
+    it('answers the first owner’s one-time invitation link when asked for, which makes the new org’s owner; null otherwise', async () => {
+      const plain = await request(ctx.app).post('/v1/orgs').set('Authorization', `Bearer ${rootToken}`).send({ name: 'No Owner Yet' }).expect(201);
+      expect(plain.body.owner_invitation_url).toBeNull();
+      const res = await request(ctx.app).post('/v1/orgs').set('Authorization', `Bearer ${rootToken}`).send({ name: 'Owned', invite_owner: true }).expect(201);
+      const url = res.body.owner_invitation_url as string;
+      expect(url).toMatch(/^http:\/\/scope-auth\.test\/console\/invitations\/[A-Za-z0-9_-]+$/);
+      const token = url.slice(url.lastIndexOf('/') + 1);
+      const joined = await request(ctx.app).post(`/v1/invitations/${token}`).send({ email: 'first@owned.example', name: 'First', password: 'correct horse battery staple' }).expect(201);
+      expect(joined.body.user).toMatchObject({ org_id: res.body.org.id, role: 'owner', status: 'active' });
+      await request(ctx.app).post(`/v1/invitations/${token}`).send({ email: 'second@owned.example', name: 'Second', password: 'correct horse battery staple' }).expect(404);
+      for (const orgId of [res.body.org.id, ctx.root.org.id]) {
+        expect((await auditEvents(ctx, orgId, { action: 'user.invited' })).some((e) => e.target_id === res.body.org.id && e.details['first_owner'] === true)).toBe(true);
+      }
+      await request(ctx.app).post('/v1/orgs').set('Authorization', `Bearer ${rootToken}`).send({ name: 'Bad', invite_owner: 'yes' }).expect(400);
+    });
+
     it('records org.created in the new org’s log and in the creator’s', async () => {
       const res = await request(ctx.app).post('/v1/orgs').set('Authorization', `Bearer ${rootToken}`).send({ name: 'Audited' }).expect(201);
       const orgId = res.body.org.id;

@@ -35,6 +35,8 @@ export function bootstrapView(created: CreatedOrg, deps: AppDeps): CreatedOrgVie
     adminApp: toAppView(deps, created.adminApp, namesAsIs),
     key: toKeyView(created.key, deps.clock.now(), namesAsIs),
     secret: created.secret,
+    // The first start's owner link is FirstStart's, written beside the key.
+    ownerInvitationUrl: null,
   };
 }
 
