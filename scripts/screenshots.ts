@@ -1,6 +1,6 @@
 // `npm run screenshots`: PNGs of the console's main pages in docs/images/, on a throwaway
 // server (SQLite in a temporary directory) with made-up apps and keys, and the figures the
-// README quotes: each page's weight (HTML + CSS + JS, as sent: the server does not compress)
+// docs/console.md quotes: each page's weight (HTML + CSS + JS, as sent: the server does not compress)
 // and its time to first render on loopback (the first-contentful-paint of the Performance
 // API, the median of 7 loads with the stylesheet and script cached, as a returning admin
 // has them). A secret on a screenshot is replaced by a made-up one first.

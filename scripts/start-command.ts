@@ -1,5 +1,5 @@
 // What `npm start` runs, read from package.json: the Node options the server is meant to run
-// with (they bound its memory; see README "Performance") and its entry script. The benchmark
+// with (they bound its memory; see docs/internals.md, "Performance") and its entry script. The benchmark
 // and the end-to-end test start the server with exactly these options.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

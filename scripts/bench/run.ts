@@ -7,7 +7,7 @@
 // own, alternately with the figure it is compared with, and prints one table — also
 // written as JSON to scripts/bench/results/.
 // SQLite always; PostgreSQL too when SCOPE_AUTH_TEST_DATABASE_URL or --pg <url> is set.
-// README "Performance" explains the figures.
+// docs/internals.md "Performance" explains the figures.
 //
 // This file is the entry: the arguments, which figures run in which order (and figure 6,
 // the server's peak RSS), the report. The other figures are exchange-figures.ts (1, 2),

@@ -95,6 +95,6 @@ export function cacheHeapWarning(maxEntries: number, heapLimitBytes: number): st
   return (
     `SCOPE_AUTH_VERIFIED_CACHE_SIZE=${maxEntries} can take ${mib(maxEntries * BYTES_PER_ENTRY)} MiB of heap, ` +
     `more than the ${mib(heapLimitBytes)} MiB heap limit leaves beside the rest of the server: ` +
-    `start node with --max-old-space-size=${mib(needed) + 16} or more (see README "Memory")`
+    `start node with --max-old-space-size=${mib(needed) + 16} or more (see docs/internals.md, "Memory")`
   );
 }
