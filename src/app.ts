@@ -54,6 +54,7 @@ import { sessionCookie } from './http/session-cookie.js';
 import { createSessionAuthority, sessionSettings } from './domain/sessions.js';
 import { createSignIn } from './domain/sign-in.js';
 import { createSecondFactorCheck } from './domain/second-factor-check.js';
+import type { PeriodicJob } from './domain/periodic-job.js';
 import type { Db } from './store/database.js';
 import { createConsole } from './console/index.js';
 
@@ -72,6 +73,8 @@ export interface AppDeps {
   readonly refusalAudit: RefusalAudit;
   /** Sign-in and sessions: their throttle and refusal audit (started and stopped with the others), and more. */
   readonly people: PeopleServices;
+  /** Background jobs (each on one instance at a time, domain/periodic-job.ts), started and stopped by the server. */
+  readonly jobs: readonly PeriodicJob[];
 }
 
 export interface PeopleServices {

@@ -155,6 +155,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     deps.refusalAudit.start();
     deps.people.throttle.start();
     deps.people.refusalAudit.start();
+    for (const job of deps.jobs) job.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     const url = `http://${host}:${address.port}`;
@@ -180,6 +181,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
           }, config.shutdownGraceSeconds * 1000);
           await drained;
           clearTimeout(grace);
+          await Promise.all(deps.jobs.map((job) => job.stop()));
           deps.keyring.stop();
           deps.throttle.stop();
           await deps.refusalAudit.stop();

@@ -77,5 +77,6 @@ export async function createServices(config: Config, options: ServiceOptions): P
       csrf: createCsrf(options.kek),
       kek: options.kek,
     },
+    jobs: [],
   };
 }

@@ -6,6 +6,7 @@ import * as auditFilters from './0002-audit-filters.js';
 import * as throttleCounters from './0003-throttle-counters.js';
 import * as orgTenancy from './0004-org-tenancy.js';
 import * as people from './0005-people.js';
+import * as policies from './0006-policies.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -13,4 +14,5 @@ export const migrations: Record<string, Migration> = {
   '0003-throttle-counters': throttleCounters,
   '0004-org-tenancy': orgTenancy,
   '0005-people': people,
+  '0006-policies': policies,
 };

@@ -97,7 +97,7 @@ async function insertKeys(db: Db, rows: readonly ApiKeyRow[]): Promise<void> {
 export async function seedDatabase(db: Db, argon2: Argon2Params, options: { total: number; working: number }): Promise<Seeded> {
   const now = Date.now();
   const orgId = newId('org', now);
-  await insertOrg(db, { id: orgId, name: 'bench', is_root: 0, created_at: now, created_by: 'cli', allowed_scopes: null, disabled_at: null, require_mfa: 0 });
+  await insertOrg(db, { id: orgId, name: 'bench', is_root: 0, created_at: now, created_by: 'cli', allowed_scopes: null, disabled_at: null, require_mfa: 0, auto_revoke_unused_days: null });
   const appIds: string[] = [];
   for (let i = 0; i < APPS; i++) {
     const id = newId('app', now);
@@ -113,6 +113,7 @@ export async function seedDatabase(db: Db, argon2: Argon2Params, options: { tota
       created_by: 'cli',
       updated_at: now,
       deleted_at: null,
+      allowed_ips: null,
     });
     appIds.push(id);
   }

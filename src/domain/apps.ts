@@ -144,6 +144,7 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
     created_by: actor.id,
     updated_at: now,
     deleted_at: null,
+    allowed_ips: null,
   };
   await deps.db.transaction().execute(async (trx) => {
     await store.insertApp(trx, app);

@@ -40,6 +40,12 @@ export async function prepareKey(hasher: SecretHasher, nowMs: number, input: New
     last_used_at: null,
     last_used_ip: null,
     use_count: 0,
+    scopes: null,
+    allowed_ips: null,
+    secret_digest: null,
+    expiring_notified_at: null,
+    expired_notified_at: null,
+    unused_notified_at: null,
   };
   return { row, secret };
 }

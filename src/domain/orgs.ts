@@ -50,6 +50,7 @@ export async function createOrgWithAdmin(
     allowed_scopes: input.allowedScopes === undefined || input.allowedScopes === null ? null : [...input.allowedScopes],
     disabled_at: null,
     require_mfa: 0,
+    auto_revoke_unused_days: null,
   };
   const adminApp: AppRecord = {
     id: newId('app', now),
@@ -63,6 +64,7 @@ export async function createOrgWithAdmin(
     created_by: input.actor,
     updated_at: now,
     deleted_at: null,
+    allowed_ips: null,
   };
   const { row: key, secret } = await prepareKey(deps.hasher, now, {
     orgId: org.id,

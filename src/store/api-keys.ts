@@ -109,8 +109,11 @@ export async function recordLastUsed(db: Db, updates: readonly LastUsedUpdate[])
   });
 }
 
-/** A key as admins see it: never the hash. */
-export type ApiKeyView = Omit<ApiKeyRow, 'secret_hash'>;
+/** A key as admins see it: never the hash or the digest, nor the reminders' bookkeeping. */
+export type ApiKeyView = Omit<
+  ApiKeyRow,
+  'secret_hash' | 'secret_digest' | 'scopes' | 'allowed_ips' | 'expiring_notified_at' | 'expired_notified_at' | 'unused_notified_at'
+>;
 
 const VIEW_COLUMNS = [
   'k.id',

@@ -4,7 +4,7 @@ import type { OrgsTable } from './schema.js';
 /** An org with its allowance parsed: a list of catalogue scopes, or null for every non-admin scope. */
 export type OrgRow = Omit<OrgsTable, 'allowed_scopes' | 'require_mfa'> & { allowed_scopes: string[] | null; require_mfa: number };
 
-const ORG_COLUMNS = ['id', 'name', 'is_root', 'created_at', 'created_by', 'allowed_scopes', 'disabled_at', 'require_mfa'] as const;
+const ORG_COLUMNS = ['id', 'name', 'is_root', 'created_at', 'created_by', 'allowed_scopes', 'disabled_at', 'require_mfa', 'auto_revoke_unused_days'] as const;
 
 export function toOrgRow(row: Omit<OrgsTable, 'allowed_scopes' | 'require_mfa'> & { allowed_scopes: string | null; require_mfa: number }): OrgRow {
   return { ...row, allowed_scopes: row.allowed_scopes === null ? null : (JSON.parse(row.allowed_scopes) as string[]) };

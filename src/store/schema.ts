@@ -14,6 +14,8 @@ export interface OrgsTable {
   disabled_at: number | null;
   /** 1: its people must have a second factor (used by the second factor; 0 until then). */
   require_mfa: Generated<number>;
+  /** Active keys unused (or never used) for this many days are revoked by the server; null: off. */
+  auto_revoke_unused_days: number | null;
 }
 
 export interface AppsTable {
@@ -30,6 +32,8 @@ export interface AppsTable {
   updated_at: number;
   /** Deleted apps stay as tombstones so a refused exchange can name the reason; every read filters them. */
   deleted_at: number | null;
+  /** JSON array of IPv4/IPv6 addresses and CIDR ranges exchanges may come from; null: any address. */
+  allowed_ips: string | null;
 }
 
 export interface ApiKeysTable {
@@ -49,6 +53,18 @@ export interface ApiKeysTable {
   last_used_at: number | null;
   last_used_ip: string | null;
   use_count: number;
+  /** JSON array of scope names within the app's grant, fixed for the key's life; null: the app's grant. */
+  scopes: string | null;
+  /** JSON array of addresses and CIDR ranges within the app's list; null: the app's list. */
+  allowed_ips: string | null;
+  /** Hex HMAC-SHA256 of the secret under a key derived from the KEK, to find a leaked key from its secret; null for keys made before it existed. */
+  secret_digest: string | null;
+  /** When the key.expiring event (expires within 7 days) was emitted. */
+  expiring_notified_at: number | null;
+  /** When the key.expired event was emitted. */
+  expired_notified_at: number | null;
+  /** When the event warning that the key is about to be revoked as unused was emitted. */
+  unused_notified_at: number | null;
 }
 
 export interface SigningKeysTable {
@@ -159,6 +175,53 @@ export interface SessionsTable {
   restricted_to: string | null;
 }
 
+export interface WebhooksTable {
+  /** `whk_…` */
+  id: string;
+  org_id: string;
+  url: string;
+  /** JSON array of event types (domain/webhook-events.ts). */
+  events: string;
+  description: Generated<string>;
+  /** The signing secret (whsec_…), AES-256-GCM under the KEK. */
+  secret_encrypted: string;
+  created_at: number;
+  created_by: string;
+  updated_at: number;
+  disabled_at: number | null;
+}
+
+/** The outbox: one row per (event, webhook), inserted in the transaction of the change it tells of. */
+export interface WebhookDeliveriesTable {
+  /** `msg_…`-style delivery id. */
+  id: string;
+  webhook_id: string;
+  org_id: string;
+  /** The webhook-id header: the same for every attempt of this delivery. */
+  event_id: string;
+  event_type: string;
+  /** The JSON body sent. */
+  payload: string;
+  created_at: number;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: number | null;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  /** At most 1 KiB of the last response's body. */
+  last_response: string | null;
+  last_error: string | null;
+  delivered_at: number | null;
+}
+
+/** A named background job's current runner on a shared database (store/leases.ts). */
+export interface LeasesTable {
+  name: string;
+  holder: string;
+  expires_at: number;
+}
+
 export interface Database {
   orgs: OrgsTable;
   apps: AppsTable;
@@ -170,4 +233,7 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   user_links: UserLinksTable;
   sessions: SessionsTable;
+  webhooks: WebhooksTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  leases: LeasesTable;
 }

@@ -9,7 +9,7 @@ import type { Db } from '../../src/store/database.js';
 import type { OrgRow } from '../../src/store/orgs.js';
 
 export function orgRow(at: number, overrides: Partial<OrgRow> = {}): OrgRow {
-  return { id: newId('org', at), name: 'acme', is_root: 0, created_at: at, created_by: 'system', allowed_scopes: null, disabled_at: null, require_mfa: 0, ...overrides };
+  return { id: newId('org', at), name: 'acme', is_root: 0, created_at: at, created_by: 'system', allowed_scopes: null, disabled_at: null, require_mfa: 0, auto_revoke_unused_days: null, ...overrides };
 }
 
 export function appRow(orgId: string, at: number, overrides: Partial<AppRecord> = {}): AppRecord {
@@ -25,6 +25,7 @@ export function appRow(orgId: string, at: number, overrides: Partial<AppRecord> 
     created_by: 'system',
     updated_at: at,
     deleted_at: null,
+    allowed_ips: null,
     ...overrides,
   };
 }
@@ -47,6 +48,12 @@ export function keyRow(orgId: string, appId: string, at: number, overrides: Part
     last_used_at: null,
     last_used_ip: null,
     use_count: 0,
+    scopes: null,
+    allowed_ips: null,
+    secret_digest: null,
+    expiring_notified_at: null,
+    expired_notified_at: null,
+    unused_notified_at: null,
     ...overrides,
   };
 }

@@ -16,7 +16,7 @@ import { DIALECTS, dialectTitle, openTestDatabase, PG_URL, type TestDatabase } f
 import { appRow, keyRow, orgRow } from '../helpers/rows.js';
 
 const T = Date.UTC(2026, 10, 23, 12, 0, 0);
-const TABLES = ['api_keys', 'apps', 'audit_events', 'orgs', 'recovery_codes', 'sessions', 'signing_keys', 'throttle_counters', 'user_links', 'users'];
+const TABLES = ['api_keys', 'apps', 'audit_events', 'leases', 'orgs', 'recovery_codes', 'sessions', 'signing_keys', 'throttle_counters', 'user_links', 'users', 'webhook_deliveries', 'webhooks'];
 
 /** A database with no tables at all, to watch the migrations build it. */
 async function openEmptyDatabase(dialect: Dialect): Promise<{ handle: DatabaseHandle; schema?: string; close(): Promise<void> }> {
@@ -82,7 +82,7 @@ describe.each(DIALECTS)('store on $dialect', (dialectCase) => {
           expect(await tableNames(empty.handle.db, empty.schema)).toEqual(TABLES);
           expect(await anyOrgExists(empty.handle.db)).toBe(true);
           const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(empty.handle.db);
-          expect(applied.rows.map((r) => r.name)).toEqual(['0001-initial', '0002-audit-filters', '0003-throttle-counters', '0004-org-tenancy', '0005-people']);
+          expect(applied.rows.map((r) => r.name)).toEqual(['0001-initial', '0002-audit-filters', '0003-throttle-counters', '0004-org-tenancy', '0005-people', '0006-policies']);
         } finally {
           await empty.close();
         }

@@ -1,0 +1,41 @@
+// Revocations the server makes on its own, without an admin: a leaked secret reported to it
+// (reason `leaked`) and a key unused for longer than its org allows (reason `unused`). Each
+// is one transaction with its audit event (actor `system`), as an admin's revocation is;
+// the exchange reads the key row every time, so it applies at once on every instance.
+import { revokeApiKey } from '../store/api-keys.js';
+import type { Db } from '../store/database.js';
+import { recordAudit } from './audit.js';
+import type { Clock } from './clock.js';
+
+export type SystemRevokeReason = 'leaked' | 'unused';
+
+export interface SystemRevocation {
+  readonly orgId: string;
+  readonly keyId: string;
+  readonly appId: string;
+  readonly name: string;
+  readonly reason: SystemRevokeReason;
+  /** More for the audit event (say, where the secret was found); never a secret. */
+  readonly details?: Record<string, unknown>;
+  /** The reporter's address, when someone reported it. */
+  readonly ip?: string | null;
+}
+
+/** True when this call revoked the key; false when it was revoked (or deleted) already. */
+export async function revokeKeyAsSystem(deps: { db: Db; clock: Clock }, revocation: SystemRevocation): Promise<boolean> {
+  return deps.db.transaction().execute(async (trx) => {
+    const at = deps.clock.now();
+    const revoked = await revokeApiKey(trx, revocation.orgId, revocation.keyId, { at, by: 'system', reason: revocation.reason });
+    if (!revoked) return false;
+    await recordAudit(trx, deps.clock, {
+      orgId: revocation.orgId,
+      actor: 'system',
+      action: 'key.revoked',
+      targetType: 'key',
+      targetId: revocation.keyId,
+      ip: revocation.ip ?? null,
+      details: { app_id: revocation.appId, name: revocation.name, reason: revocation.reason, ...revocation.details },
+    });
+    return true;
+  });
+}
