@@ -4,6 +4,7 @@ import type { AppDeps } from './app.js';
 import type { Config } from './config.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { createArgon2Hasher } from './domain/hashing.js';
+import { createKeyPoliciesJob } from './domain/key-policies.js';
 import { createKeyring } from './domain/keyring.js';
 import { createLastUsedRecorder } from './domain/last-used.js';
 import { defaultAllowance } from './domain/allowances.js';
@@ -56,6 +57,7 @@ export async function createServices(config: Config, options: ServiceOptions): P
   // On PostgreSQL every instance counts in the database, so the limits hold for the
   // deployment; a SQLite file serves one instance, which counts in its memory.
   const counters = dialectOf(db) === 'postgres' ? { counters: databaseCounters(db) } : {};
+  const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   return {
     config,
     db,
@@ -66,7 +68,7 @@ export async function createServices(config: Config, options: ServiceOptions): P
     logger,
     throttle: createThrottle({ limits: config.throttle, clock, logger, ...counters }),
     lastUsed: createLastUsedRecorder(db, logger, config.lastUsedFlushMs),
-    metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
+    metrics,
     lifecycle: createLifecycle(),
     refusalAudit: createRefusalAudit({ db, clock, logger, action: REFUSED_ACTION }),
     people: {
@@ -77,6 +79,6 @@ export async function createServices(config: Config, options: ServiceOptions): P
       csrf: createCsrf(options.kek),
       kek: options.kek,
     },
-    jobs: [],
+    jobs: [createKeyPoliciesJob({ db, clock, logger, catalog, metrics })],
   };
 }

@@ -2,7 +2,8 @@
 // or enable it, require a second factor of its people, delete it. Root org admins
 // (admin.orgs:full) and the CLI, for any org; and an org's own owners (admin.users:full, the
 // power over its people) read their own org and set its require_mfa, a policy about its
-// people — its name, allowance and state stay the operator's. Disabling
+// people, and its auto_revoke_unused_days, the hygiene of its own keys — its name,
+// allowance and state stay the operator's. Disabling
 // takes effect on every instance at the next request: the exchange and the admin API's
 // bearer check both read the org's state with the key row they read anyway.
 import { ConflictError, NotFoundError } from '../errors.js';
@@ -13,7 +14,7 @@ import { actorHolds, type Actor, type AdminDeps } from './actor.js';
 import { checkAllowance } from './allowances.js';
 import { checkName } from './apps.js';
 import { recordAudit } from './audit.js';
-import { requireRootAdmin, toOrgView, type OrgView } from './orgs.js';
+import { checkAutoRevokeUnusedDays, requireRootAdmin, toOrgView, type OrgView } from './orgs.js';
 
 export interface UpdateOrgInput {
   readonly orgId: string;
@@ -22,6 +23,8 @@ export interface UpdateOrgInput {
   readonly allowedScopes?: readonly string[] | null;
   readonly disabled?: boolean;
   readonly requireMfa?: boolean;
+  /** Days unused after which the server revokes a key; null: never. */
+  readonly autoRevokeUnusedDays?: number | null;
 }
 
 /** An admin of the org itself holding the power over its people (its owners), outside the root org's admins. */
@@ -55,12 +58,12 @@ export async function showOrg(deps: AdminDeps, actor: Actor, input: { orgId: str
 }
 
 /**
- * Renames an org, sets its allowance (its apps' next tokens carry only what is in it), or
- * disables or enables it. The root org cannot be disabled (409): it is the way in.
+ * Renames an org, sets its allowance (its apps' next tokens carry only what is in it), its
+ * policies, or disables or enables it. The root org cannot be disabled (409): it is the way in.
  */
 export async function updateOrg(deps: AdminDeps, actor: Actor, input: UpdateOrgInput): Promise<OrgView> {
-  const onlyRequireMfa = input.name === undefined && input.allowedScopes === undefined && input.disabled === undefined;
-  if (!(onlyRequireMfa && ownOrgOwner(actor, input.orgId))) await requireRootAdmin(deps, actor);
+  const onlyOwnersPolicies = input.name === undefined && input.allowedScopes === undefined && input.disabled === undefined;
+  if (!(onlyOwnersPolicies && ownOrgOwner(actor, input.orgId))) await requireRootAdmin(deps, actor);
   const current = await findOrg(deps, input.orgId);
   const changes: store.OrgChanges = {};
   if (input.name !== undefined) changes.name = checkName('name', input.name);
@@ -74,8 +77,9 @@ export async function updateOrg(deps: AdminDeps, actor: Actor, input: UpdateOrgI
     changes.disabled_at = input.disabled ? deps.clock.now() : null;
   }
   if (input.requireMfa !== undefined) changes.require_mfa = input.requireMfa ? 1 : 0;
+  if (input.autoRevokeUnusedDays !== undefined) changes.auto_revoke_unused_days = checkAutoRevokeUnusedDays(input.autoRevokeUnusedDays);
   const diff: Record<string, { from: unknown; to: unknown }> = {};
-  for (const field of ['name', 'allowed_scopes'] as const) {
+  for (const field of ['name', 'allowed_scopes', 'auto_revoke_unused_days'] as const) {
     const to = changes[field];
     if (to !== undefined && JSON.stringify(to) !== JSON.stringify(current[field])) diff[field] = { from: current[field], to };
   }

@@ -2,7 +2,7 @@
 import type { Db } from '../store/database.js';
 import { insertApiKey, type ApiKeyRow } from '../store/api-keys.js';
 import { insertApp, type AppRecord } from '../store/apps.js';
-import { ForbiddenError } from '../errors.js';
+import { ForbiddenError, InvalidRequestError } from '../errors.js';
 import { anyOrgExists, getOrg, insertOrg, listOrgs as listOrgRows, type OrgRow } from '../store/orgs.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { actorNames } from './actor-names.js';
@@ -36,7 +36,15 @@ export interface CreatedOrg {
 
 export async function createOrgWithAdmin(
   deps: OrgDeps,
-  input: { name: string; root: boolean; actor: string; ip?: string | null; creatorOrgId?: string; allowedScopes?: Allowance },
+  input: {
+    name: string;
+    root: boolean;
+    actor: string;
+    ip?: string | null;
+    creatorOrgId?: string;
+    allowedScopes?: Allowance;
+    autoRevokeUnusedDays?: number | null;
+  },
   /** More writes in the same transaction, once the org exists. */
   also?: (trx: Db, org: OrgRow) => Promise<void>,
 ): Promise<CreatedOrg> {
@@ -50,7 +58,7 @@ export async function createOrgWithAdmin(
     allowed_scopes: input.allowedScopes === undefined || input.allowedScopes === null ? null : [...input.allowedScopes],
     disabled_at: null,
     require_mfa: 0,
-    auto_revoke_unused_days: null,
+    auto_revoke_unused_days: input.autoRevokeUnusedDays ?? null,
   };
   const adminApp: AppRecord = {
     id: newId('app', now),
@@ -78,7 +86,11 @@ export async function createOrgWithAdmin(
     await insertApp(trx, adminApp);
     await insertApiKey(trx, key);
     const audit = { orgId: org.id, actor: input.actor, ip: input.ip ?? null };
-    const orgDetails = { name: org.name, allowed_scopes: org.allowed_scopes };
+    const orgDetails = {
+      name: org.name,
+      allowed_scopes: org.allowed_scopes,
+      ...(org.auto_revoke_unused_days === null ? {} : { auto_revoke_unused_days: org.auto_revoke_unused_days }),
+    };
     await recordAudit(trx, deps.clock, { ...audit, action: 'org.created', targetType: 'org', targetId: org.id, details: orgDetails });
     await recordAudit(trx, deps.clock, {
       ...audit,
@@ -135,6 +147,8 @@ export interface OrgView {
   readonly disabled_at: number | null;
   /** Its people must have a second factor: without one, signing in leads to enrolment first. */
   readonly require_mfa: boolean;
+  /** Its active keys unused (or never used) for this many days are revoked by the server (domain/unused-keys.ts); null: never. */
+  readonly auto_revoke_unused_days: number | null;
   readonly created_at: number;
   readonly created_by: string;
 }
@@ -149,9 +163,21 @@ export function toOrgView(deps: Pick<OrgDeps, 'catalog'>, org: OrgRow): OrgView 
     disabled: org.disabled_at !== null,
     disabled_at: org.disabled_at,
     require_mfa: org.require_mfa === 1,
+    auto_revoke_unused_days: org.auto_revoke_unused_days,
     created_at: org.created_at,
     created_by: org.created_by,
   };
+}
+
+export const AUTO_REVOKE_UNUSED_DAYS_MAX = 36_500;
+
+/** An org's auto_revoke_unused_days as given: a whole number of days from 1 to 36,500 (100 years), or null (off). */
+export function checkAutoRevokeUnusedDays(value: number | null): number | null {
+  if (value === null) return null;
+  if (!Number.isSafeInteger(value) || value < 1 || value > AUTO_REVOKE_UNUSED_DAYS_MAX) {
+    throw new InvalidRequestError(`auto_revoke_unused_days: expected a whole number of days from 1 to ${AUTO_REVOKE_UNUSED_DAYS_MAX}, or null (never)`);
+  }
+  return value;
 }
 
 /** Only the root org's admins (admin.orgs:full) and the operator CLI see or change organizations. */
@@ -185,9 +211,14 @@ export interface CreatedOrgView {
  * makes its first owner, as the first start makes the root org's: an org's people can then
  * be managed by its own owner, not only through its admin key.
  */
-export async function createOrg(deps: AdminDeps, actor: Actor, input: { name: string; inviteOwner?: boolean }): Promise<CreatedOrgView> {
+export async function createOrg(
+  deps: AdminDeps,
+  actor: Actor,
+  input: { name: string; inviteOwner?: boolean; autoRevokeUnusedDays?: number | null },
+): Promise<CreatedOrgView> {
   await requireRootAdmin(deps, actor);
   const name = checkName('name', input.name);
+  const autoRevokeUnusedDays = checkAutoRevokeUnusedDays(input.autoRevokeUnusedDays ?? null);
   let ownerInvitationUrl: string | null = null;
   const inviteOwner = async (trx: Db, org: OrgRow) => {
     const settings = { clock: deps.clock, issuer: deps.config.issuer, ttlSeconds: deps.config.people.invitationTtlSeconds };
@@ -203,6 +234,7 @@ export async function createOrg(deps: AdminDeps, actor: Actor, input: { name: st
     ip: actor.ip,
     creatorOrgId: actor.orgId,
     allowedScopes: defaultAllowance(deps.catalog, deps.config.orgDefaultScopes),
+    autoRevokeUnusedDays,
   }, input.inviteOwner === true ? inviteOwner : undefined);
   const names = await actorNames(deps.db, [actor.id]);
   return {

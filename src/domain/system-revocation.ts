@@ -21,9 +21,19 @@ export interface SystemRevocation {
   readonly ip?: string | null;
 }
 
-/** True when this call revoked the key; false when it was revoked (or deleted) already. */
-export async function revokeKeyAsSystem(deps: { db: Db; clock: Clock }, revocation: SystemRevocation): Promise<boolean> {
+export interface SystemRevocationOptions {
+  /**
+   * Runs first inside the transaction: the key is revoked only when it answers true (what
+   * it wrote commits either way). For a check that must hold under the revocation's own
+   * locks: say, that the key is still unused, and is not the root org's last way in.
+   */
+  readonly check?: (trx: Db) => Promise<boolean>;
+}
+
+/** True when this call revoked the key; false when it was revoked (or deleted) already, or `check` said no. */
+export async function revokeKeyAsSystem(deps: { db: Db; clock: Clock }, revocation: SystemRevocation, options: SystemRevocationOptions = {}): Promise<boolean> {
   return deps.db.transaction().execute(async (trx) => {
+    if (options.check !== undefined && !(await options.check(trx))) return false;
     const at = deps.clock.now();
     const revoked = await revokeApiKey(trx, revocation.orgId, revocation.keyId, { at, by: 'system', reason: revocation.reason });
     if (!revoked) return false;

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ExchangeObserver } from '../domain/exchange.js';
+import type { SweepCounts } from '../domain/key-policies.js';
 import { packageVersion } from '../version.js';
 import { createRequestDurations } from './request-durations.js';
 
@@ -20,6 +21,8 @@ export interface Metrics {
   argon2QueueDepth(waiting: number): void;
   /** A connection closed on arrival because SCOPE_AUTH_MAX_CONNECTIONS were open. */
   connectionDropped(): void;
+  /** What a run of the key-policy sweeper did (domain/key-policies.ts). */
+  keyPolicies(counts: SweepCounts): void;
 }
 
 export function createMetrics(options: { processMetrics?: boolean } = {}): Metrics {
@@ -67,6 +70,12 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     help: 'Connections closed on arrival because SCOPE_AUTH_MAX_CONNECTIONS connections were open',
     registers: [registry],
   });
+  const keyPolicyActions = new Counter({
+    name: 'scope_auth_key_policy_actions_total',
+    help: 'What the key-policy sweeper did on this instance: keys revoked as unused, kept as the root org’s last admin, reminders sent (unused_warnings, expiring, expired)',
+    labelNames: ['action'] as const,
+    registers: [registry],
+  });
   return {
     registry,
     contentType: registry.contentType,
@@ -81,6 +90,9 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Metri
     },
     connectionDropped() {
       connectionsDropped.inc();
+    },
+    keyPolicies(counts) {
+      for (const [action, n] of Object.entries(counts)) if (n > 0) keyPolicyActions.inc({ action }, n);
     },
     observer: {
       exchange(outcome, seconds) {

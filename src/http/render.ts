@@ -79,6 +79,7 @@ export function renderOrg(org: OrgView) {
     disabled: org.disabled,
     disabled_at: isoTime(org.disabled_at),
     require_mfa: org.require_mfa,
+    auto_revoke_unused_days: org.auto_revoke_unused_days,
     created_at: isoTime(org.created_at),
     created_by: org.created_by,
   };

@@ -70,6 +70,10 @@ const org = object<ReturnType<typeof renderOrg>>({
   disabled: boolean,
   disabled_at: nullableTime,
   require_mfa: boolean,
+  auto_revoke_unused_days: {
+    ...nullableInteger,
+    description: 'Its active keys unused (or never used) for this many days are revoked by the server, reason `unused`; null: never.',
+  },
   created_at: time,
   created_by: string,
 });

@@ -1,19 +1,25 @@
 // /v1/orgs: the root org's admins list, create, read, change (name, allowance, disabled,
-// require_mfa) and delete organizations; an org's own owners (admin.users:full) read theirs
-// and set its require_mfa.
+// require_mfa, auto_revoke_unused_days) and delete organizations; an org's own owners
+// (admin.users:full) read theirs and set its require_mfa and auto_revoke_unused_days.
 import { Router, type RequestHandler } from 'express';
 import { z } from 'zod';
 import type { AdminDeps } from '../domain/actor.js';
 import { ALLOWANCE_MAX } from '../domain/allowances.js';
 import { deleteOrg, showOrg, updateOrg, type UpdateOrgInput } from '../domain/org-admin.js';
-import { createOrg, listOrgs } from '../domain/orgs.js';
+import { AUTO_REVOKE_UNUSED_DAYS_MAX, createOrg, listOrgs } from '../domain/orgs.js';
 import { adminActor, idParam, jsonBody, nameInput, pageQueryShape, parseInput } from '../http/admin-request.js';
 import { authOf, requireScope } from '../http/bearer-auth.js';
 import { renderApp, renderKey, renderOrg, renderPage } from '../http/render.js';
 import { noStore } from '../http/request-context.js';
 
 export const orgsQuery = z.strictObject(pageQueryShape);
-export const createOrgBody = z.strictObject({ name: nameInput, invite_owner: z.boolean({ message: 'expected true or false' }).optional() });
+const daysMessage = { message: `expected a whole number of days from 1 to ${AUTO_REVOKE_UNUSED_DAYS_MAX}, or null (never)` };
+const autoRevokeUnusedDays = z.number(daysMessage).int(daysMessage).min(1, daysMessage).max(AUTO_REVOKE_UNUSED_DAYS_MAX, daysMessage).nullable();
+export const createOrgBody = z.strictObject({
+  name: nameInput,
+  invite_owner: z.boolean({ message: 'expected true or false' }).optional(),
+  auto_revoke_unused_days: autoRevokeUnusedDays.optional(),
+});
 export const orgPath = z.strictObject({ org_id: idParam('org', 'an organization') });
 export const updateOrgBody = z
   .strictObject({
@@ -24,9 +30,12 @@ export const updateOrgBody = z
       .nullable(),
     disabled: z.boolean(),
     require_mfa: z.boolean(),
+    auto_revoke_unused_days: autoRevokeUnusedDays,
   })
   .partial()
-  .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of name, allowed_scopes, disabled, require_mfa' });
+  .refine((body) => Object.keys(body).length > 0, {
+    message: 'expected at least one of name, allowed_scopes, disabled, require_mfa, auto_revoke_unused_days',
+  });
 
 const orgsFull = requireScope('admin.orgs:full');
 /** The root admins, for any org; or the org's own owners (admin.users:full), for theirs: the domain tells what each may change. */
@@ -49,7 +58,11 @@ export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
 
   router.post('/v1/orgs', orgsFull, jsonBody(), async (req, res) => {
     const body = parseInput(createOrgBody, req.body, 'body');
-    const created = await createOrg(admin, adminActor(req, res), { name: body.name, inviteOwner: body.invite_owner === true });
+    const created = await createOrg(admin, adminActor(req, res), {
+      name: body.name,
+      inviteOwner: body.invite_owner === true,
+      ...(body.auto_revoke_unused_days === undefined ? {} : { autoRevokeUnusedDays: body.auto_revoke_unused_days }),
+    });
     res.status(201).location(`/v1/orgs/${created.org.id}`).json({
       org: renderOrg(created.org),
       admin_app: renderApp(created.adminApp),
@@ -73,6 +86,7 @@ export function orgsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
       ...(body.allowed_scopes === undefined ? {} : { allowedScopes: body.allowed_scopes }),
       ...(body.disabled === undefined ? {} : { disabled: body.disabled }),
       ...(body.require_mfa === undefined ? {} : { requireMfa: body.require_mfa }),
+      ...(body.auto_revoke_unused_days === undefined ? {} : { autoRevokeUnusedDays: body.auto_revoke_unused_days }),
     };
     res.json(renderOrg(await updateOrg(admin, adminActor(req, res), input)));
   });

@@ -28,3 +28,17 @@ export async function listAuditEvents(db: Db, orgId: string, filter: AuditEventF
 export async function hasAuditEvents(db: Db, orgId: string): Promise<boolean> {
   return (await db.selectFrom('audit_events').select('id').where('org_id', '=', orgId).limit(1).executeTakeFirst()) !== undefined;
 }
+
+/** Whether the org has an event `action` about `targetId` at or after `since`: a notice that should be filed once. */
+export async function hasAuditEventSince(db: Db, orgId: string, filter: { action: string; targetId: string; since: number }): Promise<boolean> {
+  const row = await db
+    .selectFrom('audit_events')
+    .select('id')
+    .where('org_id', '=', orgId)
+    .where('target_id', '=', filter.targetId)
+    .where('action', '=', filter.action)
+    .where('at', '>=', filter.since)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}

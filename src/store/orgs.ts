@@ -42,7 +42,7 @@ export async function getRootOrg(db: Db): Promise<OrgRow | undefined> {
   return row && toOrgRow(row);
 }
 
-export type OrgChanges = Partial<Pick<OrgRow, 'name' | 'allowed_scopes' | 'disabled_at' | 'require_mfa'>>;
+export type OrgChanges = Partial<Pick<OrgRow, 'name' | 'allowed_scopes' | 'disabled_at' | 'require_mfa' | 'auto_revoke_unused_days'>>;
 
 /** Changes an org; undefined when there is none. The root org can never be disabled. */
 export async function updateOrg(db: Db, id: string, changes: OrgChanges): Promise<OrgRow | undefined> {

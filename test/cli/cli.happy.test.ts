@@ -110,6 +110,16 @@ describe('the scope-auth CLI', () => {
     expect(strict.stdout).toMatch(/\n {2}second factor +required of its people\n/);
     expect((await api(rootToken).get(`/v1/orgs/${org}`).expect(200)).body.require_mfa).toBe(true);
     expect(await json('orgs', 'update', org, '--no-require-mfa')).toMatchObject({ require_mfa: false });
+
+    expect(human.stdout).toMatch(/\n {2}unused keys +kept \(never revoked by the server\)\n/);
+    const tidy = await run('orgs', 'update', org, '--auto-revoke-unused-days', '90');
+    expect(tidy.stdout).toMatch(/\n {2}unused keys +revoked after 90 days unused\n/);
+    expect((await api(rootToken).get(`/v1/orgs/${org}`).expect(200)).body.auto_revoke_unused_days).toBe(90);
+    const [policy] = (await json<{ data: { actor: string; details: unknown }[] }>('audit', '--org', org, '--action', 'org.updated')).data;
+    expect(policy).toMatchObject({ actor: 'cli', details: { changes: { auto_revoke_unused_days: { from: null, to: 90 } } } });
+    expect(await json('orgs', 'update', org, '--no-auto-revoke-unused-days')).toMatchObject({ auto_revoke_unused_days: null });
+    const created = await json<Created & { org: { auto_revoke_unused_days: number | null } }>('orgs', 'create', 'Tidy Co', '--auto-revoke-unused-days', '30');
+    expect(created.org.auto_revoke_unused_days).toBe(30);
   });
 
   it('disables and enables an org: its keys stop and start working at once', async () => {

@@ -20,6 +20,9 @@ describe.each(DIALECTS)('/v1/orgs, errors on $dialect', (dialectCase) => {
       [{ name: 'x'.repeat(101) }, 'name'],
       [{ name: 7 }, 'name'],
       [{ name: 'ok', root: true }, 'root'],
+      [{ name: 'ok', auto_revoke_unused_days: 0 }, 'auto_revoke_unused_days'],
+      [{ name: 'ok', auto_revoke_unused_days: 36_501 }, 'auto_revoke_unused_days'],
+      [{ name: 'ok', auto_revoke_unused_days: 'x' }, 'auto_revoke_unused_days'],
     ])('answers 400 naming the field for %j and creates no org', async (body, field) => {
       const before = await ctx.db.selectFrom('orgs').select('id').execute();
       const res = await create(body).expect(400);
@@ -47,6 +50,12 @@ describe.each(DIALECTS)('/v1/orgs, errors on $dialect', (dialectCase) => {
       [{ allowed_scopes: ['agents:view', 'admin.apps:full'] }, 'admin.apps:full is built in and outside allowances'],
       [{ disabled: 'yes' }, 'disabled'],
       [{ is_root: true }, 'is_root'],
+      [{ auto_revoke_unused_days: 0 }, 'auto_revoke_unused_days: expected a whole number of days from 1 to 36500, or null (never)'],
+      [{ auto_revoke_unused_days: -1 }, 'auto_revoke_unused_days: expected a whole number of days from 1 to 36500'],
+      [{ auto_revoke_unused_days: 36_501 }, 'auto_revoke_unused_days: expected a whole number of days from 1 to 36500'],
+      [{ auto_revoke_unused_days: 1.5 }, 'auto_revoke_unused_days: expected a whole number of days from 1 to 36500'],
+      [{ auto_revoke_unused_days: 'x' }, 'auto_revoke_unused_days: expected a whole number of days from 1 to 36500'],
+      [{ auto_revoke_unused_days: '30' }, 'auto_revoke_unused_days'],
     ])('answers 400 naming the problem for PATCH %j and changes nothing', async (body, mention) => {
       const target = await ctx.createOrg('target');
       const before = await orgRows();

@@ -28,6 +28,7 @@ describe.each(DIALECTS)('/v1/orgs, happy paths on $dialect', (dialectCase) => {
         disabled: false,
         disabled_at: null,
         require_mfa: false,
+        auto_revoke_unused_days: null,
         created_at: iso(ctx.clock.now()),
         created_by: ctx.root.key.id,
       });
@@ -127,6 +128,43 @@ describe.each(DIALECTS)('/v1/orgs, happy paths on $dialect', (dialectCase) => {
       expect(events.map((e) => e.details)).toEqual([{ changes: { allowed_scopes: { from: ['agents:edit', 'runtime:run'], to: null } } }, { changes }]);
       await as(rootToken).patch(`/v1/orgs/${created.org.id}`, { allowed_scopes: null }).expect(200);
       expect(await auditEvents(ctx, created.org.id, { action: 'org.updated' })).toHaveLength(2);
+    });
+
+    it('creates an org with auto_revoke_unused_days, audited with it in org.created', async () => {
+      const res = await request(ctx.app).post('/v1/orgs').set('Authorization', `Bearer ${rootToken}`).send({ name: 'Tidy', auto_revoke_unused_days: 90 }).expect(201);
+      expect(res.body.org.auto_revoke_unused_days).toBe(90);
+      expect((await as(rootToken).get(`/v1/orgs/${res.body.org.id}`).expect(200)).body.auto_revoke_unused_days).toBe(90);
+      const [event] = await auditEvents(ctx, res.body.org.id, { action: 'org.created' });
+      expect(event!.details).toEqual({ name: 'Tidy', allowed_scopes: null, auto_revoke_unused_days: 90 });
+    });
+
+    it('sets and turns off auto_revoke_unused_days, each change audited in both logs as org.updated with from and to', async () => {
+      const created = await ctx.createOrg('policy');
+      const set = await as(rootToken).patch(`/v1/orgs/${created.org.id}`, { auto_revoke_unused_days: 30 }).expect(200);
+      expect(set.body).toMatchObject({ id: created.org.id, auto_revoke_unused_days: 30 });
+      expect(await ctx.db.selectFrom('orgs').select('auto_revoke_unused_days').where('id', '=', created.org.id).executeTakeFirstOrThrow()).toEqual({ auto_revoke_unused_days: 30 });
+      await as(rootToken).patch(`/v1/orgs/${created.org.id}`, { auto_revoke_unused_days: 30 }).expect(200);
+      const off = await as(rootToken).patch(`/v1/orgs/${created.org.id}`, { auto_revoke_unused_days: null }).expect(200);
+      expect(off.body.auto_revoke_unused_days).toBeNull();
+      for (const orgId of [created.org.id, ctx.root.org.id]) {
+        const events = await auditEvents(ctx, orgId, { action: 'org.updated', target_id: created.org.id });
+        expect(events.map((e) => e.details)).toEqual([
+          { changes: { auto_revoke_unused_days: { from: 30, to: null } } },
+          { changes: { auto_revoke_unused_days: { from: null, to: 30 } } },
+        ]);
+        expect(events[0]).toMatchObject({ actor: ctx.root.key.id });
+      }
+    });
+
+    it('lets an org’s own owners set its auto_revoke_unused_days, their keys’ hygiene', async () => {
+      const tenant = await ctx.createOrg('self-governed');
+      const owner = await ctx.tokenOf({ orgId: tenant.org.id, keyId: tenant.key.id, secret: tenant.secret });
+      const res = await as(owner).patch(`/v1/orgs/${tenant.org.id}`, { auto_revoke_unused_days: 180, require_mfa: true }).expect(200);
+      expect(res.body).toMatchObject({ auto_revoke_unused_days: 180, require_mfa: true });
+      const [event] = await auditEvents(ctx, tenant.org.id, { action: 'org.updated' });
+      expect(event).toMatchObject({ actor: tenant.key.id, details: { changes: { auto_revoke_unused_days: { from: null, to: 180 }, require_mfa: { from: false, to: true } } } });
+      // Filed once: the actor's org is the org itself.
+      expect(await auditEvents(ctx, ctx.root.org.id, { action: 'org.updated', target_id: tenant.org.id })).toEqual([]);
     });
 
     it('disables an org at once: its exchanges are invalid_client audited as org_disabled, its admin calls 401; enabling restores both', async () => {

@@ -5,6 +5,7 @@ import { TEST_AUDIENCES } from '../helpers/catalog.js';
 import { runCommonAuthTests } from '../helpers/common-auth.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
+import { createPerson, session } from '../helpers/people.js';
 import { QueryCounter } from '../helpers/query-counter.js';
 import { createApp } from '../../src/app.js';
 
@@ -45,6 +46,47 @@ describe.each(DIALECTS)('/v1/orgs, security on $dialect', (dialectCase) => {
       // Its own org it may read (an org's owners hold admin.users:full), and require a second factor of its people.
       expect((await bearer(request(ctx.app).get(own)).expect(200)).body).toMatchObject({ id: tenant.org.id, require_mfa: false });
       expect((await bearer(request(ctx.app).patch(own)).send({ require_mfa: true }).expect(200)).body.require_mfa).toBe(true);
+    });
+
+    describe('auto_revoke_unused_days', () => {
+      const policyOf = async (orgId: string) =>
+        (await ctx.db.selectFrom('orgs').select('auto_revoke_unused_days').where('id', '=', orgId).executeTakeFirstOrThrow()).auto_revoke_unused_days;
+
+      it('lets no org’s admin set another org’s policy, and changes nothing', async () => {
+        const a = await ctx.createOrg('A');
+        const b = await ctx.createOrg('B');
+        const tokenA = await ctx.tokenOf({ orgId: a.org.id, keyId: a.key.id, secret: a.secret });
+        for (const target of [b.org.id, ctx.root.org.id]) {
+          const res = await request(ctx.app).patch(`/v1/orgs/${target}`).set('Authorization', `Bearer ${tokenA}`).send({ auto_revoke_unused_days: 1 }).expect(403);
+          expect(res.body).toMatchObject({ code: 'insufficient_scope', required_scope: 'admin.orgs:full' });
+          expect(await policyOf(target)).toBeNull();
+        }
+        const ownerOfA = await createPerson(ctx, { orgId: a.org.id, role: 'owner' });
+        await session(ctx.app, ownerOfA).patch(`/v1/orgs/${b.org.id}`, { auto_revoke_unused_days: 1 }).expect(403);
+        expect(await policyOf(b.org.id)).toBeNull();
+        expect(await auditEvents(ctx, b.org.id, { action: 'org.updated' })).toEqual([]);
+        // Its own: yes.
+        await session(ctx.app, ownerOfA).patch(`/v1/orgs/${a.org.id}`, { auto_revoke_unused_days: 45 }).expect(200);
+        expect(await policyOf(a.org.id)).toBe(45);
+      });
+
+      it('refuses an org’s viewers and editors (403), who do not hold the power over its people', async () => {
+        const org = await ctx.createOrg('people');
+        for (const role of ['viewer', 'editor'] as const) {
+          const person = await createPerson(ctx, { orgId: org.org.id, role });
+          const res = await session(ctx.app, person).patch(`/v1/orgs/${org.org.id}`, { auto_revoke_unused_days: 7 }).expect(403);
+          expect(res.body.code).toBe('insufficient_scope');
+        }
+        expect(await policyOf(org.org.id)).toBeNull();
+      });
+
+      it('lets a tenant owner set the policy only alongside the other owners’ fields, never with the operator’s', async () => {
+        const tenant = await ctx.createOrg('mixed');
+        const token = await ctx.tokenOf({ orgId: tenant.org.id, keyId: tenant.key.id, secret: tenant.secret });
+        const res = await request(ctx.app).patch(`/v1/orgs/${tenant.org.id}`).set('Authorization', `Bearer ${token}`).send({ auto_revoke_unused_days: 7, name: 'renamed' }).expect(403);
+        expect(res.body.required_scope).toBe('admin.orgs:full');
+        expect(await policyOf(tenant.org.id)).toBeNull();
+      });
     });
 
     describe('tenancy for downstream APIs: the attack of one org on another org’s API', () => {

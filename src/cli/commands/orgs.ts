@@ -2,12 +2,12 @@
 // created with an `admin` app and key, with the allowance of scopes its apps may hold.
 import { Option, type Command } from 'commander';
 import { deleteOrg, showOrg, updateOrg, type UpdateOrgInput } from '../../domain/org-admin.js';
-import { createOrg, listOrgs, type OrgView } from '../../domain/orgs.js';
+import { AUTO_REVOKE_UNUSED_DAYS_MAX, createOrg, listOrgs, type OrgView } from '../../domain/orgs.js';
 import { renderOrg, renderPage } from '../../http/render.js';
 import { outputFor, UsageError, withSession, type CliIo } from '../context.js';
 import { createdOrgJson } from '../json.js';
 import { pageTable, secretBlock, type Output } from '../output.js';
-import { collectScopes, example, idArgument, jsonOption, pageOptions, type PageOptions } from '../options.js';
+import { collectScopes, example, idArgument, jsonOption, pageOptions, wholeNumber, type PageOptions } from '../options.js';
 
 /** Key-value lines describing an org for people. */
 function describeOrg(out: Output, org: OrgView): void {
@@ -18,6 +18,10 @@ function describeOrg(out: Output, org: OrgView): void {
     ['allowed scopes', org.allowed_scopes === null ? 'every non-admin scope of the catalogue (default)' : org.allowed_scopes.join(' ') || '(none)'],
     ['effective', org.effective_allowed_scopes.join(' ') || '(none)'],
     ['second factor', org.require_mfa ? 'required of its people' : 'optional'],
+    [
+      'unused keys',
+      org.auto_revoke_unused_days === null ? 'kept (never revoked by the server)' : `revoked after ${org.auto_revoke_unused_days} days unused`,
+    ],
     ['created', `${out.ago(org.created_at)} by ${org.created_by}`],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
@@ -30,8 +34,15 @@ interface UpdateOptions {
   readonly allowAllScopes?: boolean;
   readonly allowNoScopes?: boolean;
   readonly requireMfa?: boolean;
+  /** A number of days, or false for --no-auto-revoke-unused-days. */
+  readonly autoRevokeUnusedDays?: number | false;
   readonly json?: boolean;
 }
+
+const autoRevokeOption = () =>
+  new Option('--auto-revoke-unused-days <days>', 'revoke its active keys unused (or, never used, created) this many days ago, on the server, reason "unused"').argParser(
+    wholeNumber(1, AUTO_REVOKE_UNUSED_DAYS_MAX),
+  );
 
 export function registerOrgs(program: Command, io: CliIo): void {
   const orgs = program
@@ -42,18 +53,20 @@ export function registerOrgs(program: Command, io: CliIo): void {
     .command('create')
     .description('Create an organization with an `admin` app (the built-in admin scopes) and a first key for it')
     .argument('<name>', 'a name for people, 1-100 characters')
+    .addOption(autoRevokeOption())
     .addOption(jsonOption())
     .addHelpText(
       'after',
       example(
-        'scope-auth orgs create "Acme Corp"',
+        ['scope-auth orgs create "Acme Corp"', 'scope-auth orgs create "Acme Corp" --auto-revoke-unused-days 90'],
         "Prints the admin key's secret once: hand it to the organization's admin.",
         'Its apps may be granted the scopes of SCOPE_AUTH_ORG_DEFAULT_SCOPES (default: every non-admin scope); "orgs update --allow-scope" changes that.',
       ),
     )
-    .action(async (name: string, options: { json?: boolean }) => {
+    .action(async (name: string, options: { autoRevokeUnusedDays?: number; json?: boolean }) => {
       const out = outputFor(io);
-      const created = await withSession(io, async (session) => createOrg(session.deps, await session.rootActor(), { name }));
+      const input = { name, ...(options.autoRevokeUnusedDays === undefined ? {} : { autoRevokeUnusedDays: options.autoRevokeUnusedDays }) };
+      const created = await withSession(io, async (session) => createOrg(session.deps, await session.rootActor(), input));
       if (options.json) return out.json(createdOrgJson(created));
       out.line(`Created organization ${out.paint('bold', created.org.name)} (${created.org.id}).`);
       out.line(`Its app "${created.adminApp.name}" (${created.adminApp.id}) holds ${created.adminApp.scopes.join(' ')};`);
@@ -97,7 +110,9 @@ export function registerOrgs(program: Command, io: CliIo): void {
 
   orgs
     .command('update')
-    .description("Rename an organization, set its allowance (the catalogue scopes its apps may be granted; every app's next token carries only scopes within it), or require a second factor of its people")
+    .description(
+      "Rename an organization, set its allowance (the catalogue scopes its apps may be granted; every app's next token carries only scopes within it), require a second factor of its people, or have its unused keys revoked",
+    )
     .argument('<org_id>', 'the organization', idArgument('org'))
     .addOption(new Option('--name <name>', 'a new name'))
     .addOption(
@@ -109,6 +124,8 @@ export function registerOrgs(program: Command, io: CliIo): void {
     .addOption(new Option('--allow-no-scopes', 'allow no catalogue scope: its apps keep only admin scopes').conflicts('allowScope'))
     .addOption(new Option('--require-mfa', 'require a second factor of its people: who has none signs in to enrolment first'))
     .addOption(new Option('--no-require-mfa', 'make the second factor optional again (the default)'))
+    .addOption(autoRevokeOption())
+    .addOption(new Option('--no-auto-revoke-unused-days', 'never revoke its keys for being unused (the default)'))
     .addOption(jsonOption())
     .addHelpText(
       'after',
@@ -116,8 +133,10 @@ export function registerOrgs(program: Command, io: CliIo): void {
         [
           'scope-auth orgs update org_01J... --allow-scope runtime:run --allow-scope agents:view',
           'scope-auth orgs update org_01J... --name "Acme Inc" --allow-all-scopes',
+          'scope-auth orgs update org_01J... --auto-revoke-unused-days 90',
         ],
         'Levels and implications expand as usual: agents:edit allows agents:view too. Admin scopes are outside allowances.',
+        `Keys unused that long already are revoked at the server's next sweep (within 5 minutes): "keys stale --org ORG --unused-days N" lists them first.`,
       ),
     )
     .action(async (orgId: string, options: UpdateOptions) => {
@@ -128,9 +147,12 @@ export function registerOrgs(program: Command, io: CliIo): void {
         ...(options.name === undefined ? {} : { name: options.name }),
         ...(allowance === undefined ? {} : { allowedScopes: allowance }),
         ...(options.requireMfa === undefined ? {} : { requireMfa: options.requireMfa }),
+        ...(options.autoRevokeUnusedDays === undefined ? {} : { autoRevokeUnusedDays: options.autoRevokeUnusedDays === false ? null : options.autoRevokeUnusedDays }),
       };
       if (Object.keys(input).length === 1) {
-        throw new UsageError('nothing to change: give at least one of --name, --allow-scope, --allow-all-scopes, --allow-no-scopes, --require-mfa, --no-require-mfa');
+        throw new UsageError(
+          'nothing to change: give at least one of --name, --allow-scope, --allow-all-scopes, --allow-no-scopes, --require-mfa, --no-require-mfa, --auto-revoke-unused-days, --no-auto-revoke-unused-days',
+        );
       }
       const org = await withSession(io, async (session) => updateOrg(session.deps, await session.rootActor(), input));
       if (options.json) return out.json(renderOrg(org));
