@@ -55,6 +55,9 @@ import { createSessionAuthority, sessionSettings } from './domain/sessions.js';
 import { createSignIn } from './domain/sign-in.js';
 import { createSecondFactorCheck } from './domain/second-factor-check.js';
 import type { PeriodicJob } from './domain/periodic-job.js';
+import type { LeakSignatures } from './domain/leak-signatures.js';
+import type { SecretDigest } from './domain/secret-digest.js';
+import { leaksRoutes } from './routes/leaks.js';
 import type { Db } from './store/database.js';
 import { createConsole } from './console/index.js';
 
@@ -73,8 +76,18 @@ export interface AppDeps {
   readonly refusalAudit: RefusalAudit;
   /** Sign-in and sessions: their throttle and refusal audit (started and stopped with the others), and more. */
   readonly people: PeopleServices;
+  /** The lookup digest of new keys' secrets (domain/secret-digest.ts), under a key derived from the KEK. */
+  readonly secretDigest: SecretDigest;
+  /** Leak reports (POST /v1/leaks): their throttle (started and stopped with the others) and GitHub's signatures. */
+  readonly leaks: LeakServices;
   /** Background jobs (each on one instance at a time, domain/periodic-job.ts), started and stopped by the server. */
   readonly jobs: readonly PeriodicJob[];
+}
+
+export interface LeakServices {
+  /** Of kind `leak`: every unsigned report counts, per client. */
+  readonly throttle: Throttle;
+  readonly signatures: LeakSignatures;
 }
 
 export interface PeopleServices {
@@ -182,6 +195,7 @@ export function createApp(deps: AppDeps): App {
     mfaRoutes({ secondFactor: { ...deps, kek: deps.people.kek }, auth: enrolmentAuth, verifySecondFactor: signIn.verifySecondFactor }),
     meRoutes({ ...admin, auth: enrolmentAuth, csrf: deps.people.csrf, cookie, verifyCurrentPassword: signIn.verifyCurrentPassword }),
     invitationsRoutes({ admin: deps, answer, origin }),
+    leaksRoutes({ ...deps, argon2Queue }),
   ];
   // The admin console: its pages call the same use cases through the same authentication.
   const adminConsole = config.console ? createConsole({ admin: deps, config, adminAuth, enrolmentAuth, signIn, cookie, csrf: deps.people.csrf, origin, keyring: deps.keyring, kek: deps.people.kek }) : null;

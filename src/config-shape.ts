@@ -1,6 +1,7 @@
 // The shape of the configuration: what loadConfig (config.ts) returns, with the closed
 // sets of values some variables take. No reading of the environment here.
 import type { TrustProxy } from './config-network.js';
+import type { LeaksConfig } from './config-leaks.js';
 import type { PeopleConfig } from './config-people.js';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
@@ -78,4 +79,6 @@ export interface Config {
   readonly people: PeopleConfig;
   /** SCOPE_AUTH_CONSOLE: the admin console at /console (config-console.ts). */
   readonly console: boolean;
+  /** Leak reports, POST /v1/leaks: the keys of their signatures and the throttle (config-leaks.ts). */
+  readonly leaks: LeaksConfig;
 }

@@ -5,6 +5,7 @@ import { ConfigError } from './config-error.js';
 import { databaseUrl, kek } from './config-secrets.js';
 import { peopleConfig, type PeopleConfig } from './config-people.js';
 import { CONSOLE_SWITCH_EXPECTED, consoleSwitch } from './config-console.js';
+import { LEAK_REPORTS_PER_MINUTE_MAX, leaksConfig } from './config-leaks.js';
 import { availableParallelism } from 'node:os';
 import { LOG_LEVELS, SIGNING_ALGS, type Config } from './config-shape.js';
 
@@ -55,6 +56,9 @@ export const DEFAULTS = {
   SCOPE_AUTH_SESSION_IDLE: '1800', // 30 min without a request ends a session
   SCOPE_AUTH_SESSION_MAX: '43200', // 12 h after sign-in at most
   SCOPE_AUTH_CONSOLE: 'true', // false: no admin console at /console
+  // Leak reports, POST /v1/leaks (config-leaks.ts).
+  SCOPE_AUTH_LEAK_REPORT_KEYS: '', // empty: signatures on reports are not checked; else a file of GitHub's (or PEM) public keys
+  SCOPE_AUTH_LEAK_REPORTS_PER_MINUTE: '10', // per client address; reports GitHub signed are not counted
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -230,6 +234,7 @@ export function loadConfig(env: Env): Config {
     tokenTtlMinSeconds: 60,
     people: people(env),
     console: consoleSwitch(read(env, 'SCOPE_AUTH_CONSOLE')) ?? invalid('SCOPE_AUTH_CONSOLE', read(env, 'SCOPE_AUTH_CONSOLE'), CONSOLE_SWITCH_EXPECTED),
+    leaks: leaksConfig(read(env, 'SCOPE_AUTH_LEAK_REPORT_KEYS'), int(env, 'SCOPE_AUTH_LEAK_REPORTS_PER_MINUTE', 1, LEAK_REPORTS_PER_MINUTE_MAX)),
   });
 }
 

@@ -155,6 +155,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     deps.refusalAudit.start();
     deps.people.throttle.start();
     deps.people.refusalAudit.start();
+    deps.leaks.throttle.start();
     for (const job of deps.jobs) job.start();
     const address = server.address() as AddressInfo;
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -186,6 +187,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
           deps.throttle.stop();
           await deps.refusalAudit.stop();
           deps.people.throttle.stop();
+          deps.leaks.throttle.stop();
           await deps.people.refusalAudit.stop();
           await changes?.close();
           await deps.lastUsed.stop();

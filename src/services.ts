@@ -16,6 +16,8 @@ import { createThrottle } from './domain/throttle.js';
 import { randomToken } from './domain/opaque-tokens.js';
 import { createCsrf } from './domain/sessions.js';
 import { SESSION_REFUSED_ACTION } from './domain/sign-in.js';
+import { createLeakSignatures } from './domain/leak-signatures.js';
+import { createSecretDigest } from './domain/secret-digest.js';
 import { createLifecycle } from './http/lifecycle.js';
 import { createMetrics } from './http/metrics.js';
 import type { ChangeFeed } from './store/change-feed.js';
@@ -78,6 +80,18 @@ export async function createServices(config: Config, options: ServiceOptions): P
       dummyPasswordHash: await hasher.hash(randomToken()),
       csrf: createCsrf(options.kek),
       kek: options.kek,
+    },
+    secretDigest: createSecretDigest(options.kek),
+    leaks: {
+      // Every report counts, against both limits alike: the kind has counters of its own.
+      throttle: createThrottle({
+        limits: { keyFailuresPerMinute: config.leaks.reportsPerMinute, ipFailuresPerMinute: config.leaks.reportsPerMinute },
+        clock,
+        logger,
+        kind: 'leak',
+        ...counters,
+      }),
+      signatures: createLeakSignatures({ file: config.leaks.reportKeysFile, keys: config.leaks.reportKeys, logger }),
     },
     jobs: [createKeyPoliciesJob({ db, clock, logger, catalog, metrics })],
   };

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       tokenTtlMinSeconds: 60,
       people: { invitationTtlSeconds: 259_200, sessionIdleSeconds: 1800, sessionMaxSeconds: 43_200 },
       console: true,
+      leaks: { reportKeysFile: null, reportKeys: [], reportsPerMinute: 10 },
     });
   });
 
@@ -219,6 +220,9 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_SESSION_MAX', '0', 'expected a whole number from 300 to 7776000'],
       ['SCOPE_AUTH_SESSION_IDLE', '7200', 'must not exceed SCOPE_AUTH_SESSION_MAX (3600)', { SCOPE_AUTH_SESSION_MAX: '3600' }],
       ['SCOPE_AUTH_CONSOLE', 'maybe', 'expected true or false'],
+      // The keys file's content: test/config-leaks.test.ts.
+      ['SCOPE_AUTH_LEAK_REPORT_KEYS', '/nonexistent/secret_scanning.json', 'the file cannot be read (ENOENT)'],
+      ['SCOPE_AUTH_LEAK_REPORTS_PER_MINUTE', '0', 'expected a whole number from 1 to 10000'],
     ];
 
     it('lowers the default token lifetime with a lower maximum when the lifetime is not set', () => {

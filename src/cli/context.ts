@@ -8,6 +8,8 @@ import { loadConfig, type Config } from '../config.js';
 import { cliActor, type Actor, type AdminDeps } from '../domain/actor.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import { createArgon2Hasher } from '../domain/hashing.js';
+import { loadKek } from '../domain/kek.js';
+import { createSecretDigest, type SecretDigest } from '../domain/secret-digest.js';
 import { loadCatalog } from '../domain/scopes.js';
 import { createDatabase, DatabaseNotFoundError, migrationStatus, type DatabaseHandle, type Db } from '../store/database.js';
 import { hasAuditEvents } from '../store/audit-events.js';
@@ -128,11 +130,13 @@ export async function withSession<T>(io: CliIo, work: (session: Session) => Prom
   const handle = await openDatabase(config);
   try {
     const db = handle.db;
-    // The admin use cases need no signing key, so neither does the CLI for them: no KEK
-    // is read, and a command works from any directory that has the server's environment.
+    // The admin use cases need no signing key, so neither does the CLI for them: the KEK is
+    // read only to make a new key's lookup digest, and a command works from any directory
+    // that has the server's environment.
     const deps: AdminDeps = {
       db,
       hasher: createArgon2Hasher(config.argon2),
+      secretDigest: cliSecretDigest(config, io),
       clock: io.clock ?? systemClock,
       catalog: loadCatalog(config.catalogPath),
       config,
@@ -163,6 +167,37 @@ export async function withSession<T>(io: CliIo, work: (session: Session) => Prom
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The server's KEK when this process can read it (SCOPE_AUTH_KEK, SCOPE_AUTH_KEK_FILE, or
+ * keys/kek in SCOPE_AUTH_KEYS_DIR), else null: the CLI never creates one, as a new KEK could
+ * not decrypt the server's keys.
+ */
+export function existingKek(config: Config): Buffer | null {
+  if (config.kek !== null) return config.kek;
+  if (!existsSync(join(config.keysDir, 'kek'))) return null;
+  return loadKek(null, config.keysDir).kek;
+}
+
+/**
+ * New keys' lookup digest, which leak reports find a key by, is keyed by the server's KEK. It
+ * is read when the first key is made; without one the key gets no digest, and stderr says so.
+ */
+function cliSecretDigest(config: Config, io: CliIo): SecretDigest {
+  let digest: SecretDigest | undefined;
+  return (secret) => {
+    if (digest === undefined) {
+      const kek = existingKek(config);
+      if (kek === null) {
+        io.stderr.write(
+          `scope-auth: note: no key-encryption key (SCOPE_AUTH_KEK is not set and ${join(config.keysDir, 'kek')} does not exist), so the new key gets no lookup digest: a leak report of its secret (POST /v1/leaks, keys report-leak) cannot find it. Run with the server's SCOPE_AUTH_KEK or SCOPE_AUTH_KEYS_DIR to avoid this.\n`,
+        );
+      }
+      digest = kek === null ? () => null : createSecretDigest(kek);
+    }
+    return digest(secret);
+  };
 }
 
 /**

@@ -7,6 +7,7 @@ import type { Db } from '../store/database.js';
 import { InsufficientScopeError } from '../errors.js';
 import type { Clock } from './clock.js';
 import type { SecretHasher } from './hashing.js';
+import type { SecretDigest } from './secret-digest.js';
 import type { Catalog } from './scopes.js';
 
 export interface Actor {
@@ -23,6 +24,8 @@ export interface Actor {
 export interface AdminDeps {
   readonly db: Db;
   readonly hasher: SecretHasher;
+  /** The lookup digest of each new key's secret, which finds the key when its secret is reported leaked. */
+  readonly secretDigest: SecretDigest;
   readonly clock: Clock;
   readonly catalog: Catalog;
   readonly config: Pick<Config, 'keyMaxLifetimeDays' | 'tokenTtlMaxSeconds' | 'tokenTtlMinSeconds' | 'audience' | 'orgDefaultScopes' | 'issuer' | 'people'>;

@@ -9,7 +9,6 @@ import { recordActorAudit } from './audit.js';
 import { generateSecret, newId, secretHint } from './credentials.js';
 import { forcedDetails, guardLastRootAdmin } from './last-root-admin.js';
 import { requireWithinCaller } from './least-privilege.js';
-import type { SecretHasher } from './hashing.js';
 import { KEY_STATUSES, toKeyView, type KeyStatus, type KeyView } from './key-status.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
 
@@ -21,15 +20,18 @@ export interface NewKey {
   readonly actor: string;
 }
 
+/** What making a key's row takes: the argon2 hasher and the lookup digest of leak reports (secret-digest.ts). */
+export type KeyMaker = Pick<AdminDeps, 'hasher' | 'secretDigest'>;
+
 /** Builds the row of a new key (hashing its secret) without storing it, so callers can insert it in their transaction. */
-export async function prepareKey(hasher: SecretHasher, nowMs: number, input: NewKey): Promise<{ row: ApiKeyRow; secret: string }> {
+export async function prepareKey(maker: KeyMaker, nowMs: number, input: NewKey): Promise<{ row: ApiKeyRow; secret: string }> {
   const secret = generateSecret();
   const row: ApiKeyRow = {
     id: newId('key', nowMs),
     org_id: input.orgId,
     app_id: input.appId,
     name: input.name,
-    secret_hash: await hasher.hash(secret),
+    secret_hash: await maker.hasher.hash(secret),
     secret_hint: secretHint(secret),
     created_at: nowMs,
     created_by: input.actor,
@@ -42,7 +44,7 @@ export async function prepareKey(hasher: SecretHasher, nowMs: number, input: New
     use_count: 0,
     scopes: null,
     allowed_ips: null,
-    secret_digest: null,
+    secret_digest: maker.secretDigest(secret),
     expiring_notified_at: null,
     expired_notified_at: null,
     unused_notified_at: null,
@@ -170,7 +172,7 @@ export async function createKey(
   const now = deps.clock.now();
   const expiresAt = resolveKeyExpiry(deps, now, input.expiresAt);
   // Hash before the transaction: argon2 is slow and SQLite has one writer.
-  const { row, secret } = await prepareKey(deps.hasher, now, { orgId: actor.orgId, appId: app.id, name, expiresAt, actor: actor.id });
+  const { row, secret } = await prepareKey(deps, now, { orgId: actor.orgId, appId: app.id, name, expiresAt, actor: actor.id });
   await deps.db.transaction().execute(async (trx) => {
     await keysStore.insertApiKey(trx, row);
     await recordActorAudit(trx, deps.clock, actor, {
@@ -240,7 +242,7 @@ export async function rollKey(
   const graceEnd = now + input.graceSeconds * 1000;
   const oldExpiresAt = old.expires_at === null ? graceEnd : Math.min(old.expires_at, graceEnd);
 
-  const { row, secret } = await prepareKey(deps.hasher, now, { orgId: actor.orgId, appId: old.app_id, name: old.name, expiresAt, actor: actor.id });
+  const { row, secret } = await prepareKey(deps, now, { orgId: actor.orgId, appId: old.app_id, name: old.name, expiresAt, actor: actor.id });
   await deps.db.transaction().execute(async (trx) => {
     if (!(await keysStore.setApiKeyExpiry(trx, actor.orgId, old.id, oldExpiresAt))) {
       throw new ConflictError(`key ${old.id} was revoked or deleted meanwhile`);

@@ -11,6 +11,7 @@ import { recordAudit } from './audit.js';
 import type { Clock } from './clock.js';
 import { newId } from './credentials.js';
 import type { SecretHasher } from './hashing.js';
+import type { SecretDigest } from './secret-digest.js';
 import { toKeyView, type KeyView } from './key-status.js';
 import { defaultAllowance, effectiveAllowance, type Allowance } from './allowances.js';
 import { prepareKey } from './keys.js';
@@ -23,6 +24,7 @@ import { issueLink } from './user-links.js';
 export interface OrgDeps {
   readonly db: Db;
   readonly hasher: SecretHasher;
+  readonly secretDigest: SecretDigest;
   readonly clock: Clock;
   readonly catalog: Catalog;
 }
@@ -74,7 +76,7 @@ export async function createOrgWithAdmin(
     deleted_at: null,
     allowed_ips: null,
   };
-  const { row: key, secret } = await prepareKey(deps.hasher, now, {
+  const { row: key, secret } = await prepareKey(deps, now, {
     orgId: org.id,
     appId: adminApp.id,
     name: 'admin',

@@ -65,9 +65,10 @@ export interface ThrottleOptions {
    * What is counted, as the prefix of its counters' keys: `key` (the default) for exchanges,
    * per client and per (client, key id); `signin` for people's sign-ins, per client and per
    * (client, email). Each kind has counters of its own, so failed sign-ins never throttle a
-   * client's exchanges, nor the reverse.
+   * client's exchanges, nor the reverse. `leak` counts leak reports (POST /v1/leaks), every
+   * one of them, per client.
    */
-  readonly kind?: 'key' | 'signin';
+  readonly kind?: 'key' | 'signin' | 'leak';
 }
 
 /**
@@ -77,6 +78,9 @@ export interface ThrottleOptions {
 const MAX_TRACKED = 30_000;
 
 const WINDOW_MS = 60_000;
+
+/** Each kind's counters: per client, and per (client, key id or email). */
+const PREFIXES = { key: ['ip', 'key'], signin: ['signin-ip', 'signin'], leak: ['leak-ip', 'leak'] } as const;
 
 const ATTEMPT = { count: 1, failures: 0 };
 const FAILURE = { count: 1, failures: 1 };
@@ -95,7 +99,7 @@ export function createThrottle(options: ThrottleOptions): Throttle {
   const shared = options.counters ?? local;
   const blocked = createBoundedWindows<Windowed>(maxTracked);
   let timer: NodeJS.Timeout | undefined;
-  const [clientPrefix, pairPrefix] = options.kind === 'signin' ? ['signin-ip', 'signin'] : ['ip', 'key'];
+  const [clientPrefix, pairPrefix] = PREFIXES[options.kind ?? 'key'];
 
   /** The address's counter first, then the pair's: every store statement locks rows in this order. */
   function subjectsOf(ip: string, keyId: string): [Subject, Subject] {

@@ -3,6 +3,7 @@
 // says a request may hold is what the server accepts.
 import { adminOperations } from './admin-operations.js';
 import { componentSchemas } from './components.js';
+import { leakOperations } from './leak-operations.js';
 import { operationObject, templateOf, type Operation } from './operations.js';
 import { peopleOperations } from './people-operations.js';
 import { publicOperations } from './public-operations.js';
@@ -17,7 +18,7 @@ export interface OpenApiInputs {
 }
 
 export function allOperations(inputs: Pick<OpenApiInputs, 'tokenTtlMaxSeconds'>): Operation[] {
-  return [...publicOperations(), ...adminOperations(inputs.tokenTtlMaxSeconds), ...peopleOperations()];
+  return [...publicOperations(), ...adminOperations(inputs.tokenTtlMaxSeconds), ...leakOperations(), ...peopleOperations()];
 }
 
 const DESCRIPTION = `A self-hosted auth server that exchanges long-lived API keys for short-lived, scoped JWTs (RFC 9068).

@@ -109,6 +109,32 @@ export async function recordLastUsed(db: Db, updates: readonly LastUsedUpdate[])
   });
 }
 
+/** What a leak report needs about a key its secret may be: enough to verify the secret and revoke the key. */
+export interface LeakCandidateRow {
+  id: string;
+  org_id: string;
+  app_id: string;
+  name: string;
+  secret_hash: string;
+  secret_digest: string | null;
+  revoked_at: number | null;
+}
+
+/**
+ * The keys whose lookup digest is one of `digests`, across all orgs: a leaked secret is
+ * reported by whoever found it, who knows neither its org nor its key. Normally one key per
+ * digest; the caller verifies the secret against each hash before believing any.
+ */
+export async function findKeysByDigest(db: Db, digests: readonly string[]): Promise<LeakCandidateRow[]> {
+  if (digests.length === 0) return [];
+  return db
+    .selectFrom('api_keys')
+    .select(['id', 'org_id', 'app_id', 'name', 'secret_hash', 'secret_digest', 'revoked_at'])
+    .where('secret_digest', 'in', [...digests])
+    .orderBy('id')
+    .execute();
+}
+
 /** A key as admins see it: never the hash or the digest, nor the reminders' bookkeeping. */
 export type ApiKeyView = Omit<
   ApiKeyRow,

@@ -110,7 +110,7 @@ describe.each(DIALECTS)('the CLI and the database schema on $dialect', (dialectC
 
     it('runs an operator session once the server has created the root organization', async () => {
       const hasher = createArgon2Hasher({ memoryKiB: 1024, timeCost: 1, parallelism: 1 });
-      await bootstrapRootOrg({ db: await db(), hasher, clock: systemClock, catalog: loadCatalog(null) });
+      await bootstrapRootOrg({ db: await db(), hasher, secretDigest: () => null, clock: systemClock, catalog: loadCatalog(null) });
       const json = <T>(...args: string[]) => cli.json<T>(args, { SCOPE_AUTH_DATABASE_URL: url });
 
       const org = await json<{ org: { id: string } }>('orgs', 'create', 'acme');

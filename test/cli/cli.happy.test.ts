@@ -41,7 +41,8 @@ describe('the scope-auth CLI', () => {
   beforeAll(async () => {
     // The CLI runs on the real clock; the in-process API (for comparisons) starts there too.
     ctx = await createTestContext({ dialect: 'sqlite', clock: createTestClock(Date.now()), catalog: { audiences: [...TEST_AUDIENCES] } });
-    env = { SCOPE_AUTH_DATABASE_URL: databaseUrlFor(ctx.database), SCOPE_AUTH_CATALOG: ctx.deps.config.catalogPath! };
+    // The server's KEK, as an operator's shell has it: new keys' lookup digests are made with it.
+    env = { SCOPE_AUTH_DATABASE_URL: databaseUrlFor(ctx.database), SCOPE_AUTH_CATALOG: ctx.deps.config.catalogPath!, SCOPE_AUTH_KEK: ctx.kek.toString('base64') };
     rootToken = (await ctx.tokenFor(['admin.orgs:full', 'admin.apps:full', 'admin.audit:view'])).token;
   });
   afterAll(async () => ctx?.close());

@@ -91,7 +91,7 @@ export async function createTestContext(options: {
       return record;
     },
     async createKey(orgId, appId, extra = {}) {
-      const { row, secret } = await prepareKey(deps.hasher, clock.now(), {
+      const { row, secret } = await prepareKey(deps, clock.now(), {
         orgId,
         appId,
         name: extra.name ?? 'test key',

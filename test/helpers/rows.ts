@@ -3,6 +3,7 @@
 import { newId } from '../../src/domain/credentials.js';
 import type { SecretHasher } from '../../src/domain/hashing.js';
 import { prepareKey } from '../../src/domain/keys.js';
+import type { SecretDigest } from '../../src/domain/secret-digest.js';
 import { insertApiKey, type ApiKeyRow } from '../../src/store/api-keys.js';
 import { insertApp, type AppRecord } from '../../src/store/apps.js';
 import type { Db } from '../../src/store/database.js';
@@ -61,6 +62,7 @@ export function keyRow(orgId: string, appId: string, at: number, overrides: Part
 export interface SeedDeps {
   readonly db: Db;
   readonly hasher: SecretHasher;
+  readonly secretDigest: SecretDigest;
   readonly clock: { now(): number };
 }
 
@@ -74,7 +76,7 @@ export async function seedClient(
   const now = deps.clock.now();
   const app = appRow(orgId, now, { scopes, ...options.app });
   await insertApp(deps.db, app);
-  const { row: key, secret } = await prepareKey(deps.hasher, now, {
+  const { row: key, secret } = await prepareKey(deps, now, {
     orgId,
     appId: app.id,
     name: options.keyName ?? 'test key',

@@ -1,10 +1,11 @@
-// `scope-auth keys create | list | revoke | roll | delete | stale`: API keys are immutable;
-// they are issued, revoked, rolled (replaced, with a grace period) or deleted.
+// `scope-auth keys create | list | revoke | roll | delete | stale | report-leak`: API keys are
+// immutable; they are issued, revoked, rolled (replaced, with a grace period) or deleted.
 import { Option, type Command } from 'commander';
 import { createKey, deleteKey, listKeys, revokeKey, rollKey, ROLL_GRACE_MAX_SECONDS, type ListKeysInput } from '../../domain/keys.js';
 import { KEY_STATUSES, type KeyStatus, type KeyView } from '../../domain/key-status.js';
 import { renderKey, renderPage } from '../../http/render.js';
 import { outputFor, withSession, type CliIo } from '../context.js';
+import { registerReportLeak } from './keys-report-leak.js';
 import { createdKeyJson } from '../json.js';
 import { pageTable, secretBlock, stateColour, type Output } from '../output.js';
 import { duration, example, forceOption, idArgument, jsonOption, isoTime, pageOptions, wholeNumber, type PageOptions } from '../options.js';
@@ -248,4 +249,6 @@ export function registerKeys(program: Command, io: CliIo): void {
       out.line(`Revoke one with: scope-auth keys revoke <key_id> --org ${options.org} --reason "unused for ${days(options.unusedDays)}"`);
     }
   });
+
+  registerReportLeak(keys, io);
 }
