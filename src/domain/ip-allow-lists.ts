@@ -97,7 +97,7 @@ export function checkWithinAppList(field: string, keyList: readonly string[], ap
     return !app.some((outer) => contains(outer, range));
   });
   if (outside.length > 0) {
-    throw new InvalidRequestError(`${field}: ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} outside the app's allowed_ips (${appList.join(' ')}); a key's list narrows its app's`, {
+    throw new InvalidRequestError(`${field}: the app's allowed_ips (${appList.join(' ')}) do not hold ${outside.join(', ')}; a key's list narrows its app's`, {
       extra: { outside_app: outside },
     });
   }

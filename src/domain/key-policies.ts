@@ -38,7 +38,7 @@ export function checkKeyPolicy(catalog: Catalog, app: Pick<AppRecord, 'scopes' |
     const outside = scopes.filter((s) => !granted.has(s));
     if (outside.length > 0) {
       throw new InvalidRequestError(
-        `scopes: ${outside.join(', ')} ${outside.length > 1 ? 'are' : 'is'} not granted to this app (${[...granted].sort().join(' ') || 'nothing'}); a key's scopes narrow its app's`,
+        `scopes: the app does not grant ${outside.join(', ')} (it grants ${[...granted].sort().join(' ') || 'nothing'}); a key's scopes narrow its app's`,
         { extra: { outside_app: outside } },
       );
     }

@@ -89,7 +89,7 @@ describe('the scope-auth CLI when something is wrong', () => {
       [['apps', 'update', appId, '--org', orgId], 'nothing to change: give at least one of --name, --scope'],
       [['apps', 'create', '--org', orgId, '--name', 'x', '--scope', 'agents:view', '--allow-ip', '10.0.0.0/33'], 'scope-auth: --allow-ip: "10.0.0.0/33" has a prefix length outside 0–32'],
       [['apps', 'update', appId, '--org', orgId, '--allow-ip', '10.0.0.0/8', '--allow-any-ip'], "option '--allow-ip <cidr>' cannot be used with option '--allow-any-ip'"],
-      [['keys', 'create', '--org', orgId, '--app', appId, '--name', 'x', '--scope', 'tools:deploy'], 'scope-auth: --scope: tools:deploy is not granted to this app (agents:view)'],
+      [['keys', 'create', '--org', orgId, '--app', appId, '--name', 'x', '--scope', 'tools:deploy'], 'scope-auth: --scope: the app does not grant tools:deploy (it grants agents:view)'],
       [['keys', 'create', '--org', orgId, '--app', appId, '--name', 'x', '--allow-ip', 'localhost'], 'scope-auth: --allow-ip: "localhost" is not an IP address'],
       [['apps', 'create', '--org', orgId, '--name', 'x', '--scope', 'agents:view', '--audience', 'https://api-a.example'], 'scope-auth: --audience: "https://api-a.example" is not an audience of this server; expected one of "http://scope-auth.test"'],
       [['apps', 'create', '--org', limitedOrgId, '--name', 'x', '--scope', 'runtime:run'], "scope-auth: --scope: runtime:run is outside this organization's allowance (agents:view)"],

@@ -34,7 +34,7 @@ describe.each(DIALECTS)('per-key scopes and IP allow-lists, errors on $dialect',
 
     it('refuses key scopes outside the app’s grant, naming them', async () => {
       const res = await refusedUnchanged(() => post(`/v1/apps/${appId}/keys`, { name: 'k', scopes: ['tools:deploy', 'runtime:run', 'documents:upload'] }), 'scopes');
-      expect(res.body.detail).toContain('documents:upload, runtime:run are not granted to this app');
+      expect(res.body.detail).toContain('the app does not grant documents:upload, runtime:run (it grants agents:edit agents:view tools:deploy)');
       expect(res.body.outside_app).toEqual(['documents:upload', 'runtime:run']);
     });
 
