@@ -90,3 +90,14 @@ describe('the exchange’s address check', () => {
     expect(allows(app, null, '')).toBe(false);
   });
 });
+
+describe('the exchange’s address check under many addresses', () => {
+  it('answers alike once its memo of answers has been refilled many times', () => {
+    const allows = createAddressPolicy();
+    const app = stored(['10.0.0.0/8']);
+    for (let i = 0; i < 40_000; i++) expect(allows(app, null, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`)).toBe(true);
+    for (let i = 0; i < 20_000; i++) expect(allows(app, null, `11.0.${(i >> 8) & 255}.${i & 255}`)).toBe(false);
+    expect(allows(app, null, '10.0.0.1')).toBe(true);
+    expect(allows(app, null, '11.0.0.1')).toBe(false);
+  });
+});

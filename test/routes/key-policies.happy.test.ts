@@ -2,7 +2,9 @@
 // app whose keys exchange only from some addresses, and both kept when a key is rolled.
 import request from 'supertest';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createApp } from '../../src/app.js';
 import { auditEvents } from '../helpers/admin.js';
+import { QueryCounter } from '../helpers/query-counter.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 
@@ -121,6 +123,21 @@ describe.each(DIALECTS)('per-key scopes and IP allow-lists, happy paths on $dial
       await exchangeFrom('203.0.113.1', key).expect(401);
       const open = await newKey(app.id);
       await exchangeFrom('203.0.113.1', open).expect(200);
+    });
+
+    it('reads the lists with the key row: a warm exchange with both still costs one query and no write', async () => {
+      const counter = new QueryCounter();
+      const counted = createApp({ ...ctx.deps, db: ctx.db.withPlugin(counter) });
+      const app = await newApp({ scopes: ['agents:edit', 'tools:deploy'], allowed_ips: ['198.51.100.0/24', '2001:db8::/32'] });
+      const key = await newKey(app.id, { scopes: ['tools:deploy'], allowed_ips: ['198.51.100.0/25'] });
+      const exchange = () => request(counted).post('/v1/token').set('X-Forwarded-For', '198.51.100.3').send({ org_id: admin.orgId, key_id: key.keyId, secret: key.secret });
+      await exchange().expect(200);
+      counter.count = 0;
+      expect((await exchange().expect(200)).body.scope).toBe('tools:deploy');
+      expect(counter.count).toBe(1);
+      // Changed by another instance: seen at the next exchange.
+      await ctx.db.updateTable('apps').set({ allowed_ips: '["2001:db8::/32"]' }).where('id', '=', app.id).execute();
+      await exchange().expect(401);
     });
 
     it('rolls a key into one with the same scopes and allowed IPs', async () => {
