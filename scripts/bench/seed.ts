@@ -21,6 +21,13 @@ export const BENCH_SCOPES = ['agents:edit', 'runtime:run', 'tools:deploy'];
 /** No lookup digest: the keys share one secret, which a leak report would find in all of them. */
 const noDigest = () => null;
 
+/**
+ * The benchmark apps' IP allow-list: a few networks of both families, loopback (where the
+ * load comes from: 127.0.0.0/8, every flood address included) last, so every exchange runs
+ * the address check as an app with a list does.
+ */
+export const BENCH_ALLOWED_IPS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '203.0.113.0/24', '2001:db8::/32', 'fd00::/8', '198.51.100.7', '::1', '127.0.0.0/8'];
+
 export interface Seeded {
   readonly orgId: string;
   readonly appIds: readonly string[];
@@ -116,7 +123,7 @@ export async function seedDatabase(db: Db, argon2: Argon2Params, options: { tota
       created_by: 'cli',
       updated_at: now,
       deleted_at: null,
-      allowed_ips: null,
+      allowed_ips: BENCH_ALLOWED_IPS,
     });
     appIds.push(id);
   }

@@ -37,6 +37,7 @@ const FLAGS: Record<string, string> = {
   token_ttl_seconds: '--ttl',
   scopes: '--scope',
   allowed_scopes: '--allow-scope',
+  allowed_ips: '--allow-ip',
   expires_at: '--expires-at/--expires-in-days',
   grace_seconds: '--grace',
   reason: '--reason',

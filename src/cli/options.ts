@@ -50,6 +50,11 @@ export function collectScopes(value: string, previous: string[] | undefined): st
   return [...(previous ?? []), ...value.split(/[\s,]+/).filter((s) => s !== '')];
 }
 
+/** Repeatable, and each value may hold several addresses or ranges separated by spaces or commas; the domain checks each. */
+export function collectAddresses(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), ...value.split(/[\s,]+/).filter((s) => s !== '')];
+}
+
 export interface PageOptions {
   readonly limit?: number;
   readonly cursor?: string;

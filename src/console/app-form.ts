@@ -1,5 +1,6 @@
 // The form of an app: name, description, the scope picker built from the catalogue (what
-// GET /v1/scopes lists), audience and token lifetime. Without JavaScript the picker is plain
+// GET /v1/scopes lists), audience, token lifetime and the addresses its keys may exchange
+// from (one per line). Without JavaScript the picker is plain
 // radios and checkboxes and the "What this app can do" list shows what was saved; with it,
 // console.js ticks what a permission implies and keeps the list current as you choose.
 import type { Config } from '../config.js';
@@ -17,10 +18,32 @@ export interface AppFormValues {
   readonly audience: string;
   /** '' for the server's default. */
   readonly tokenTtl: string;
+  /** As typed: addresses and ranges, one per line; '' for any address; null when the form did not carry the field. */
+  readonly allowedIps: string | null;
 }
 
 /** The API's field names → this form's. */
-export const APP_FIELDS = { name: 'name', description: 'description', scopes: 'scopes', audience: 'audience', token_ttl_seconds: 'token_ttl' };
+export const APP_FIELDS = { name: 'name', description: 'description', scopes: 'scopes', audience: 'audience', token_ttl_seconds: 'token_ttl', allowed_ips: 'allowed_ips' };
+
+/** Addresses and ranges typed one per line (or separated by spaces or commas) → a list; none: null, any address. */
+export function addressList(text: string): string[] | null {
+  const entries = text.split(/[\s,]+/).filter((entry) => entry !== '');
+  return entries.length === 0 ? null : entries;
+}
+
+/** A stored list as the textarea shows it. */
+export function addressText(list: readonly string[] | null): string {
+  return list === null ? '' : list.join('\n');
+}
+
+/** The optional "Allowed IP addresses" textarea, shared by the app's form and the key's. */
+export function allowedIpsField(options: { value: string; error: FieldError | null; hint: string }): Html {
+  const { error } = options;
+  const described = `allowed_ips-hint${error?.field === 'allowed_ips' ? ' allowed_ips-error' : ''}`;
+  return html`<div class="field"><label for="allowed_ips">Allowed IP addresses</label><p class="hint" id="allowed_ips-hint">${options.hint}</p><textarea id="allowed_ips" name="allowed_ips" rows="4" spellcheck="false" autocomplete="off" aria-describedby="${described}"${
+    error?.field === 'allowed_ips' ? html` aria-invalid="true"` : ''
+  }>${options.value}</textarea>${errorText(error, 'allowed_ips')}</div>`;
+}
 
 const capital = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 const domId = (scope: string) => `scope-${scope.replace(/[^a-z0-9]+/g, '-')}`;
@@ -144,6 +167,11 @@ export function appForm(deps: AppFormSettings, options: { action: string; csrf: 
       ${scopePicker(deps.catalog, values, error)}
       <div class="field"><label for="audience">Audience</label><p class="hint" id="audience-hint">The API the app's tokens are meant for (their <code>aud</code>).</p><select id="audience" name="audience" aria-describedby="audience-hint${error?.field === 'audience' ? ' audience-error' : ''}"${error?.field === 'audience' ? html` aria-invalid="true"` : ''}>${audienceOptions(deps, values.audience)}</select>${errorText(error, 'audience')}</div>
       <div class="field"><label for="token_ttl">Token lifetime</label><select id="token_ttl" name="token_ttl"${invalid('token_ttl')}>${lifetimeOptions(deps, values.tokenTtl)}</select>${errorText(error, 'token_ttl')}</div>
+      ${allowedIpsField({
+        value: values.allowedIps ?? '',
+        error,
+        hint: 'Optional. One IPv4 or IPv6 address or CIDR range per line (e.g. 203.0.113.0/24), at most 100: its keys get tokens only from these client addresses. Empty: from any address.',
+      })}
       <div class="buttons"><button type="submit" class="primary">Save</button> <a href="${options.editing ? options.action.replace(/\/settings$/, '/keys') : '/console/apps'}" class="button secondary">Cancel</a></div>
   </div>
 </form>`;
@@ -159,5 +187,6 @@ export function appFormValues(form: URLSearchParams): AppFormValues {
     scopes: [...new Set(scopes)],
     audience: (form.get('audience') ?? '').trim(),
     tokenTtl: (form.get('token_ttl') ?? '').trim(),
+    allowedIps: form.get('allowed_ips'),
   };
 }

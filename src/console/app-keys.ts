@@ -1,5 +1,6 @@
 // An app's "API keys" tab, and creating a key: the form ("Name", an optional "Expires" date
-// within the server's maximum lifetime), then the copy-once page with the secret.
+// within the server's maximum lifetime, optionally some of the app's scopes and the addresses
+// it may be used from), then the copy-once page with the secret.
 import { Router } from 'express';
 import { z } from 'zod';
 import { actorHolds } from '../domain/actor.js';
@@ -7,11 +8,12 @@ import { getApp, type AppView } from '../domain/apps.js';
 import { createKey, DAY_MS, listKeys } from '../domain/keys.js';
 import { HttpError, InvalidRequestError } from '../errors.js';
 import { parseInput } from '../http/admin-request.js';
+import { addressList, allowedIpsField } from './app-form.js';
 import { appHeader, formRefusal } from './app-pages.js';
 import { appPath } from './params.js';
 import { copyOncePage } from './copy-once.js';
-import { field, formAlert, readForm, textField, type FieldError } from './forms.js';
-import { html } from './html.js';
+import { errorText, field, formAlert, readForm, textField, type FieldError } from './forms.js';
+import { html, type Html } from './html.js';
 import type { PageDeps } from './index.js';
 import { keyTable } from './key-table.js';
 import { csrfField, type Viewer } from './layout.js';
@@ -19,7 +21,31 @@ import { dialogButton, notice, pager } from './parts.js';
 import { signedIn } from './session.js';
 
 const tabQuery = z.object({ cursor: z.string().max(200).optional(), done: z.string().max(40).optional() });
-const KEY_FIELDS = { name: 'name', expires_at: 'expires' };
+const KEY_FIELDS = { name: 'name', expires_at: 'expires', scopes: 'scopes', allowed_ips: 'allowed_ips' };
+
+interface KeyFormValues {
+  readonly name: string;
+  readonly expires: string;
+  /** Ticked scopes; none: whatever the app grants. */
+  readonly scopes: readonly string[];
+  readonly allowedIps: string;
+}
+
+/** The app's scopes (as its keys get them, implications included), each a checkbox named after it. */
+function scopeChoices(app: AppView, values: KeyFormValues, error: FieldError | null): Html {
+  const ticked = new Set(values.scopes);
+  const invalid = error?.field === 'scopes';
+  return html`<fieldset class="stack"${invalid ? html` aria-describedby="scopes-hint scopes-error"` : html` aria-describedby="scopes-hint"`}>
+  <legend>Scopes</legend>
+  <p class="hint" id="scopes-hint">Optional. Tick some of the app's scopes to give the key only those, for good; tick none for everything the app grants, now and as it changes.</p>
+  ${app.effective_scopes.length === 0
+    ? html`<p>This app grants no scope.</p>`
+    : html`<div class="choices">${app.effective_scopes.map(
+        (scope) => html`<label><input type="checkbox" name="scope" value="${scope}"${ticked.has(scope) ? html` checked` : ''}> <code>${scope}</code></label>`,
+      )}</div>`}
+  ${errorText(error, 'scopes')}
+</fieldset>`;
+}
 const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
 /** A date (YYYY-MM-DD) → the key's expiry: 00:00 UTC that day. */
@@ -56,7 +82,7 @@ ${pager(path, { cursor: query.cursor }, page.nextCursor)}`,
     );
   });
 
-  const newKeyPage = (viewer: Viewer, app: AppView, values: { name: string; expires: string }, error: FieldError | null) => {
+  const newKeyPage = (viewer: Viewer, app: AppView, values: KeyFormValues, error: FieldError | null) => {
     const days = admin.config.keyMaxLifetimeDays;
     const now = admin.clock.now();
     const latest = days === null ? null : day(now + days * DAY_MS);
@@ -74,6 +100,15 @@ ${pager(path, { cursor: query.cursor }, page.nextCursor)}`,
   ${csrfField(viewer)}
   ${textField({ name: 'name', label: 'Name', value: values.name, error, hint: 'Where the key is used, e.g. “billing worker, production”.', attrs: html` required maxlength="100"` })}
   ${textField({ name: 'expires', label: 'Expires', type: 'date', value: values.expires, error, hint, attrs: html` min="${day(now + DAY_MS)}"${latest === null ? '' : html` max="${latest}"`}` })}
+  ${scopeChoices(app, values, error)}
+  ${allowedIpsField({
+    value: values.allowedIps,
+    error,
+    hint:
+      app.allowed_ips === null
+        ? 'Optional. One address or CIDR range per line: the key gets tokens only from these. Empty: from any address.'
+        : `Optional. One address or CIDR range per line, within the app's (${app.allowed_ips.join(', ')}): the key gets tokens only from these. Empty: the app's list.`,
+  })}
   <div class="buttons"><button type="submit" class="primary">Create</button> <a href="/console/apps/${app.id}/keys" class="button secondary" data-close>Cancel</a></div>
 </form>`,
     });
@@ -83,18 +118,24 @@ ${pager(path, { cursor: query.cursor }, page.nextCursor)}`,
     const { actor, viewer } = signedIn(res);
     const { app_id } = parseInput(appPath, req.params, 'path');
     const app = await getApp(admin, actor, { appId: app_id });
-    res.type('html').send(newKeyPage(viewer, app, { name: '', expires: '' }, null));
+    res.type('html').send(newKeyPage(viewer, app, { name: '', expires: '', scopes: [], allowedIps: '' }, null));
   });
 
   router.post('/console/apps/:app_id/keys', deps.session, async (req, res) => {
     const { actor, viewer } = signedIn(res);
     const { app_id } = parseInput(appPath, req.params, 'path');
     const form = await readForm(req, res);
-    const values = { name: field(form, 'name'), expires: field(form, 'expires') };
+    const values: KeyFormValues = { name: field(form, 'name'), expires: field(form, 'expires'), scopes: form.getAll('scope'), allowedIps: form.get('allowed_ips') ?? '' };
     const app = await getApp(admin, actor, { appId: app_id });
     try {
       const expiresAt = expiryOf(values.expires);
-      const created = await createKey(admin, actor, { appId: app.id, name: values.name, ...(expiresAt === undefined ? {} : { expiresAt }) });
+      const created = await createKey(admin, actor, {
+        appId: app.id,
+        name: values.name,
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+        scopes: values.scopes.length === 0 ? null : values.scopes,
+        allowedIps: addressList(values.allowedIps),
+      });
       res.type('html').send(copyOncePage(layout, { viewer, key: created.key, secret: created.secret, apiUrl: deps.config.issuer, title: `API key “${created.key.name}” created` }));
     } catch (error) {
       const refusal = formRefusal(error, KEY_FIELDS);

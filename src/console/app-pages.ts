@@ -4,7 +4,7 @@ import { Router, type RequestHandler } from 'express';
 import { createApp, getApp, updateApp, type AppView, type UpdateAppInput } from '../domain/apps.js';
 import { HttpError, InsufficientScopeError } from '../errors.js';
 import { parseInput } from '../http/admin-request.js';
-import { APP_FIELDS, appForm, appFormValues, type AppFormValues } from './app-form.js';
+import { addressList, addressText, APP_FIELDS, appForm, appFormValues, type AppFormValues } from './app-form.js';
 import { appPath } from './params.js';
 import { dateCell } from './format.js';
 import { fieldError, readForm, type FieldError } from './forms.js';
@@ -25,6 +25,7 @@ ${app.description === '' ? '' : html`<p>${app.description}</p>`}
   <dt>App ID</dt><dd><code id="app-id">${app.id}</code> <button type="button" class="secondary" data-copy="app-id" aria-label="Copy app ID" hidden>Copy</button></dd>
   <dt>Created by</dt><dd>${app.created_by_name ?? app.created_by}</dd>
   <dt>Created on</dt><dd>${dateCell(app.created_at)}</dd>
+  <dt>Allowed IPs</dt><dd>${app.allowed_ips === null ? 'Any address' : html`<ul class="scopes">${app.allowed_ips.map((entry) => html`<li><code>${entry}</code></li>`)}</ul>`}</dd>
 </dl>
 <nav aria-label="App"><ul class="tabs">${tabLink('settings', 'Settings')}${tabLink('keys', 'API keys')}</ul></nav>`;
 }
@@ -36,6 +37,7 @@ function valuesOf(app: AppView): AppFormValues {
     scopes: app.scopes,
     audience: app.audience ?? '',
     tokenTtl: app.token_ttl_seconds === null ? '' : String(app.token_ttl_seconds),
+    allowedIps: addressText(app.allowed_ips),
   };
 }
 
@@ -71,6 +73,7 @@ export function createAppPage(deps: PageDeps): RequestHandler {
         scopes: values.scopes,
         audience: values.audience === '' ? null : values.audience,
         tokenTtlSeconds: values.tokenTtl === '' ? null : Number(values.tokenTtl),
+        allowedIps: addressList(values.allowedIps ?? ''),
       });
       res.redirect(303, `/console/apps/${app.id}/keys?done=app-created`);
     } catch (error) {
@@ -90,7 +93,7 @@ export function appPageRoutes(deps: PageDeps): Router {
 
   router.get('/console/apps/new', deps.session, (_req, res) => {
     const { viewer } = signedIn(res);
-    res.type('html').send(newPage(viewer, { name: '', description: '', scopes: [], audience: '', tokenTtl: '' }, null));
+    res.type('html').send(newPage(viewer, { name: '', description: '', scopes: [], audience: '', tokenTtl: '', allowedIps: '' }, null));
   });
 
   router.get('/console/apps/:app_id', deps.session, (req, res) => {
@@ -127,6 +130,8 @@ export function appPageRoutes(deps: PageDeps): Router {
       scopes: values.scopes,
       ...(values.audience === before.audience ? {} : { audience: values.audience === '' ? null : values.audience }),
       ...(values.tokenTtl === before.tokenTtl ? {} : { tokenTtlSeconds: values.tokenTtl === '' ? null : Number(values.tokenTtl) }),
+      // Emptied: any address again. The domain compares normalized lists, so an unchanged one writes nothing.
+      ...(values.allowedIps === null ? {} : { allowedIps: addressList(values.allowedIps) }),
     };
     try {
       await updateApp(admin, actor, input);

@@ -22,7 +22,9 @@ function keyRow(key: KeyView, options: KeyTableOptions): Html {
   const idCell = `${key.id}-id`;
   const app = options.appNames === undefined ? null : (options.appNames.get(key.app_id) ?? key.app_id);
   return html`<tr>
-  <th scope="row" id="${nameId}">${key.name}</th>
+  <th scope="row" id="${nameId}">${key.name}${key.scopes === null ? '' : html`<br><span class="muted">Scopes: ${key.scopes.join(' ')}</span>`}${
+    key.allowed_ips === null ? '' : html`<br><span class="muted">From: ${key.allowed_ips.join(' ')}</span>`
+  }</th>
   ${app === null ? '' : html`<td><a href="/console/apps/${key.app_id}/keys">${app}</a></td>`}
   <td><code id="${idCell}">${key.id}</code> <button type="button" class="secondary" data-copy="${idCell}" aria-label="Copy key ID ${key.id}" hidden>Copy</button></td>
   <td><code>…${key.secret_hint}</code></td>

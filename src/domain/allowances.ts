@@ -93,41 +93,53 @@ export function checkWithinAllowance(
 
 /**
  * What a token of an app may carry: its grant, expanded, within its org's allowance
- * (expanded), the admin scopes untouched. Implication-closed, since both sides are.
+ * (expanded), the admin scopes untouched; and with `keyScopes` (a key's own, null: the
+ * app's), within those too. Implication-closed, since every side is.
  */
-export function tokenScopes(catalog: Catalog, appScopes: readonly string[], allowance: Allowance): string[] {
-  const granted = catalog.expand(appScopes);
-  if (allowance === null) return granted;
-  const allowed = new Set([...effectiveAllowance(catalog, allowance), ...catalog.builtins]);
-  return granted.filter((s) => allowed.has(s));
+export function tokenScopes(catalog: Catalog, appScopes: readonly string[], allowance: Allowance, keyScopes: readonly string[] | null = null): string[] {
+  let granted = catalog.expand(appScopes);
+  if (allowance !== null) {
+    const allowed = new Set([...effectiveAllowance(catalog, allowance), ...catalog.builtins]);
+    granted = granted.filter((s) => allowed.has(s));
+  }
+  if (keyScopes === null) return granted;
+  const own = new Set(catalog.expand(keyScopes));
+  return granted.filter((s) => own.has(s));
 }
 
-/** Distinct (app scopes, allowance) pairs remembered; apps are few, this only bounds a pathological case. */
-const TOKEN_SCOPES_MEMO_LIMIT = 1024;
+/**
+ * Distinct (app scopes, allowance, key scopes) triples remembered: apps are few and the keys
+ * with scopes of their own share a few lists; this only bounds a pathological case.
+ */
+const TOKEN_SCOPES_MEMO_LIMIT = 4096;
 
 /**
- * tokenScopes for the stored JSON of an app's scopes and its org's allowance, as the
- * exchange reads them with the key row. The catalogue is fixed for the life of the process,
- * so a pair of lists always yields the same scopes: parsing, expanding and intersecting
- * them once per pair, not per exchange, keeps that work off the hot path. Keyed by
- * allowance first (orgs are fewer than apps), null as ''.
+ * tokenScopes for the stored JSON of an app's scopes, its org's allowance and its key's own
+ * scopes, as the exchange reads them with the key row. The catalogue is fixed for the life
+ * of the process, so the same lists always yield the same scopes: parsing, expanding and
+ * intersecting them once per triple, not per exchange, keeps that work off the hot path.
+ * Keyed by allowance first (orgs are fewer than apps), then app, then key; null as ''.
  */
-export function storedTokenScopes(catalog: Catalog): (appScopes: string, allowance: string | null) => readonly string[] {
-  const memo = new Map<string, Map<string, readonly string[]>>();
+export function storedTokenScopes(catalog: Catalog): (appScopes: string, allowance: string | null, keyScopes?: string | null) => readonly string[] {
+  const memo = new Map<string, Map<string, Map<string, readonly string[]>>>();
   let size = 0;
-  return (appScopes, allowance) => {
+  return (appScopes, allowance, keyScopes = null) => {
     let byApp = memo.get(allowance ?? '');
-    let scopes = byApp?.get(appScopes);
+    let byKey = byApp?.get(appScopes);
+    let scopes = byKey?.get(keyScopes ?? '');
     if (scopes === undefined) {
       const allowed = allowance === null ? null : (JSON.parse(allowance) as string[]);
-      scopes = Object.freeze(tokenScopes(catalog, JSON.parse(appScopes) as string[], allowed));
+      const own = keyScopes === null ? null : (JSON.parse(keyScopes) as string[]);
+      scopes = Object.freeze(tokenScopes(catalog, JSON.parse(appScopes) as string[], allowed, own));
       if (size >= TOKEN_SCOPES_MEMO_LIMIT) {
         memo.clear();
         size = 0;
         byApp = undefined;
+        byKey = undefined;
       }
       if (byApp === undefined) memo.set(allowance ?? '', (byApp = new Map()));
-      byApp.set(appScopes, scopes);
+      if (byKey === undefined) byApp.set(appScopes, (byKey = new Map()));
+      byKey.set(keyScopes ?? '', scopes);
       size++;
     }
     return scopes;

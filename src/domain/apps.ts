@@ -11,6 +11,7 @@ import { newId } from './credentials.js';
 import { checkWithinAllowance } from './allowances.js';
 import { checkAppAudience, type AudiencePolicy } from './audiences.js';
 import { checkGrant } from './grants.js';
+import { checkAllowedIps } from './ip-allow-lists.js';
 import { forcedDetails, guardLastRootAdmin, holdsRootAdmin } from './last-root-admin.js';
 import { requireGrantWithinCaller, requireWithinCaller } from './least-privilege.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
@@ -29,6 +30,8 @@ export interface CreateAppInput {
   readonly audience?: string | null;
   /** Null or absent: SCOPE_AUTH_TOKEN_TTL. */
   readonly tokenTtlSeconds?: number | null;
+  /** Where its keys' exchanges may come from (ip-allow-lists.ts); null or absent: any address. */
+  readonly allowedIps?: readonly string[] | null;
 }
 
 export type UpdateAppInput = { readonly appId: string } & Partial<CreateAppInput> & Forceable;
@@ -94,6 +97,11 @@ async function checkAppScopes(deps: AdminDeps, actor: Actor, scopes: readonly st
   return checked;
 }
 
+/** An app's IP allow-list as stored, normalized; null: any address. */
+function checkAppAllowedIps(list: readonly string[] | null): string[] | null {
+  return list === null ? null : checkAllowedIps('allowed_ips', list);
+}
+
 /** A live app of the actor's org, or NotFoundError. */
 export async function findApp(deps: Pick<AdminDeps, 'db'>, actor: Actor, appId: string): Promise<AppRecord> {
   const app = await store.getApp(deps.db, actor.orgId, appId);
@@ -129,6 +137,7 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
   const description = checkDescription(input.description ?? '');
   const audience = checkAppAudience(audiencePolicy(deps), input.audience ?? null);
   const ttl = checkTtl(deps, input.tokenTtlSeconds ?? null);
+  const allowedIps = checkAppAllowedIps(input.allowedIps ?? null);
   const scopes = await checkAppScopes(deps, actor, input.scopes);
   requireGrantWithinCaller(deps.catalog, actor, scopes);
   const now = deps.clock.now();
@@ -144,7 +153,7 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
     created_by: actor.id,
     updated_at: now,
     deleted_at: null,
-    allowed_ips: null,
+    allowed_ips: allowedIps,
   };
   await deps.db.transaction().execute(async (trx) => {
     await store.insertApp(trx, app);
@@ -152,7 +161,7 @@ export async function createApp(deps: AdminDeps, actor: Actor, input: CreateAppI
       action: 'app.created',
       targetType: 'app',
       targetId: app.id,
-      details: { name, scopes, description, audience, token_ttl_seconds: ttl },
+      details: { name, scopes, description, audience, token_ttl_seconds: ttl, ...(allowedIps === null ? {} : { allowed_ips: allowedIps }) },
     });
   });
   return appView(deps, app);
@@ -172,13 +181,15 @@ export async function updateApp(deps: AdminDeps, actor: Actor, input: UpdateAppI
   // An audience no longer allowed stays while untouched; naming it again is refused.
   if (input.audience !== undefined) changes.audience = checkAppAudience(audiencePolicy(deps), input.audience);
   if (input.tokenTtlSeconds !== undefined) changes.token_ttl_seconds = checkTtl(deps, input.tokenTtlSeconds);
+  // Applies from each key's next exchange; a key's own list stays, and both must allow the address.
+  if (input.allowedIps !== undefined) changes.allowed_ips = checkAppAllowedIps(input.allowedIps);
   if (input.scopes !== undefined) {
     changes.scopes = await checkAppScopes(deps, actor, input.scopes, current.scopes);
     requireGrantWithinCaller(deps.catalog, actor, changes.scopes);
   }
   // Only what actually changes goes into the audit event, with its previous value.
   const diff: Record<string, { from: unknown; to: unknown }> = {};
-  for (const field of ['name', 'description', 'scopes', 'audience', 'token_ttl_seconds'] as const) {
+  for (const field of ['name', 'description', 'scopes', 'audience', 'token_ttl_seconds', 'allowed_ips'] as const) {
     const to = changes[field];
     if (to !== undefined && JSON.stringify(to) !== JSON.stringify(current[field])) diff[field] = { from: current[field], to };
   }

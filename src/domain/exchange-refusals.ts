@@ -1,7 +1,8 @@
 // How the token exchange records a refusal: a log line, and an audit event in the org the
 // request names (when one exists). Refusals anybody can cause for free (an unknown key id, a
-// key of another org, a throttled caller) are counted by the refusal audit, one event per
-// org, source, reason and minute (refusal-audit.ts); the others are one event each.
+// key of another org, an address outside a key's allow-list, a throttled caller) are counted
+// by the refusal audit, one event per org, source, reason and minute (refusal-audit.ts); the
+// others are one event each.
 import type { Logger } from 'pino';
 import { findKeyForExchange } from '../store/api-keys.js';
 import type { Db } from '../store/database.js';
@@ -37,7 +38,7 @@ export function createRefusalRecorder(deps: RefusalRecorderDeps) {
   async function refuse(request: ExchangeRequest, reason: RefusalReason, orgId: string | null): Promise<ExchangeResult> {
     // The request's log line says who and why (http/token-endpoint.ts).
     if (orgId !== null) {
-      if (reason === 'unknown_key' || reason === 'org_mismatch') await deps.refusalAudit.add({ orgId, ip: request.ip, targetId: request.keyId, reason });
+      if (reason === 'unknown_key' || reason === 'org_mismatch' || reason === 'ip_not_allowed') await deps.refusalAudit.add({ orgId, ip: request.ip, targetId: request.keyId, reason });
       else await audit(orgId, request, { reason });
     }
     return { ok: false, error: 'invalid_client', reason, orgId };

@@ -1,15 +1,18 @@
 // The token exchange: credentials in, a scoped access token out. One code path for
 // POST /v1/token and POST /oauth2/token. The checks run cheapest first:
 //   blocked callers this process knows of (memory) → secret checksum → key row (read every
-//   time, so a revocation by any process applies at once) → org match → argon2 (skipped when
+//   time, so a revocation by any process applies at once) → org match → client address
+//   (the app's and the key's IP allow-lists, ip-allow-lists.ts) → argon2 (skipped when
 //   this process verified the same secret against the same hash recently; counted by the
 //   throttle before it runs and given back when the secret is right; bounded by a queue that
 //   serves clients in turn and answers `unavailable` when full) → org/key/app status →
-//   scope (the app's grant within its org's allowance, read with the key row) → mint.
+//   scope (the app's grant within its org's allowance and the key's own scopes, read with the
+//   key row) → mint.
 // Every refusal before argon2 counts as a failure for the throttle; an exchange whose secret
-// was found already verified does no throttle work at all. An unknown key or an org mismatch
-// is answered as a wrong secret would be, `unavailable` when the queue would not take the
-// client now, else no sooner than its verification would have finished (refusal-pacing.ts).
+// was found already verified does no throttle work at all. An unknown key, an org mismatch
+// or an address the lists do not allow is answered as a wrong secret would be, `unavailable`
+// when the queue would not take the client now, else no sooner than its verification would
+// have finished (refusal-pacing.ts): the caller learns nothing about the key.
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
 import { findKeyForExchange } from '../store/api-keys.js';
@@ -19,6 +22,7 @@ import type { Clock } from './clock.js';
 import { countedWarning } from './counted-warning.js';
 import { isId, isWellFormedSecret } from './credentials.js';
 import { createRefusalRecorder } from './exchange-refusals.js';
+import { createAddressPolicy } from './ip-allow-lists.js';
 import { createRefusalPacer } from './refusal-pacing.js';
 import type { SecretHasher } from './hashing.js';
 import type { Keyring } from './keyring.js';
@@ -53,7 +57,9 @@ export type RefusalReason =
   | 'revoked'
   | 'expired'
   | 'app_deleted'
-  | 'org_disabled';
+  | 'org_disabled'
+  /** The client address is outside the app's or the key's IP allow-list. */
+  | 'ip_not_allowed';
 
 export type ExchangeOutcome = 'issued' | 'invalid_client' | 'invalid_scope' | 'throttled' | 'unavailable';
 
@@ -113,6 +119,7 @@ export function createExchange(deps: ExchangeDeps): Exchange {
   const pacer = createRefusalPacer({ clock });
 
   const grantedScopes = storedTokenScopes(deps.catalog);
+  const addressAllowed = createAddressPolicy();
   // 503s come in floods, so each cause is one warn line a second with its count; the
   // requests' own lines go below info (see http/token-endpoint.ts).
   const shedding = countedWarning(logger, 'argon2 queue full: token exchanges answered 503 temporarily_unavailable');
@@ -198,6 +205,11 @@ export function createExchange(deps: ExchangeDeps): Exchange {
       // The key's owner is the one who should learn that someone holds its id.
       return refuseAsIfVerified(request, 'org_mismatch', key.org_id);
     }
+    // Before the verified cache as before argon2: a secret verified from an allowed address
+    // does not open the key from another.
+    if (!addressAllowed(key.app_allowed_ips, key.key_allowed_ips, request.ip)) {
+      return refuseAsIfVerified(request, 'ip_not_allowed', key.org_id);
+    }
 
     const cache = deps.verifiedCache;
     const cached = cache?.has(key.id, key.secret_hash, request.secret) ?? false;
@@ -224,16 +236,24 @@ export function createExchange(deps: ExchangeDeps): Exchange {
     if (!cached) cache?.remember(key.id, key.secret_hash, request.secret);
     await reservation?.release();
 
-    const granted = grantedScopes(key.app_scopes, key.org_allowed_scopes);
+    const granted = grantedScopes(key.app_scopes, key.org_allowed_scopes, key.key_scopes);
     let scopes = granted;
     if (request.scopes !== undefined) {
       const grantedSet = new Set(granted);
       const notGranted = request.scopes.filter((s) => !grantedSet.has(s));
       if (notGranted.length > 0) {
-        // Granted to the app but outside its org's allowance: the operator narrowed it.
+        // Granted to the app but outside its org's allowance (the operator narrowed it), or
+        // within both but not among the key's own scopes.
         const appGrant = new Set(grantedScopes(key.app_scopes, null));
-        const outside = notGranted.filter((s) => appGrant.has(s));
-        await audit(key.org_id, request, { reason: 'scope_not_granted', scopes: notGranted, ...(outside.length > 0 ? { outside_allowance: outside } : {}) });
+        const allowed = new Set(grantedScopes(key.app_scopes, key.org_allowed_scopes));
+        const outsideAllowance = notGranted.filter((s) => appGrant.has(s) && !allowed.has(s));
+        const outsideKey = notGranted.filter((s) => allowed.has(s));
+        await audit(key.org_id, request, {
+          reason: 'scope_not_granted',
+          scopes: notGranted,
+          ...(outsideAllowance.length > 0 ? { outside_allowance: outsideAllowance } : {}),
+          ...(outsideKey.length > 0 ? { outside_key: outsideKey } : {}),
+        });
         return { ok: false, error: 'invalid_scope', notGranted, orgId: key.org_id };
       }
       scopes = deps.catalog.expand(request.scopes);

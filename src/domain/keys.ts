@@ -5,6 +5,7 @@ import type { ApiKeyRow, ApiKeyView } from '../store/api-keys.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { actorNames } from './actor-names.js';
 import { checkName, findApp, type Forceable } from './apps.js';
+import { checkKeyPolicy, policyDetails, type KeyPolicyInput } from './key-restrictions.js';
 import { recordActorAudit } from './audit.js';
 import { generateSecret, newId, secretHint } from './credentials.js';
 import { forcedDetails, guardLastRootAdmin } from './last-root-admin.js';
@@ -18,10 +19,16 @@ export interface NewKey {
   readonly name: string;
   readonly expiresAt: number | null;
   readonly actor: string;
+  /** The key's own scopes (checked by the caller); null or absent: whatever its app grants. */
+  readonly scopes?: readonly string[] | null;
+  /** The key's own IP allow-list (checked by the caller); null or absent: its app's. */
+  readonly allowedIps?: readonly string[] | null;
 }
 
 /** What making a key's row takes: the argon2 hasher and the lookup digest of leak reports (secret-digest.ts). */
 export type KeyMaker = Pick<AdminDeps, 'hasher' | 'secretDigest'>;
+
+const storedList = (list: readonly string[] | null | undefined) => (list === null || list === undefined ? null : JSON.stringify(list));
 
 /** Builds the row of a new key (hashing its secret) without storing it, so callers can insert it in their transaction. */
 export async function prepareKey(maker: KeyMaker, nowMs: number, input: NewKey): Promise<{ row: ApiKeyRow; secret: string }> {
@@ -42,8 +49,8 @@ export async function prepareKey(maker: KeyMaker, nowMs: number, input: NewKey):
     last_used_at: null,
     last_used_ip: null,
     use_count: 0,
-    scopes: null,
-    allowed_ips: null,
+    scopes: storedList(input.scopes),
+    allowed_ips: storedList(input.allowedIps),
     secret_digest: maker.secretDigest(secret),
     expiring_notified_at: null,
     expired_notified_at: null,
@@ -122,7 +129,7 @@ async function findKeyToChange(deps: AdminDeps, actor: Actor, keyId: string): Pr
 }
 
 /** toKeyView, with the names of who made and revoked it looked up. */
-async function keyView(deps: Pick<AdminDeps, 'db'>, key: ApiKeyView, now: number): Promise<KeyView> {
+async function keyView(deps: Pick<AdminDeps, 'db'>, key: ApiKeyView | ApiKeyRow, now: number): Promise<KeyView> {
   return toKeyView(key, now, await actorNames(deps.db, [key.created_by, key.revoked_by]));
 }
 
@@ -159,27 +166,33 @@ export async function getKey(deps: AdminDeps, actor: Actor, input: { keyId: stri
   return rereadKey(deps, actor, input.keyId);
 }
 
+/**
+ * Issues a key for an app. `scopes` and `allowedIps` (optional, fixed for the key's life)
+ * narrow what its app grants and where its exchanges may come from (key-policies.ts).
+ */
 export async function createKey(
   deps: AdminDeps,
   actor: Actor,
-  input: { appId: string; name: string; expiresAt?: number | null },
+  input: { appId: string; name: string; expiresAt?: number | null } & KeyPolicyInput,
 ): Promise<CreatedKey> {
   requireActorScope(actor, 'admin.apps:edit');
   const name = checkName('name', input.name);
   const app = await findApp(deps, actor, input.appId);
-  // A key is as powerful as its app, so issuing one for a stronger app would be an escalation.
+  // A key is as powerful as its app (its own scopes only narrow what it may ask for), so
+  // issuing one for a stronger app would be an escalation.
   requireWithinCaller(deps.catalog, actor, app.scopes);
+  const policy = checkKeyPolicy(deps.catalog, app, input);
   const now = deps.clock.now();
   const expiresAt = resolveKeyExpiry(deps, now, input.expiresAt);
   // Hash before the transaction: argon2 is slow and SQLite has one writer.
-  const { row, secret } = await prepareKey(deps, now, { orgId: actor.orgId, appId: app.id, name, expiresAt, actor: actor.id });
+  const { row, secret } = await prepareKey(deps, now, { orgId: actor.orgId, appId: app.id, name, expiresAt, actor: actor.id, ...policy });
   await deps.db.transaction().execute(async (trx) => {
     await keysStore.insertApiKey(trx, row);
     await recordActorAudit(trx, deps.clock, actor, {
       action: 'key.created',
       targetType: 'key',
       targetId: row.id,
-      details: { app_id: app.id, name, expires_at: iso(expiresAt) },
+      details: { app_id: app.id, name, expires_at: iso(expiresAt), ...policyDetails(policy) },
     });
   });
   return { key: await keyView(deps, row, now), secret };
@@ -215,9 +228,9 @@ export async function revokeKey(deps: AdminDeps, actor: Actor, input: { keyId: s
 }
 
 /**
- * Issues a new key for the same app with the same name and makes the old one expire after
- * `graceSeconds` (0 to 30 days; never later than it already would). The new key keeps the
- * old one's lifetime when it had one, unless `expiresAt` says otherwise.
+ * Issues a new key for the same app with the same name, scopes and IP list, and makes the
+ * old one expire after `graceSeconds` (0 to 30 days; never later than it already would). The
+ * new key keeps the old one's lifetime when it had one, unless `expiresAt` says otherwise.
  */
 export async function rollKey(
   deps: AdminDeps,
@@ -242,7 +255,9 @@ export async function rollKey(
   const graceEnd = now + input.graceSeconds * 1000;
   const oldExpiresAt = old.expires_at === null ? graceEnd : Math.min(old.expires_at, graceEnd);
 
-  const { row, secret } = await prepareKey(deps, now, { orgId: actor.orgId, appId: old.app_id, name: old.name, expiresAt, actor: actor.id });
+  // Its scopes and IP list as they are: the exchange applies the app's current ones on top.
+  const policy = { scopes: old.scopes, allowedIps: old.allowed_ips };
+  const { row, secret } = await prepareKey(deps, now, { orgId: actor.orgId, appId: old.app_id, name: old.name, expiresAt, actor: actor.id, ...policy });
   await deps.db.transaction().execute(async (trx) => {
     if (!(await keysStore.setApiKeyExpiry(trx, actor.orgId, old.id, oldExpiresAt))) {
       throw new ConflictError(`key ${old.id} was revoked or deleted meanwhile`);
@@ -258,7 +273,7 @@ export async function rollKey(
       targetType: 'key',
       action: 'key.created',
       targetId: row.id,
-      details: { app_id: old.app_id, name: old.name, expires_at: iso(expiresAt), rolled_from: old.id },
+      details: { app_id: old.app_id, name: old.name, expires_at: iso(expiresAt), rolled_from: old.id, ...policyDetails(policy) },
     });
   });
   const names = await actorNames(deps.db, [row.created_by, old.created_by, old.revoked_by]);

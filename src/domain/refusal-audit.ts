@@ -18,7 +18,7 @@ import { recordAudit } from './audit.js';
 import type { Clock } from './clock.js';
 import { throttleSubject } from './throttle-subject.js';
 
-/** The exchange's (throttled, unknown_key, org_mismatch) and sign-in's (throttled). */
+/** The exchange's (throttled, unknown_key, org_mismatch, ip_not_allowed) and sign-in's (throttled). */
 export type AggregatedReason = string;
 
 export interface AggregatedRefusal {

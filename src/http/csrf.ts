@@ -11,7 +11,7 @@
 import type { Request } from 'express';
 import type { Csrf } from '../domain/sessions.js';
 import { CsrfError } from '../errors.js';
-import { FORM_CONTENT_TYPE, formText, parseForm } from './form-body.js';
+import { FORM_CONTENT_TYPE, formText } from './form-body.js';
 
 export const CSRF_HEADER = 'X-CSRF-Token';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -34,8 +34,10 @@ function fromThisOrigin(req: Request, origin: string): boolean {
 async function formToken(req: Request): Promise<string | undefined> {
   if (!req.is(FORM_CONTENT_TYPE)) return undefined;
   await new Promise<void>((resolve, reject) => formText(req, req.res!, (error?: unknown) => (error === undefined ? resolve() : reject(error))));
-  const form = typeof req.body === 'string' ? parseForm(req.body) : null;
-  return form?.ok ? form.params.get('csrf_token') : undefined;
+  // Not parseForm, which refuses any repeated field (OAuth's rule): a console form repeats
+  // its checkboxes (`scope=…&scope=…`). The token itself must appear once.
+  const tokens = typeof req.body === 'string' ? new URLSearchParams(req.body).getAll('csrf_token') : [];
+  return tokens.length === 1 ? tokens[0] : undefined;
 }
 
 /** Throws CsrfError (403 csrf_failed) unless a session-authenticated change passes both checks. */

@@ -25,6 +25,7 @@ export function renderApp(app: AppView) {
     effective_scopes: app.effective_scopes,
     audience: app.audience,
     token_ttl_seconds: app.token_ttl_seconds,
+    allowed_ips: app.allowed_ips,
     created_at: isoTime(app.created_at),
     created_by: app.created_by,
     created_by_name: app.created_by_name,
@@ -51,6 +52,8 @@ export function renderKey(key: KeyView) {
     last_used_at: isoTime(key.last_used_at),
     last_used_ip: key.last_used_ip,
     use_count: key.use_count,
+    scopes: key.scopes,
+    allowed_ips: key.allowed_ips,
   };
 }
 

@@ -32,6 +32,11 @@ const app = object<ReturnType<typeof renderApp>>({
   effective_scopes: { ...strings, description: 'The scopes its keys get: `scopes` with what each implies, within the org allowance.' },
   audience: { ...nullableString, description: 'The `aud` of its tokens; null: the server default.' },
   token_ttl_seconds: { ...nullableInteger, description: 'The lifetime of its tokens; null: the server default.' },
+  allowed_ips: {
+    ...nullableStrings,
+    description:
+      'The client addresses (IPv4/IPv6 addresses and CIDR ranges, normalized) its keys may exchange from; null: any address. An exchange from elsewhere is refused with `invalid_client`.',
+  },
   created_at: time,
   created_by: string,
   created_by_name: nullableString,
@@ -57,6 +62,14 @@ const key = object<ReturnType<typeof renderKey>>(
     last_used_at: nullableTime,
     last_used_ip: nullableString,
     use_count: integer,
+    scopes: {
+      ...nullableStrings,
+      description: "The key's own scopes, fixed for its life: its tokens carry its app's grant ∩ the org allowance ∩ these; null: whatever the app grants.",
+    },
+    allowed_ips: {
+      ...nullableStrings,
+      description: "The key's own allowed client addresses, within its app's list; an exchange must pass both. Null: the app's list alone.",
+    },
   },
   'An API key. Its secret is answered once, next to it, when it is created or rolled.',
 );

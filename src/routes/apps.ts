@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { AdminDeps } from '../domain/actor.js';
 import { createApp, deleteApp, getApp, listApps, updateApp, type UpdateAppInput } from '../domain/apps.js';
 import { SCOPE_NAME_MAX, SCOPES_MAX } from '../domain/grants.js';
+import { ALLOWED_IPS_MAX } from '../domain/ip-allow-lists.js';
 import { createKey, listKeys } from '../domain/keys.js';
 import { KEY_STATUSES } from '../domain/key-status.js';
 import { adminActor, idParam, isoTimeInput, jsonBody, nameInput, pageQueryShape, parseInput, queryInt } from '../http/admin-request.js';
@@ -14,11 +15,18 @@ import { noStore } from '../http/request-context.js';
 
 export const appPath = z.strictObject({ app_id: idParam('app', 'an app') });
 
+const scopeList = z
+  .array(z.string().min(1).max(SCOPE_NAME_MAX, { message: `expected at most ${SCOPE_NAME_MAX} characters` }))
+  .max(SCOPES_MAX, { message: `expected at most ${SCOPES_MAX} scopes` });
+
+/** The domain checks and normalizes each entry (ip-allow-lists.ts); this bounds the body. */
+const ipList = z
+  .array(z.string().max(100, { message: 'expected an address or CIDR range' }))
+  .max(ALLOWED_IPS_MAX, { message: `expected at most ${ALLOWED_IPS_MAX} addresses or ranges` });
+
 function appFields(ttlMax: number) {
   return {
-    scopes: z
-      .array(z.string().min(1).max(SCOPE_NAME_MAX, { message: `expected at most ${SCOPE_NAME_MAX} characters` }))
-      .max(SCOPES_MAX, { message: `expected at most ${SCOPES_MAX} scopes` }),
+    scopes: scopeList,
     description: z.string().max(1000, { message: 'expected at most 1000 characters' }),
     audience: z.string().trim().min(1, { message: 'expected a non-empty string' }).max(200, { message: 'expected at most 200 characters' }).nullable(),
     token_ttl_seconds: z
@@ -27,6 +35,9 @@ function appFields(ttlMax: number) {
       .min(60, { message: `expected 60 to ${ttlMax} seconds` })
       .max(ttlMax, { message: `expected 60 to ${ttlMax} seconds` })
       .nullable(),
+    allowed_ips: ipList
+      .nullable()
+      .describe('IPv4/IPv6 addresses and CIDR ranges (1 to 100) its keys may exchange from; null: any address. Stored normalized; an empty list is refused.'),
   };
 }
 
@@ -39,17 +50,29 @@ export function appsSchemas(ttlMax: number) {
     description: fields.description.optional(),
     audience: fields.audience.optional(),
     token_ttl_seconds: fields.token_ttl_seconds.optional(),
+    allowed_ips: fields.allowed_ips.optional(),
   });
   const updateBody = createBody
     .partial()
-    .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of name, scopes, description, audience, token_ttl_seconds' });
+    .refine((body) => Object.keys(body).length > 0, { message: 'expected at least one of name, scopes, description, audience, token_ttl_seconds, allowed_ips' });
   const listQuery = z.strictObject({ ...pageQueryShape, name: z.string().min(1).max(100, { message: 'expected at most 100 characters' }).optional() });
   const keysQuery = z.strictObject({
     ...pageQueryShape,
     status: z.enum(KEY_STATUSES).optional(),
     unused_days: queryInt(1, 36_500).optional(),
   });
-  const createKeyBody = z.strictObject({ name: nameInput, expires_at: isoTimeInput.nullable().optional() });
+  const createKeyBody = z.strictObject({
+    name: nameInput,
+    expires_at: isoTimeInput.nullable().optional(),
+    scopes: scopeList
+      .nullable()
+      .optional()
+      .describe("The key's own scopes, fixed for its life: a subset of the app's grant (implications included). Its tokens carry the app's grant ∩ the org allowance ∩ these. Absent or null: whatever the app grants."),
+    allowed_ips: ipList
+      .nullable()
+      .optional()
+      .describe("Addresses and CIDR ranges the key's exchanges may come from, each within the app's allowed_ips when it has one. Absent or null: the app's list."),
+  });
   return { appPath, createBody, updateBody, listQuery, keysQuery, createKeyBody };
 }
 
@@ -78,6 +101,7 @@ export function appsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
       ...(body.description === undefined ? {} : { description: body.description }),
       ...(body.audience === undefined ? {} : { audience: body.audience }),
       ...(body.token_ttl_seconds === undefined ? {} : { tokenTtlSeconds: body.token_ttl_seconds }),
+      ...(body.allowed_ips === undefined ? {} : { allowedIps: body.allowed_ips }),
     });
     res.status(201).location(`/v1/apps/${app.id}`).json(renderApp(app));
   });
@@ -97,6 +121,7 @@ export function appsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
       ...(body.description === undefined ? {} : { description: body.description }),
       ...(body.audience === undefined ? {} : { audience: body.audience }),
       ...(body.token_ttl_seconds === undefined ? {} : { tokenTtlSeconds: body.token_ttl_seconds }),
+      ...(body.allowed_ips === undefined ? {} : { allowedIps: body.allowed_ips }),
     };
     res.json(renderApp(await updateApp(admin, adminActor(req, res), input)));
   });
@@ -127,6 +152,8 @@ export function appsRoutes(deps: { admin: AdminDeps; auth: RequestHandler }): Ro
       appId: app_id,
       name: body.name,
       ...(body.expires_at === undefined ? {} : { expiresAt: body.expires_at }),
+      ...(body.scopes === undefined ? {} : { scopes: body.scopes }),
+      ...(body.allowed_ips === undefined ? {} : { allowedIps: body.allowed_ips }),
     });
     res.status(201).location(`/v1/keys/${created.key.id}`).json({ key: renderKey(created.key), secret: created.secret });
   });

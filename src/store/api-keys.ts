@@ -16,7 +16,13 @@ export interface ExchangeKeyRow {
   secret_hash: string;
   expires_at: number | null;
   revoked_at: number | null;
+  /** The key's own scopes as stored (JSON text, or null: whatever its app grants). */
+  key_scopes: string | null;
+  /** The key's IP allow-list as stored (JSON text, or null: its app's). */
+  key_allowed_ips: string | null;
   app_scopes: string;
+  /** The app's IP allow-list as stored (JSON text, or null: any address). */
+  app_allowed_ips: string | null;
   app_audience: string | null;
   app_token_ttl_seconds: number | null;
   app_deleted_at: number | null;
@@ -37,7 +43,10 @@ function exchangeKeySelect(db: Db) {
       'k.secret_hash',
       'k.expires_at',
       'k.revoked_at',
+      'k.scopes as key_scopes',
+      'k.allowed_ips as key_allowed_ips',
       'a.scopes as app_scopes',
+      'a.allowed_ips as app_allowed_ips',
       'a.audience as app_audience',
       'a.token_ttl_seconds as app_token_ttl_seconds',
       'a.deleted_at as app_deleted_at',
@@ -135,11 +144,20 @@ export async function findKeysByDigest(db: Db, digests: readonly string[]): Prom
     .execute();
 }
 
-/** A key as admins see it: never the hash or the digest, nor the reminders' bookkeeping. */
+/** A key as admins see it: never the hash or the digest, nor the reminders' bookkeeping; its own scopes and IP list parsed (null: its app's). */
 export type ApiKeyView = Omit<
   ApiKeyRow,
   'secret_hash' | 'secret_digest' | 'scopes' | 'allowed_ips' | 'expiring_notified_at' | 'expired_notified_at' | 'unused_notified_at'
->;
+> & { scopes: string[] | null; allowed_ips: string[] | null };
+
+type StoredView = Omit<ApiKeyView, 'scopes' | 'allowed_ips'> & { scopes: string | null; allowed_ips: string | null };
+
+const parsedList = (text: string | null) => (text === null ? null : (JSON.parse(text) as string[]));
+
+/** A key row (or what VIEW_COLUMNS select of it) with its JSON lists parsed. */
+function toApiKeyView<T extends StoredView>(row: T): Omit<T, 'scopes' | 'allowed_ips'> & { scopes: string[] | null; allowed_ips: string[] | null } {
+  return { ...row, scopes: parsedList(row.scopes), allowed_ips: parsedList(row.allowed_ips) };
+}
 
 const VIEW_COLUMNS = [
   'k.id',
@@ -156,6 +174,8 @@ const VIEW_COLUMNS = [
   'k.last_used_at',
   'k.last_used_ip',
   'k.use_count',
+  'k.scopes',
+  'k.allowed_ips',
 ] as const;
 
 /** Keys of live apps of the org: the keys of a deleted app are gone for admins. */
@@ -168,7 +188,8 @@ function liveKeys(db: Db, orgId: string) {
 
 /** A key of a live app of the org. */
 export async function getApiKey(db: Db, orgId: string, keyId: string): Promise<ApiKeyView | undefined> {
-  return liveKeys(db, orgId).select(VIEW_COLUMNS).where('k.id', '=', keyId).executeTakeFirst();
+  const row = await liveKeys(db, orgId).select(VIEW_COLUMNS).where('k.id', '=', keyId).executeTakeFirst();
+  return row && toApiKeyView(row);
 }
 
 export type KeyStatusFilter = 'active' | 'revoked' | 'expired';
@@ -207,7 +228,8 @@ export async function listApiKeys(db: Db, orgId: string, filter: ApiKeyFilter): 
     query = query.where((eb) => eb(eb.fn.coalesce('k.last_used_at', 'k.created_at'), '<=', filter.idleSince!));
   }
   if (filter.before !== null) query = query.where('k.id', '<', filter.before);
-  return query.orderBy('k.id', 'desc').limit(filter.limit).execute();
+  const rows = await query.orderBy('k.id', 'desc').limit(filter.limit).execute();
+  return rows.map(toApiKeyView);
 }
 
 /**

@@ -53,16 +53,20 @@ export async function listApps(db: Db, orgId: string, window: ListWindow, filter
   return rows.map(toAppRecord);
 }
 
-export type AppChanges = Partial<Pick<AppRecord, 'name' | 'description' | 'scopes' | 'audience' | 'token_ttl_seconds'>> & {
+export type AppChanges = Partial<Pick<AppRecord, 'name' | 'description' | 'scopes' | 'audience' | 'token_ttl_seconds' | 'allowed_ips'>> & {
   updated_at: number;
 };
 
 /** Updates a live app of the org; undefined when there is none. */
 export async function updateApp(db: Db, orgId: string, appId: string, changes: AppChanges): Promise<AppRecord | undefined> {
-  const { scopes, ...rest } = changes;
+  const { scopes, allowed_ips, ...rest } = changes;
   const result = await db
     .updateTable('apps')
-    .set({ ...rest, ...(scopes === undefined ? {} : { scopes: JSON.stringify(scopes) }) })
+    .set({
+      ...rest,
+      ...(scopes === undefined ? {} : { scopes: JSON.stringify(scopes) }),
+      ...(allowed_ips === undefined ? {} : { allowed_ips: storedList(allowed_ips) }),
+    })
     .where('org_id', '=', orgId)
     .where('id', '=', appId)
     .where('deleted_at', 'is', null)

@@ -241,6 +241,29 @@ describe('the scope-auth CLI', () => {
     await ctx.exchange({ orgId: org, keyId: rolled.key.id, secret: rolled.secret }).expect(401);
   });
 
+  it('sets and clears an app\'s allowed IPs, and issues a key with scopes and allowed IPs of its own', async () => {
+    const org = acme.org.id;
+    const app = await json<{ id: string; allowed_ips: string[] | null }>(
+      'apps', 'create', '--org', org, '--name', 'fenced', '--scope', 'agents:edit tools:deploy', '--allow-ip', '203.0.113.0/24', '--allow-ip', '2001:DB8::/32,198.51.100.7',
+    );
+    expect(app.allowed_ips).toEqual(['203.0.113.0/24', '2001:db8::/32', '198.51.100.7']);
+    expect((await api(acmeToken).get(`/v1/apps/${app.id}`).expect(200)).body.allowed_ips).toEqual(app.allowed_ips);
+
+    const key = await json<{ key: { id: string; scopes: string[] | null; allowed_ips: string[] | null }; secret: string }>(
+      'keys', 'create', '--org', org, '--app', app.id, '--name', 'reader', '--scope', 'agents:view', '--allow-ip', '203.0.113.8/29',
+    );
+    expect(key.key).toMatchObject({ scopes: ['agents:view'], allowed_ips: ['203.0.113.8/29'] });
+    expect((await api(acmeToken).get(`/v1/keys/${key.key.id}`).expect(200)).body).toEqual(key.key);
+    const human = await run('keys', 'create', '--org', org, '--app', app.id, '--name', 'writer', '--scope', 'tools:deploy', '--allow-ip', '198.51.100.7');
+    expect(human.stdout).toMatch(/\n {2}scopes +tools:deploy \(within its app's\)\n {2}allowed IPs +198\.51\.100\.7 \(and its app's list\)\n/);
+
+    const narrowed = await run('apps', 'update', app.id, '--org', org, '--allow-ip', '2001:db8::/32');
+    expect(narrowed.stdout).toMatch(/allowed IPs +2001:db8::\/32\n/);
+    const cleared = await json<{ allowed_ips: string[] | null }>('apps', 'update', app.id, '--org', org, '--allow-any-ip');
+    expect(cleared.allowed_ips).toBeNull();
+    expect((await run('apps', 'update', app.id, '--org', org, '--name', 'fenced')).stdout).toMatch(/allowed IPs +any address\n/);
+  });
+
   it('lists stale keys: active keys unused for the given days, 90 by default', async () => {
     const org = acme.org.id;
     // A key created 100 days ago and never used, and one used 40 days ago.

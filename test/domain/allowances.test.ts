@@ -83,6 +83,20 @@ describe('the scopes a token carries, from the stored lists the exchange reads',
     expect(scopesOf(app, JSON.stringify([]))).toEqual([]);
     expect(Object.isFrozen(everything)).toBe(true);
   });
+
+  it("narrows to a key's own scopes, remembered per key list, implications kept", () => {
+    const scopesOf = storedTokenScopes(catalog);
+    const app = JSON.stringify(['agents:full', 'runtime:run']);
+    const key = JSON.stringify(['agents:edit', 'runtime:run', 'tools:deploy']);
+    const narrowed = scopesOf(app, null, key);
+    // tools:deploy is the key's but not the app's: the key never widens its app.
+    expect(narrowed).toEqual(['agents:edit', 'agents:view', 'runtime:run', 'sessions:create']);
+    expect(scopesOf(app, null, key)).toBe(narrowed);
+    expect(scopesOf(app, JSON.stringify(['agents:view', 'runtime:run']), key)).toEqual(['agents:view', 'runtime:run', 'sessions:create']);
+    // Without a list of its own, the app's (within the allowance), as before.
+    expect(scopesOf(app, null, null)).toEqual(scopesOf(app, null));
+    expect(tokenScopes(catalog, ['agents:full'], null, ['agents:view'])).toEqual(['agents:view']);
+  });
 });
 
 describe('SCOPE_AUTH_ORG_DEFAULT_SCOPES', () => {

@@ -38,6 +38,7 @@ describe.each(DIALECTS)('/v1/apps, happy paths on $dialect', (dialectCase) => {
         effective_scopes: ['agents:edit', 'agents:view', 'runtime:run', 'sessions:create'],
         audience: 'https://billing.example.com',
         token_ttl_seconds: 300,
+        allowed_ips: null,
         created_at: now,
         created_by: admin.keyId,
         // The name of the key that created it, resolved when read.

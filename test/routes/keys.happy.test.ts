@@ -54,6 +54,8 @@ describe.each(DIALECTS)('/v1/keys and /v1/apps/{app_id}/keys, happy paths on $di
         last_used_at: null,
         last_used_ip: null,
         use_count: 0,
+        scopes: null,
+        allowed_ips: null,
       });
       // The secret works, and no other endpoint ever shows it (or its hash) again.
       await ctx.exchange({ orgId: admin.orgId, keyId: res.body.key.id, secret: res.body.secret }).expect(200);

@@ -1,6 +1,7 @@
-// What the timing of a refusal tells: an unknown key id or an org that does not hold the key
-// is answered no sooner than a wrong secret for a real key (whose argon2 verification the
-// server has to run), so one request does not tell whether a key id exists.
+// What the timing of a refusal tells: an unknown key id, an org that does not hold the key or
+// an address outside the key's allow-list is answered no sooner than a wrong secret for a
+// real key (whose argon2 verification the server has to run), so one request does not tell
+// whether a key id exists, nor whether a secret is right.
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
@@ -69,6 +70,18 @@ describe.each(DIALECTS)('the timing of refused token exchanges on $dialect', (di
       const other = await ctx.createOrg('other');
       const { res, ms } = await timed({ ...client, orgId: other.org.id });
       expect(res.status).toBe(401);
+      expect(ms).toBeGreaterThanOrEqual(VERIFY_MS * 0.8);
+    });
+
+    it('answers an address outside the allow-list no sooner than about a verification, even for a secret it has verified', async () => {
+      const wrongAnswer = await exchange(wrong);
+      const listed = await ctx.createClient(['tools:deploy']);
+      // Verified (and remembered) from here, then the app is restricted to elsewhere.
+      expect((await exchange(listed)).status).toBe(200);
+      await ctx.db.updateTable('apps').set({ allowed_ips: '["198.51.100.0/24"]' }).where('id', '=', listed.appId).execute();
+      const { res, ms } = await timed(listed);
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual(wrongAnswer.body);
       expect(ms).toBeGreaterThanOrEqual(VERIFY_MS * 0.8);
     });
   });

@@ -28,7 +28,10 @@ describe.each(DIALECTS)('the prepared exchange lookup on $dialect', (dialectCase
         secret_hash: expect.stringMatching(/^\$argon2id\$/),
         expires_at: null,
         revoked_at: null,
+        key_scopes: null,
+        key_allowed_ips: null,
         app_scopes: JSON.stringify(['agents:edit', 'tools:deploy']),
+        app_allowed_ips: null,
         app_audience: null,
         app_token_ttl_seconds: null,
         app_deleted_at: null,
@@ -42,8 +45,12 @@ describe.each(DIALECTS)('the prepared exchange lookup on $dialect', (dialectCase
       const { org } = await ctx.createOrg('every field set');
       const app = await ctx.createApp(org.id, ['runtime:run'], { audience: 'https://api.example.com', token_ttl_seconds: 120 });
       const { key } = await ctx.createKey(org.id, app.id, { expiresAt: now + 86_400_000 });
-      await ctx.db.updateTable('api_keys').set({ revoked_at: now + 1, revoked_by: 'system' }).where('id', '=', key.id).execute();
-      await ctx.db.updateTable('apps').set({ deleted_at: now + 2 }).where('id', '=', app.id).execute();
+      await ctx.db
+        .updateTable('api_keys')
+        .set({ revoked_at: now + 1, revoked_by: 'system', scopes: '["runtime:run"]', allowed_ips: '["10.0.0.0/8"]' })
+        .where('id', '=', key.id)
+        .execute();
+      await ctx.db.updateTable('apps').set({ deleted_at: now + 2, allowed_ips: '["10.0.0.0/8","2001:db8::/32"]' }).where('id', '=', app.id).execute();
       await ctx.db.updateTable('orgs').set({ allowed_scopes: '["runtime:run"]', disabled_at: now + 3 }).where('id', '=', org.id).execute();
 
       const prepared = await findKeyForExchange(ctx.db, key.id);
@@ -51,6 +58,9 @@ describe.each(DIALECTS)('the prepared exchange lookup on $dialect', (dialectCase
       expect(prepared).toMatchObject({
         expires_at: now + 86_400_000,
         revoked_at: now + 1,
+        key_scopes: '["runtime:run"]',
+        key_allowed_ips: '["10.0.0.0/8"]',
+        app_allowed_ips: '["10.0.0.0/8","2001:db8::/32"]',
         app_audience: 'https://api.example.com',
         app_token_ttl_seconds: 120,
         app_deleted_at: now + 2,

@@ -5,7 +5,7 @@ import { createApp, deleteApp, listApps, updateApp, type AppView, type UpdateApp
 import { renderApp, renderPage } from '../../http/render.js';
 import { outputFor, UsageError, withSession, type CliIo } from '../context.js';
 import { pageTable, type Output } from '../output.js';
-import { collectScopes, duration, example, forceOption, idArgument, jsonOption, pageOptions, type PageOptions } from '../options.js';
+import { collectAddresses, collectScopes, duration, example, forceOption, idArgument, jsonOption, pageOptions, type PageOptions } from '../options.js';
 
 interface AppFieldOptions {
   readonly name?: string;
@@ -15,6 +15,8 @@ interface AppFieldOptions {
   readonly audience?: string | false;
   /** Seconds, or false for --no-ttl. */
   readonly ttl?: number | false;
+  readonly allowIp?: string[];
+  readonly allowAnyIp?: boolean;
   readonly force?: boolean;
   readonly json?: boolean;
 }
@@ -23,6 +25,7 @@ const orgOption = () => new Option('--org <org_id>', 'the organization').argPars
 const ttlOption = () =>
   new Option('--ttl <duration>', 'token lifetime for its keys, e.g. 600, 15m or 1h (default: SCOPE_AUTH_TOKEN_TTL)').argParser(duration(1, 86_400));
 const scopeOption = (description: string) => new Option('--scope <scope>', description).argParser(collectScopes);
+const allowIpOption = (description: string) => new Option('--allow-ip <cidr>', description).argParser(collectAddresses);
 
 /** Key-value lines describing an app for people; the server defaults named where they apply. */
 export function describeApp(out: Output, app: AppView, config: Config): void {
@@ -31,6 +34,7 @@ export function describeApp(out: Output, app: AppView, config: Config): void {
     ['effective scopes', app.effective_scopes.join(' ') || '(none)'],
     ['audience', app.audience ?? `${config.audience} (server default)`],
     ['token lifetime', app.token_ttl_seconds === null ? `${config.tokenTtlSeconds} s (server default)` : `${app.token_ttl_seconds} s`],
+    ['allowed IPs', app.allowed_ips === null ? 'any address' : app.allowed_ips.join(' ')],
   ];
   if (app.description) rows.unshift(['description', app.description]);
   const width = Math.max(...rows.map(([label]) => label.length));
@@ -51,12 +55,14 @@ export function registerApps(program: Command, io: CliIo): void {
     .addOption(new Option('--description <text>', 'what the app is for'))
     .addOption(new Option('--audience <aud>', "the `aud` of its tokens: an audience of the catalogue (default: SCOPE_AUTH_AUDIENCE)"))
     .addOption(ttlOption())
+    .addOption(allowIpOption('an address or CIDR range its keys may exchange from (repeatable; default: any address)'))
     .addOption(jsonOption())
     .addHelpText(
       'after',
       example(
-        'scope-auth apps create --org org_01J... --name ci-deployer --scope tools:deploy --scope agents:view --ttl 10m',
+        'scope-auth apps create --org org_01J... --name ci-deployer --scope tools:deploy --scope agents:view --ttl 10m --allow-ip 203.0.113.0/24',
         'Scopes come from the catalogue (GET /v1/scopes, or the file SCOPE_AUTH_CATALOG names).',
+        'With --allow-ip, an exchange from any other client address is refused (invalid_client); see SCOPE_AUTH_TRUST_PROXY behind a proxy.',
       ),
     )
     .action(async (options: AppFieldOptions & { org: string }) => {
@@ -69,6 +75,7 @@ export function registerApps(program: Command, io: CliIo): void {
           ...(options.description === undefined ? {} : { description: options.description }),
           ...(typeof options.audience === 'string' ? { audience: options.audience } : {}),
           ...(typeof options.ttl === 'number' ? { tokenTtlSeconds: options.ttl } : {}),
+          ...(options.allowIp === undefined ? {} : { allowedIps: options.allowIp }),
         }),
       }));
       if (options.json) return out.json(renderApp(app));
@@ -118,6 +125,8 @@ export function registerApps(program: Command, io: CliIo): void {
     .addOption(new Option('--no-audience', 'use the server default audience (SCOPE_AUTH_AUDIENCE) again'))
     .addOption(ttlOption())
     .addOption(new Option('--no-ttl', 'use the server default token lifetime (SCOPE_AUTH_TOKEN_TTL) again'))
+    .addOption(allowIpOption('the complete new list of addresses and CIDR ranges its keys may exchange from (repeatable; replaces the list)').conflicts('allowAnyIp'))
+    .addOption(new Option('--allow-any-ip', 'remove the list: its keys may exchange from any address again'))
     .addOption(forceOption())
     .addOption(jsonOption())
     .addHelpText(
@@ -125,6 +134,8 @@ export function registerApps(program: Command, io: CliIo): void {
       example([
         'scope-auth apps update app_01J... --org org_01J... --scope agents:view --scope runtime:run',
         'scope-auth apps update app_01J... --org org_01J... --name deployer --no-ttl',
+        'scope-auth apps update app_01J... --org org_01J... --allow-ip 203.0.113.0/24 --allow-ip 2001:db8::/32',
+        'scope-auth apps update app_01J... --org org_01J... --allow-any-ip',
       ]),
     )
     .action(async (appId: string, options: AppFieldOptions & { org: string }) => {
@@ -136,9 +147,13 @@ export function registerApps(program: Command, io: CliIo): void {
         ...(options.description === undefined ? {} : { description: options.description }),
         ...(options.audience === undefined ? {} : { audience: options.audience === false ? null : options.audience }),
         ...(options.ttl === undefined ? {} : { tokenTtlSeconds: options.ttl === false ? null : options.ttl }),
+        ...(options.allowIp === undefined ? {} : { allowedIps: options.allowIp }),
+        ...(options.allowAnyIp === true ? { allowedIps: null } : {}),
       };
       if (Object.keys(input).length === 1) {
-        throw new UsageError('nothing to change: give at least one of --name, --scope, --description, --audience, --no-audience, --ttl, --no-ttl');
+        throw new UsageError(
+          'nothing to change: give at least one of --name, --scope, --description, --audience, --no-audience, --ttl, --no-ttl, --allow-ip, --allow-any-ip',
+        );
       }
       const { app, config } = await withSession(io, async (session) => ({
         config: session.config,

@@ -8,7 +8,19 @@ import { outputFor, withSession, type CliIo } from '../context.js';
 import { registerReportLeak } from './keys-report-leak.js';
 import { createdKeyJson } from '../json.js';
 import { pageTable, secretBlock, stateColour, type Output } from '../output.js';
-import { duration, example, forceOption, idArgument, jsonOption, isoTime, pageOptions, wholeNumber, type PageOptions } from '../options.js';
+import {
+  collectAddresses,
+  collectScopes,
+  duration,
+  example,
+  forceOption,
+  idArgument,
+  jsonOption,
+  isoTime,
+  pageOptions,
+  wholeNumber,
+  type PageOptions,
+} from '../options.js';
 
 const DAY_MS = 86_400_000;
 const STALE_DAYS_DEFAULT = 90;
@@ -34,6 +46,12 @@ function requestedExpiry(options: ExpiryOptions, now: number): { expiresAt?: num
   if (options.expiresAt !== undefined) return { expiresAt: options.expiresAt };
   if (options.expiresInDays !== undefined) return { expiresAt: now + options.expiresInDays * DAY_MS };
   return {};
+}
+
+/** The key's own scopes and IP list, when it has them, as lines for people. */
+function describePolicy(out: Output, key: KeyView): void {
+  if (key.scopes !== null) out.line(`  ${out.paint('dim', 'scopes     ')}  ${key.scopes.join(' ')} (within its app's)`);
+  if (key.allowed_ips !== null) out.line(`  ${out.paint('dim', 'allowed IPs')}  ${key.allowed_ips.join(' ')} (and its app's list)`);
 }
 
 function status(out: Output, key: KeyView): string {
@@ -76,27 +94,36 @@ export function registerKeys(program: Command, io: CliIo): void {
     .addOption(new Option('--name <name>', 'what or who uses it, 1-100 characters').makeOptionMandatory());
   for (const option of expiryOptions('the key')) create.addOption(option);
   create
+    .addOption(new Option('--scope <scope>', "a scope of the app's the key may carry (repeatable; default: all the app grants)").argParser(collectScopes))
+    .addOption(new Option('--allow-ip <cidr>', "an address or CIDR range the key may exchange from, within the app's list (repeatable)").argParser(collectAddresses))
     .addOption(jsonOption('print { "key", "secret" }, as POST /v1/apps/{app_id}/keys answers'))
     .addHelpText(
       'after',
       example(
-        'scope-auth keys create --org org_01J... --app app_01J... --name github-actions --expires-in-days 90',
+        [
+          'scope-auth keys create --org org_01J... --app app_01J... --name github-actions --expires-in-days 90',
+          'scope-auth keys create --org org_01J... --app app_01J... --name read-only --scope agents:view --allow-ip 203.0.113.10',
+        ],
         'Without an expiry the key never expires, unless SCOPE_AUTH_KEY_MAX_LIFETIME_DAYS sets a maximum (and the default).',
+        "A key's scopes and allowed IPs are fixed for its life (rolling keeps them); its tokens carry what both it and its app allow.",
       ),
     )
-    .action(async (options: ExpiryOptions & { org: string; app: string; name: string; json?: boolean }) => {
+    .action(async (options: ExpiryOptions & { org: string; app: string; name: string; scope?: string[]; allowIp?: string[]; json?: boolean }) => {
       const out = outputFor(io);
       const created = await withSession(io, async (session) =>
         createKey(session.deps, await session.actorIn(options.org), {
           appId: options.app,
           name: options.name,
           ...requestedExpiry(options, session.deps.clock.now()),
+          ...(options.scope === undefined ? {} : { scopes: options.scope }),
+          ...(options.allowIp === undefined ? {} : { allowedIps: options.allowIp }),
         }),
       );
       if (options.json) return out.json(createdKeyJson(created));
       const { key } = created;
       const expires = key.expires_at === null ? 'It never expires.' : `It expires ${expiry(out, key)} (${new Date(key.expires_at).toISOString()}).`;
       out.line(`Created key ${out.paint('bold', key.id)} "${key.name}" for app ${key.app_id}. ${expires}`);
+      describePolicy(out, key);
       secretBlock(out, { orgId: key.org_id, keyId: key.id, secret: created.secret });
     });
 
@@ -197,6 +224,7 @@ export function registerKeys(program: Command, io: CliIo): void {
       out.line(`Rolled key ${previous.id}: it keeps working${until}, then expires.`);
       const expires = key.expires_at === null ? 'never expires' : `expires ${expiry(out, key)}`;
       out.line(`Its replacement is ${out.paint('bold', key.id)} "${key.name}" (same app, ${expires}):`);
+      describePolicy(out, key);
       secretBlock(out, { orgId: key.org_id, keyId: key.id, secret: rolled.secret });
     });
 
