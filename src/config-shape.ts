@@ -2,6 +2,7 @@
 // sets of values some variables take. No reading of the environment here.
 import type { TrustProxy } from './config-network.js';
 import type { PeopleConfig } from './config-people.js';
+import type { WebhooksConfig } from './config-webhooks.js';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -78,4 +79,6 @@ export interface Config {
   readonly people: PeopleConfig;
   /** SCOPE_AUTH_CONSOLE: the admin console at /console (config-console.ts). */
   readonly console: boolean;
+  /** Webhooks: the SSRF guard's switches and the deliverer's pace (config-webhooks.ts). */
+  readonly webhooks: WebhooksConfig;
 }

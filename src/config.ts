@@ -5,6 +5,7 @@ import { ConfigError } from './config-error.js';
 import { databaseUrl, kek } from './config-secrets.js';
 import { peopleConfig, type PeopleConfig } from './config-people.js';
 import { CONSOLE_SWITCH_EXPECTED, consoleSwitch } from './config-console.js';
+import { WEBHOOKS_DEFAULTS, webhooksConfig, type WebhooksConfig } from './config-webhooks.js';
 import { availableParallelism } from 'node:os';
 import { LOG_LEVELS, SIGNING_ALGS, type Config } from './config-shape.js';
 
@@ -55,6 +56,8 @@ export const DEFAULTS = {
   SCOPE_AUTH_SESSION_IDLE: '1800', // 30 min without a request ends a session
   SCOPE_AUTH_SESSION_MAX: '43200', // 12 h after sign-in at most
   SCOPE_AUTH_CONSOLE: 'true', // false: no admin console at /console
+  // Webhooks (config-webhooks.ts).
+  ...WEBHOOKS_DEFAULTS,
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -230,6 +233,14 @@ export function loadConfig(env: Env): Config {
     tokenTtlMinSeconds: 60,
     people: people(env),
     console: consoleSwitch(read(env, 'SCOPE_AUTH_CONSOLE')) ?? invalid('SCOPE_AUTH_CONSOLE', read(env, 'SCOPE_AUTH_CONSOLE'), CONSOLE_SWITCH_EXPECTED),
+    webhooks: webhooks(env),
+  });
+}
+
+function webhooks(env: Env): WebhooksConfig {
+  return webhooksConfig({
+    flag: (name) => consoleSwitch(read(env, name)) ?? invalid(name, read(env, name), CONSOLE_SWITCH_EXPECTED),
+    int: (name, min, max) => int(env, name, min, max),
   });
 }
 

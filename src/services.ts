@@ -15,6 +15,7 @@ import { createThrottle } from './domain/throttle.js';
 import { randomToken } from './domain/opaque-tokens.js';
 import { createCsrf } from './domain/sessions.js';
 import { SESSION_REFUSED_ACTION } from './domain/sign-in.js';
+import { createWebhookDeliverer } from './domain/webhook-deliverer.js';
 import { createLifecycle } from './http/lifecycle.js';
 import { createMetrics } from './http/metrics.js';
 import type { ChangeFeed } from './store/change-feed.js';
@@ -77,6 +78,6 @@ export async function createServices(config: Config, options: ServiceOptions): P
       csrf: createCsrf(options.kek),
       kek: options.kek,
     },
-    jobs: [],
+    jobs: [createWebhookDeliverer({ db, clock, logger, kek: options.kek, config })],
   };
 }

@@ -38,6 +38,7 @@ describe('loadConfig', () => {
       tokenTtlMinSeconds: 60,
       people: { invitationTtlSeconds: 259_200, sessionIdleSeconds: 1800, sessionMaxSeconds: 43_200 },
       console: true,
+      webhooks: { allowHttp: false, allowPrivate: false, pollIntervalMs: 1000, timeoutMs: 10_000 },
     });
   });
 
@@ -91,6 +92,9 @@ describe('loadConfig', () => {
       SCOPE_AUTH_METRICS_HOST: '0.0.0.0',
       SCOPE_AUTH_LOG_LEVEL: 'DEBUG',
       SCOPE_AUTH_CONSOLE: 'off',
+      SCOPE_AUTH_WEBHOOKS_ALLOW_HTTP: 'true',
+      SCOPE_AUTH_WEBHOOKS_ALLOW_PRIVATE: 'yes',
+      SCOPE_AUTH_WEBHOOKS_POLL_INTERVAL_MS: '2000',
     });
     expect(config).toMatchObject({
       host: '0.0.0.0',
@@ -114,6 +118,7 @@ describe('loadConfig', () => {
       metrics: { host: '0.0.0.0', port: 9464 },
       logLevel: 'debug',
       console: false,
+      webhooks: { allowHttp: true, allowPrivate: true, pollIntervalMs: 2000, timeoutMs: 10_000 },
     });
     expect(config.kek?.equals(kek)).toBe(true);
   });
@@ -219,6 +224,10 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_SESSION_MAX', '0', 'expected a whole number from 300 to 7776000'],
       ['SCOPE_AUTH_SESSION_IDLE', '7200', 'must not exceed SCOPE_AUTH_SESSION_MAX (3600)', { SCOPE_AUTH_SESSION_MAX: '3600' }],
       ['SCOPE_AUTH_CONSOLE', 'maybe', 'expected true or false'],
+      ['SCOPE_AUTH_WEBHOOKS_ALLOW_HTTP', 'sometimes', 'expected true or false'],
+      ['SCOPE_AUTH_WEBHOOKS_ALLOW_PRIVATE', '2', 'expected true or false'],
+      ['SCOPE_AUTH_WEBHOOKS_POLL_INTERVAL_MS', '50', 'expected a whole number from 100 to 60000'],
+      ['SCOPE_AUTH_WEBHOOKS_POLL_INTERVAL_MS', '1s', 'expected a whole number from 100 to 60000'],
     ];
 
     it('lowers the default token lifetime with a lower maximum when the lifetime is not set', () => {
