@@ -36,14 +36,14 @@ const PRIVATE_RANGES: ReadonlySet<string> = new Set([
 ]);
 
 const RANGE_NAMES: Readonly<Record<string, string>> = {
-  private: 'private',
-  loopback: 'loopback',
-  linkLocal: 'link-local',
-  uniqueLocal: 'unique-local',
-  carrierGradeNat: 'CGNAT (shared address space)',
-  multicast: 'multicast',
-  broadcast: 'broadcast',
-  unspecified: 'unspecified',
+  private: 'a private',
+  loopback: 'a loopback',
+  linkLocal: 'a link-local',
+  uniqueLocal: 'a unique-local',
+  carrierGradeNat: 'a CGNAT (shared address space)',
+  multicast: 'a multicast',
+  broadcast: 'a broadcast',
+  unspecified: 'an unspecified',
 };
 
 /**
@@ -62,9 +62,9 @@ export function refusedAddress(address: string, policy: AddressPolicy): string |
   if (range === 'unicast') return null;
   if (range === 'loopback' && policy.allowHttp) return null;
   if (policy.allowPrivate && PRIVATE_RANGES.has(range)) return null;
-  const name = RANGE_NAMES[range] ?? 'special-purpose';
+  const name = RANGE_NAMES[range] ?? 'a special-purpose';
   const switchName = range === 'loopback' ? 'SCOPE_AUTH_WEBHOOKS_ALLOW_HTTP or SCOPE_AUTH_WEBHOOKS_ALLOW_PRIVATE' : 'SCOPE_AUTH_WEBHOOKS_ALLOW_PRIVATE';
-  return `a${/^[aeiou]/i.test(name) ? 'n' : ''} ${name} address${PRIVATE_RANGES.has(range) ? ` (allowed only with ${switchName})` : ''}`;
+  return `${name} address${PRIVATE_RANGES.has(range) ? ` (allowed only with ${switchName})` : ''}`;
 }
 
 /** The host of a URL as an address when it is one (`[::1]` → `::1`), else null. */
