@@ -9,7 +9,7 @@ import { Webhook } from 'standardwebhooks';
 import type { WebhooksConfig } from '../config-webhooks.js';
 import type { Db } from '../store/database.js';
 import { claimDeliveries, dueDeliveryIds, pruneDeliveries, settleDelivery, type DeliveryOutcome, type DeliveryRow } from '../store/webhook-deliveries.js';
-import { getWebhook } from '../store/webhooks.js';
+import { getWebhook, type WebhookRecord } from '../store/webhooks.js';
 import { packageVersion } from '../version.js';
 import type { Clock } from './clock.js';
 import { createPeriodicJob, type JobRun, type PeriodicJob } from './periodic-job.js';
@@ -56,58 +56,79 @@ export interface Deliverer {
 
 const userAgent = () => `scope-auth/${packageVersion()} (webhooks)`;
 
+/** Only the outcome's own columns, whatever else the object carries. */
+const pickOutcome = (o: DeliveryOutcome): DeliveryOutcome => ({
+  status: o.status,
+  attempts: o.attempts,
+  next_attempt_at: o.next_attempt_at,
+  last_attempt_at: o.last_attempt_at,
+  last_status_code: o.last_status_code,
+  last_response: o.last_response,
+  last_error: o.last_error,
+  delivered_at: o.delivered_at,
+});
+
 export function createDeliverer(deps: DelivererDeps, options: DelivererOptions = {}): Deliverer {
   const { db, clock, logger, kek } = deps;
   const timeoutMs = options.timeoutMs ?? deps.config.webhooks.timeoutMs;
-  const send = options.send ?? createSender({ policy: deps.config.webhooks, timeoutMs, ...(options.resolve ? { resolve: options.resolve } : {}) });
+  const resolve = options.resolve === undefined ? {} : { resolve: options.resolve };
+  const send = options.send ?? createSender({ policy: deps.config.webhooks, timeoutMs, ...resolve });
   const random = options.random ?? Math.random;
   const agent = userAgent();
   let prunedAt = -Infinity;
+
+  /** What one attempt of `row` to `webhook` comes to, starting at `startedAt`. */
+  async function tryOnce(row: DeliveryRow, webhook: WebhookRecord, startedAt: number): Promise<DeliveryOutcome> {
+    const attempts = row.attempts + 1;
+    const retry = (fields: Pick<DeliveryOutcome, 'last_status_code' | 'last_response' | 'last_error'>): DeliveryOutcome => {
+      const next = nextAttemptAt(row.created_at, clock.now(), attempts, random);
+      return { status: next === null ? 'failed' : 'pending', attempts, next_attempt_at: next, last_attempt_at: startedAt, delivered_at: null, ...fields };
+    };
+    let signature: string;
+    try {
+      signature = new Webhook(openWebhookSecret(kek, webhook.id, webhook.secret_encrypted)).sign(row.event_id, new Date(startedAt), row.payload);
+    } catch (error) {
+      logger.error({ webhook_id: webhook.id, err: { message: (error as Error).message } }, 'cannot sign a webhook delivery');
+      return retry({ last_status_code: null, last_response: null, last_error: 'the server could not open the signing secret (its key-encryption key)' });
+    }
+    const result = await send({
+      url: webhook.url,
+      body: row.payload,
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': agent,
+        'webhook-id': row.event_id,
+        'webhook-timestamp': String(Math.floor(startedAt / 1000)),
+        'webhook-signature': signature,
+      },
+    });
+    if (result.statusCode === null) return retry({ last_status_code: null, last_response: null, last_error: result.error });
+    if (result.statusCode < 200 || result.statusCode >= 300) {
+      return retry({ last_status_code: result.statusCode, last_response: result.body, last_error: `the receiver answered ${result.statusCode}` });
+    }
+    return {
+      status: 'delivered',
+      attempts,
+      next_attempt_at: null,
+      last_attempt_at: startedAt,
+      delivered_at: clock.now(),
+      last_status_code: result.statusCode,
+      last_response: result.body,
+      last_error: null,
+    };
+  }
 
   async function attempt(row: DeliveryRow, claimedUntil: number): Promise<void> {
     const startedAt = clock.now();
     const webhook = await getWebhook(db, row.org_id, row.webhook_id);
     // Deleted meanwhile: its deliveries went with it.
     if (webhook === undefined) return;
-    const attempts = row.attempts + 1;
-    let outcome: DeliveryOutcome;
-    const retry = (fields: Pick<DeliveryOutcome, 'last_status_code' | 'last_response' | 'last_error'>): DeliveryOutcome => {
-      const next = nextAttemptAt(row.created_at, clock.now(), attempts, random);
-      return { status: next === null ? 'failed' : 'pending', attempts, next_attempt_at: next, last_attempt_at: startedAt, delivered_at: null, ...fields };
-    };
-    if (webhook.disabled_at !== null) {
-      outcome = { status: 'failed', attempts: row.attempts, next_attempt_at: null, last_attempt_at: row.last_attempt_at, delivered_at: null, last_status_code: row.last_status_code, last_response: row.last_response, last_error: 'the webhook was disabled before this delivery was made' };
-    } else {
-      let signature: string;
-      try {
-        signature = new Webhook(openWebhookSecret(kek, webhook.id, webhook.secret_encrypted)).sign(row.event_id, new Date(startedAt), row.payload);
-      } catch (error) {
-        logger.error({ webhook_id: webhook.id, err: { message: (error as Error).message } }, 'cannot sign a webhook delivery');
-        outcome = retry({ last_status_code: null, last_response: null, last_error: 'the server could not open the signing secret (its key-encryption key)' });
-        await settleDelivery(db, { orgId: row.org_id, id: row.id, claimedUntil }, outcome);
-        return;
-      }
-      const result = await send({
-        url: webhook.url,
-        body: row.payload,
-        headers: {
-          'content-type': 'application/json',
-          'user-agent': agent,
-          'webhook-id': row.event_id,
-          'webhook-timestamp': String(Math.floor(startedAt / 1000)),
-          'webhook-signature': signature,
-        },
-      });
-      if (result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300) {
-        outcome = { status: 'delivered', attempts, next_attempt_at: null, last_attempt_at: startedAt, delivered_at: clock.now(), last_status_code: result.statusCode, last_response: result.body, last_error: null };
-      } else if (result.statusCode !== null) {
-        outcome = retry({ last_status_code: result.statusCode, last_response: result.body, last_error: `the receiver answered ${result.statusCode}` });
-      } else {
-        outcome = retry({ last_status_code: null, last_response: null, last_error: result.error });
-      }
-    }
-    const settled = await settleDelivery(db, { orgId: row.org_id, id: row.id, claimedUntil }, outcome);
-    const log = { delivery_id: row.id, webhook_id: row.webhook_id, event_type: row.event_type, attempts, status: outcome.status, status_code: outcome.last_status_code };
+    const outcome: DeliveryOutcome =
+      webhook.disabled_at === null
+        ? await tryOnce(row, webhook, startedAt)
+        : { ...row, status: 'failed', next_attempt_at: null, last_error: 'the webhook was disabled before this delivery was made' };
+    const settled = await settleDelivery(db, { orgId: row.org_id, id: row.id, claimedUntil }, pickOutcome(outcome));
+    const log = { delivery_id: row.id, webhook_id: row.webhook_id, event_type: row.event_type, attempts: outcome.attempts, status: outcome.status, status_code: outcome.last_status_code };
     if (!settled) logger.warn(log, 'webhook delivery settled by another deliverer meanwhile');
     else if (outcome.status === 'failed') logger.warn({ ...log, error: outcome.last_error }, 'webhook delivery failed for good');
     else if (outcome.status === 'pending') logger.info({ ...log, error: outcome.last_error }, 'webhook delivery attempt failed; will retry');

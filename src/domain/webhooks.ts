@@ -55,7 +55,9 @@ export function webhookNotFound(webhookId: string): NotFoundError {
 
 function checkEvents(events: readonly string[]): WebhookEventType[] {
   const unknown = events.filter((event) => !(WEBHOOK_EVENT_TYPES as readonly string[]).includes(event));
-  if (unknown.length > 0) throw new InvalidRequestError(`events: unknown event type ${unknown.map((e) => `"${e}"`).join(', ')}; expected some of ${WEBHOOK_EVENT_TYPES.join(', ')}`);
+  if (unknown.length > 0) {
+    throw new InvalidRequestError(`events: unknown event type ${unknown.map((e) => `"${e}"`).join(', ')}; expected some of ${WEBHOOK_EVENT_TYPES.join(', ')}`);
+  }
   if (events.length === 0) throw new InvalidRequestError(`events: expected at least one of ${WEBHOOK_EVENT_TYPES.join(', ')}`);
   // In the catalogue's order, each once.
   return WEBHOOK_EVENT_TYPES.filter((event) => events.includes(event));
@@ -130,17 +132,17 @@ export async function updateWebhook(deps: Pick<WebhookDeps, 'db' | 'clock' | 'co
   const current = await findWebhook(deps, actor, input.webhookId);
   const now = deps.clock.now();
   const changes: store.WebhookChanges = { updated_at: now };
+  if (input.url !== undefined) changes.url = checkWebhookUrl(input.url, deps.config.webhooks);
+  if (input.events !== undefined) changes.events = checkEvents(input.events);
+  if (input.description !== undefined) changes.description = checkDescription(input.description);
+  if (input.enabled !== undefined && input.enabled !== (current.disabled_at === null)) changes.disabled_at = input.enabled ? null : now;
+  // Only what actually changes goes into the audit event, with its previous value.
   const diff: Record<string, { from: unknown; to: unknown }> = {};
-  const note = (field: string, from: unknown, to: unknown) => {
-    if (JSON.stringify(from) !== JSON.stringify(to)) diff[field] = { from, to };
-  };
-  if (input.url !== undefined) note('url', current.url, (changes.url = checkWebhookUrl(input.url, deps.config.webhooks)));
-  if (input.events !== undefined) note('events', current.events, (changes.events = checkEvents(input.events)));
-  if (input.description !== undefined) note('description', current.description, (changes.description = checkDescription(input.description)));
-  if (input.enabled !== undefined && input.enabled !== (current.disabled_at === null)) {
-    changes.disabled_at = input.enabled ? null : now;
-    note('enabled', !input.enabled, input.enabled);
+  for (const field of ['url', 'events', 'description'] as const) {
+    const to = changes[field];
+    if (to !== undefined && JSON.stringify(to) !== JSON.stringify(current[field])) diff[field] = { from: current[field], to };
   }
+  if (changes.disabled_at !== undefined) diff['enabled'] = { from: current.disabled_at === null, to: changes.disabled_at === null };
   if (Object.keys(diff).length === 0) return viewOf(deps, current);
   const updated = await deps.db.transaction().execute(async (trx) => {
     const webhook = await store.updateWebhook(trx, actor.orgId, current.id, changes);
@@ -157,7 +159,8 @@ export async function rotateWebhookSecret(deps: WebhookDeps, actor: Actor, input
   const current = await findWebhook(deps, actor, input.webhookId);
   const secret = generateWebhookSecret();
   const updated = await deps.db.transaction().execute(async (trx) => {
-    const webhook = await store.updateWebhook(trx, actor.orgId, current.id, { updated_at: deps.clock.now(), secret_encrypted: sealWebhookSecret(deps.kek, current.id, secret) });
+    const sealed = sealWebhookSecret(deps.kek, current.id, secret);
+    const webhook = await store.updateWebhook(trx, actor.orgId, current.id, { updated_at: deps.clock.now(), secret_encrypted: sealed });
     if (!webhook) throw webhookNotFound(current.id);
     await recordActorAudit(trx, deps.clock, actor, { action: 'webhook.updated', targetType: 'webhook', targetId: current.id, details: { secret_rotated: true } });
     return webhook;

@@ -95,6 +95,20 @@ describe('scope-auth webhooks', () => {
     await request(ctx.app).get(`/v1/webhooks/${webhook.id}`).set('Authorization', `Bearer ${token}`).expect(404);
   });
 
+  it('gives an older org’s admin app the webhook scopes as the docs say, after which its key registers webhooks', async () => {
+    const older = await ctx.createOrg('Older');
+    const stripped = older.adminApp.scopes.filter((s) => !s.startsWith('admin.webhooks:'));
+    await ctx.db.updateTable('apps').set({ scopes: JSON.stringify(stripped) }).where('id', '=', older.adminApp.id).execute();
+    const adminToken = await ctx.tokenOf({ orgId: older.org.id, keyId: older.key.id, secret: older.secret });
+    const body = { url: 'https://hooks.example.com/older', events: ['key.revoked'] };
+    await request(ctx.app).post('/v1/webhooks').set('Authorization', `Bearer ${adminToken}`).send(body).expect(403);
+    const updated = await run('apps', 'update', older.adminApp.id, '--org', older.org.id, '--scope', 'admin.apps:full admin.audit:view admin.users:full admin.webhooks:full tokens:introspect');
+    expect(updated.code, updated.stderr).toBe(0);
+    // A token keeps what it was minted with at most: the key's next one holds the new scope.
+    const fresh = await ctx.tokenOf({ orgId: older.org.id, keyId: older.key.id, secret: older.secret });
+    await request(ctx.app).post('/v1/webhooks').set('Authorization', `Bearer ${fresh}`).send(body).expect(201);
+  });
+
   it('says what is wrong with a command line, naming the flag, and exits 2', async () => {
     const cases: [string[], RegExp][] = [
       [['webhooks', 'create', '--org', orgId, '--url', 'http://10.0.0.1/', '--event', 'key.revoked'], /^scope-auth: --url: 10\.0\.0\.1 is a private address/],
