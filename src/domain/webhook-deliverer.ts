@@ -52,6 +52,8 @@ export interface DelivererOptions {
 export interface Deliverer {
   /** Delivers what is due now, batch by batch while `run` still holds the job; how many attempts it made. */
   deliverDue(run?: JobRun): Promise<number>;
+  /** Ends the attempts in flight at once (each counts as failed, and is retried) and takes no more batches. */
+  abort(): void;
 }
 
 const userAgent = () => `scope-auth/${packageVersion()} (webhooks)`;
@@ -75,6 +77,7 @@ export function createDeliverer(deps: DelivererDeps, options: DelivererOptions =
   const send = options.send ?? createSender({ policy: deps.config.webhooks, timeoutMs, ...resolve });
   const random = options.random ?? Math.random;
   const agent = userAgent();
+  const stopping = new AbortController();
   let prunedAt = -Infinity;
 
   /** What one attempt of `row` to `webhook` comes to, starting at `startedAt`. */
@@ -94,6 +97,7 @@ export function createDeliverer(deps: DelivererDeps, options: DelivererOptions =
     const result = await send({
       url: webhook.url,
       body: row.payload,
+      signal: stopping.signal,
       headers: {
         'content-type': 'application/json',
         'user-agent': agent,
@@ -162,7 +166,7 @@ export function createDeliverer(deps: DelivererDeps, options: DelivererOptions =
     async deliverDue(run) {
       await prune();
       let made = 0;
-      for (let batch = 0; batch < BATCHES_PER_RUN; batch++) {
+      for (let batch = 0; batch < BATCHES_PER_RUN && !stopping.signal.aborted; batch++) {
         const now = clock.now();
         const claimedUntil = now + timeoutMs + CLAIM_MARGIN_MS;
         const rows = await claimDeliveries(db, await dueDeliveryIds(db, now, BATCH_SIZE), now, claimedUntil);
@@ -173,6 +177,9 @@ export function createDeliverer(deps: DelivererDeps, options: DelivererOptions =
       }
       return made;
     },
+    abort() {
+      stopping.abort();
+    },
   };
 }
 
@@ -180,7 +187,7 @@ export function createDeliverer(deps: DelivererDeps, options: DelivererOptions =
 export function createWebhookDeliverer(deps: DelivererDeps, options: DelivererOptions = {}): PeriodicJob {
   const deliverer = createDeliverer(deps, options);
   const timeoutMs = options.timeoutMs ?? deps.config.webhooks.timeoutMs;
-  return createPeriodicJob({
+  const job = createPeriodicJob({
     db: deps.db,
     clock: deps.clock,
     logger: deps.logger,
@@ -193,4 +200,12 @@ export function createWebhookDeliverer(deps: DelivererDeps, options: DelivererOp
       await deliverer.deliverDue(run);
     },
   });
+  // A stopping server does not wait for receivers: what was in flight is tried again later.
+  return {
+    ...job,
+    async stop() {
+      deliverer.abort();
+      await job.stop();
+    },
+  };
 }

@@ -21,6 +21,8 @@ export interface SendRequest {
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: string;
+  /** Ends the attempt at once (the server is stopping). */
+  readonly signal?: AbortSignal;
 }
 
 /** The receiver's status and (≤ 1 KiB of) its body, or why there was no answer. */
@@ -35,6 +37,8 @@ export interface SenderOptions {
 }
 
 class RefusedDestination extends Error {}
+
+const STOPPED = 'the server stopped during the attempt';
 
 /** What the guard refuses `address` as for this scheme, or null. */
 function refusal(address: string, https: boolean, policy: AddressPolicy): string | null {
@@ -58,12 +62,15 @@ export function createSender(options: SenderOptions): Sender {
     new Promise<SendResult>((settle) => {
       let done = false;
       let timer: NodeJS.Timeout | undefined;
+      let unhook = () => {};
       const finish = (result: SendResult) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
+        unhook();
         settle(result);
       };
+      if (request.signal?.aborted) return finish({ statusCode: null, error: STOPPED });
       let url: URL;
       try {
         url = new URL(request.url);
@@ -125,6 +132,12 @@ export function createSender(options: SenderOptions): Sender {
         if (response !== undefined) answered();
         else finish({ statusCode: null, error: describeError(error) });
       });
+      const stop = () => {
+        finish({ statusCode: null, error: STOPPED });
+        outgoing.destroy();
+      };
+      request.signal?.addEventListener('abort', stop, { once: true });
+      unhook = () => request.signal?.removeEventListener('abort', stop);
       timer = setTimeout(() => {
         // An answer that began in time counts as given; its body is what arrived.
         if (response !== undefined) answered();

@@ -8,7 +8,8 @@ import { DELIVERY_WINDOW_MS, nextAttemptAt } from '../../src/domain/webhook-sche
 import { packageVersion } from '../../src/version.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
-import { deliveryRows, LOOPBACK_ENV, registerWebhook, startReceiver, testDeliverer, verifyAt, type Receiver } from '../helpers/webhooks.js';
+import { within } from '../helpers/wait.js';
+import { deliveryRows, LOOPBACK_ENV, registerWebhook, startReceiver, testDeliverer, testDelivererJob, verifyAt, type Receiver } from '../helpers/webhooks.js';
 
 describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
@@ -118,6 +119,19 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
       const [row] = await deliveryRows(ctx, hook.webhook.id);
       expect(row).toMatchObject({ status: 'pending', attempts: 1, last_status_code: null, last_response: null, last_error: 'no answer within 0.2 s', next_attempt_at: ctx.clock.now() + 10_000 });
       expect(receiver.received).toHaveLength(1);
+    });
+
+    it('ends the attempts in flight when the server stops, instead of waiting for the receiver, and tries them again later', async () => {
+      receiver.answer('hang');
+      const { hook } = await revokedKeyEvent();
+      // A time limit far beyond the test's own: only the stop can end this attempt in time.
+      const job = testDelivererJob(ctx, { timeoutMs: 120_000 });
+      const running = job.runOnce();
+      await within(5000, () => receiver.received.length === 1);
+      await job.stop();
+      expect(await running).toBe(true);
+      const [row] = await deliveryRows(ctx, hook.webhook.id);
+      expect(row).toMatchObject({ status: 'pending', attempts: 1, last_status_code: null, last_error: 'the server stopped during the attempt', next_attempt_at: ctx.clock.now() + 10_000 });
     });
 
     it('records a refused connection as the attempt’s error', async () => {
