@@ -118,6 +118,7 @@ export function registerWebhooks(program: Command, io: CliIo): void {
     .argument(...webhookArgument)
     .addOption(orgOption())
     .addOption(jsonOption())
+    .addHelpText('after', example('scope-auth webhooks show whk_01J... --org org_01J...'))
     .action(async (webhookId: string, options: { org: string; json?: boolean }) => {
       const out = outputFor(io);
       const webhook = await withSession(io, async (session) => getWebhook(session.deps, await session.actorIn(options.org), { webhookId }));
@@ -159,9 +160,12 @@ export function registerWebhooks(program: Command, io: CliIo): void {
     .description('Delete a webhook and its deliveries, pending ones included')
     .argument(...webhookArgument)
     .addOption(orgOption())
-    .action(async (webhookId: string, options: { org: string }) => {
+    .addOption(jsonOption('print {"id", "deleted": true} (the API answers 204 with no body)'))
+    .addHelpText('after', example('scope-auth webhooks delete whk_01J... --org org_01J...'))
+    .action(async (webhookId: string, options: { org: string; json?: boolean }) => {
       const out = outputFor(io);
       await withSession(io, async (session) => deleteWebhook(webhookDeps(session), await session.actorIn(options.org), { webhookId }));
+      if (options.json) return out.json({ id: webhookId, deleted: true });
       out.line(`Deleted webhook ${webhookId}.`);
     });
 
@@ -171,6 +175,7 @@ export function registerWebhooks(program: Command, io: CliIo): void {
     .argument(...webhookArgument)
     .addOption(orgOption())
     .addOption(jsonOption('print { "webhook", "secret" }, as POST /v1/webhooks/{webhook_id}/rotate-secret answers'))
+    .addHelpText('after', example('scope-auth webhooks rotate-secret whk_01J... --org org_01J...', 'Update the receivers with the new secret right after: the next attempt is signed with it.'))
     .action(async (webhookId: string, options: { org: string; json?: boolean }) => {
       const out = outputFor(io);
       const rotated = await withSession(io, async (session) => rotateWebhookSecret(await sealingDeps(session), await session.actorIn(options.org), { webhookId }));
