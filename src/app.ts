@@ -48,6 +48,7 @@ import { meRoutes } from './routes/me.js';
 import { mfaRoutes } from './routes/mfa.js';
 import { sessionsRoutes } from './routes/sessions.js';
 import { usersRoutes } from './routes/users.js';
+import { webhooksRoutes } from './routes/webhooks.js';
 import { adminAuthenticate } from './http/admin-auth.js';
 import { originOf } from './http/csrf.js';
 import { sessionCookie } from './http/session-cookie.js';
@@ -190,6 +191,7 @@ export function createApp(deps: AppDeps): App {
     auditRoutes(admin),
     orgsRoutes(admin),
     usersRoutes(admin),
+    webhooksRoutes({ auth: adminAuth, webhooks: { ...deps, kek: deps.people.kek } }),
     sessionsRoutes({ ...admin, auth: enrolmentAuth, signIn, answer, origin }),
     // Before /v1/me's router, whose authentication would otherwise run for these paths too.
     mfaRoutes({ secondFactor: { ...deps, kek: deps.people.kek }, auth: enrolmentAuth, verifySecondFactor: signIn.verifySecondFactor }),

@@ -3,6 +3,7 @@
 import type { TrustProxy } from './config-network.js';
 import type { LeaksConfig } from './config-leaks.js';
 import type { PeopleConfig } from './config-people.js';
+import type { WebhooksConfig } from './config-webhooks.js';
 
 export const SIGNING_ALGS = ['ES256', 'EdDSA', 'RS256', 'PS256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -81,4 +82,6 @@ export interface Config {
   readonly console: boolean;
   /** Leak reports, POST /v1/leaks: the keys of their signatures and the throttle (config-leaks.ts). */
   readonly leaks: LeaksConfig;
+  /** Webhooks: the SSRF guard's switches and the deliverer's pace (config-webhooks.ts). */
+  readonly webhooks: WebhooksConfig;
 }

@@ -6,6 +6,7 @@ import { databaseUrl, kek } from './config-secrets.js';
 import { peopleConfig, type PeopleConfig } from './config-people.js';
 import { CONSOLE_SWITCH_EXPECTED, consoleSwitch } from './config-console.js';
 import { LEAK_REPORTS_PER_MINUTE_MAX, leaksConfig } from './config-leaks.js';
+import { WEBHOOKS_DEFAULTS, webhooksConfig, type WebhooksConfig } from './config-webhooks.js';
 import { availableParallelism } from 'node:os';
 import { LOG_LEVELS, SIGNING_ALGS, type Config } from './config-shape.js';
 
@@ -59,6 +60,8 @@ export const DEFAULTS = {
   // Leak reports, POST /v1/leaks (config-leaks.ts).
   SCOPE_AUTH_LEAK_REPORT_KEYS: '', // empty: signatures on reports are not checked; else a file of GitHub's (or PEM) public keys
   SCOPE_AUTH_LEAK_REPORTS_PER_MINUTE: '10', // per client address; reports GitHub signed are not counted
+  // Webhooks (config-webhooks.ts).
+  ...WEBHOOKS_DEFAULTS,
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -235,6 +238,14 @@ export function loadConfig(env: Env): Config {
     people: people(env),
     console: consoleSwitch(read(env, 'SCOPE_AUTH_CONSOLE')) ?? invalid('SCOPE_AUTH_CONSOLE', read(env, 'SCOPE_AUTH_CONSOLE'), CONSOLE_SWITCH_EXPECTED),
     leaks: leaksConfig(read(env, 'SCOPE_AUTH_LEAK_REPORT_KEYS'), int(env, 'SCOPE_AUTH_LEAK_REPORTS_PER_MINUTE', 1, LEAK_REPORTS_PER_MINUTE_MAX)),
+    webhooks: webhooks(env),
+  });
+}
+
+function webhooks(env: Env): WebhooksConfig {
+  return webhooksConfig({
+    flag: (name) => consoleSwitch(read(env, name)) ?? invalid(name, read(env, name), CONSOLE_SWITCH_EXPECTED),
+    int: (name, min, max) => int(env, name, min, max),
   });
 }
 

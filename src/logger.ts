@@ -35,6 +35,8 @@ export const REDACTED_PATHS = [
   'body.csrf_token',
   'totp',
   'body.totp',
+  'secret_encrypted',
+  '*.secret_encrypted',
 ];
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {

@@ -18,6 +18,7 @@ import { createCsrf } from './domain/sessions.js';
 import { SESSION_REFUSED_ACTION } from './domain/sign-in.js';
 import { createLeakSignatures } from './domain/leak-signatures.js';
 import { createSecretDigest } from './domain/secret-digest.js';
+import { createWebhookDeliverer } from './domain/webhook-deliverer.js';
 import { createLifecycle } from './http/lifecycle.js';
 import { createMetrics } from './http/metrics.js';
 import type { ChangeFeed } from './store/change-feed.js';
@@ -93,6 +94,6 @@ export async function createServices(config: Config, options: ServiceOptions): P
       }),
       signatures: createLeakSignatures({ file: config.leaks.reportKeysFile, keys: config.leaks.reportKeys, logger }),
     },
-    jobs: [createKeyPoliciesJob({ db, clock, logger, catalog, metrics })],
+    jobs: [createKeyPoliciesJob({ db, clock, logger, catalog, metrics }), createWebhookDeliverer({ db, clock, logger, kek: options.kek, config })],
   };
 }

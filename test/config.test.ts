@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       people: { invitationTtlSeconds: 259_200, sessionIdleSeconds: 1800, sessionMaxSeconds: 43_200 },
       console: true,
       leaks: { reportKeysFile: null, reportKeys: [], reportsPerMinute: 10 },
+      webhooks: { allowHttp: false, allowPrivate: false, pollIntervalMs: 1000, timeoutMs: 10_000 },
     });
   });
 
@@ -92,6 +93,9 @@ describe('loadConfig', () => {
       SCOPE_AUTH_METRICS_HOST: '0.0.0.0',
       SCOPE_AUTH_LOG_LEVEL: 'DEBUG',
       SCOPE_AUTH_CONSOLE: 'off',
+      SCOPE_AUTH_WEBHOOKS_ALLOW_HTTP: 'true',
+      SCOPE_AUTH_WEBHOOKS_ALLOW_PRIVATE: 'yes',
+      SCOPE_AUTH_WEBHOOKS_POLL_INTERVAL_MS: '2000',
     });
     expect(config).toMatchObject({
       host: '0.0.0.0',
@@ -115,6 +119,7 @@ describe('loadConfig', () => {
       metrics: { host: '0.0.0.0', port: 9464 },
       logLevel: 'debug',
       console: false,
+      webhooks: { allowHttp: true, allowPrivate: true, pollIntervalMs: 2000, timeoutMs: 10_000 },
     });
     expect(config.kek?.equals(kek)).toBe(true);
   });
@@ -223,6 +228,10 @@ describe('loadConfig', () => {
       // The keys file's content: test/config-leaks.test.ts.
       ['SCOPE_AUTH_LEAK_REPORT_KEYS', '/nonexistent/secret_scanning.json', 'the file cannot be read (ENOENT)'],
       ['SCOPE_AUTH_LEAK_REPORTS_PER_MINUTE', '0', 'expected a whole number from 1 to 10000'],
+      ['SCOPE_AUTH_WEBHOOKS_ALLOW_HTTP', 'sometimes', 'expected true or false'],
+      ['SCOPE_AUTH_WEBHOOKS_ALLOW_PRIVATE', '2', 'expected true or false'],
+      ['SCOPE_AUTH_WEBHOOKS_POLL_INTERVAL_MS', '50', 'expected a whole number from 100 to 60000'],
+      ['SCOPE_AUTH_WEBHOOKS_POLL_INTERVAL_MS', '1s', 'expected a whole number from 100 to 60000'],
     ];
 
     it('lowers the default token lifetime with a lower maximum when the lifetime is not set', () => {

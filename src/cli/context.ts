@@ -201,21 +201,30 @@ function cliSecretDigest(config: Config, io: CliIo): SecretDigest {
 }
 
 /**
- * Runs `work` with the services a server builds, for commands on signing keys. Those need
- * the key-encryption key; the CLI never creates one (a new KEK could not decrypt the
- * server's keys), so a missing one is an error naming where it was looked for.
+ * The server's key-encryption key, for commands that seal or open what it protects (signing
+ * keys, webhook secrets). The CLI never creates one (a new KEK could not open the server's
+ * secrets), so a missing one is an error naming where it was looked for.
  */
-export async function withServices<T>(io: CliIo, work: (deps: AppDeps) => Promise<T>): Promise<T> {
-  const config = configFrom(io);
+export async function serverKek(config: Config): Promise<Buffer> {
   const kekFile = join(config.keysDir, 'kek');
   if (config.kek === null && !existsSync(kekFile)) {
     throw new CommandError(
       `no key-encryption key: SCOPE_AUTH_KEK is not set and ${kekFile} does not exist; run with the server's SCOPE_AUTH_KEK or SCOPE_AUTH_KEYS_DIR (or from its directory)`,
     );
   }
+  return loadKek(config.kek, config.keysDir).kek;
+}
+
+/**
+ * Runs `work` with the services a server builds, for commands on signing keys. Those need
+ * the key-encryption key; the CLI never creates one (a new KEK could not decrypt the
+ * server's keys), so a missing one is an error naming where it was looked for.
+ */
+export async function withServices<T>(io: CliIo, work: (deps: AppDeps) => Promise<T>): Promise<T> {
+  const config = configFrom(io);
+  const kek = await serverKek(config);
   // Loaded here, not at the top: the commands that need no signing key start faster.
-  const [{ loadKek }, { createServices }, { pino }] = await Promise.all([import('../domain/kek.js'), import('../services.js'), import('pino')]);
-  const { kek } = loadKek(config.kek, config.keysDir);
+  const [{ createServices }, { pino }] = await Promise.all([import('../services.js'), import('pino')]);
   const handle = await openDatabase(config);
   try {
     const logger = pino({ level: 'silent' });

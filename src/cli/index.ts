@@ -21,6 +21,7 @@ import { registerServe } from './commands/serve.js';
 import { registerSigningKeys } from './commands/signing-keys.js';
 import { packageVersion } from '../version.js';
 import { registerUsers } from './commands/users.js';
+import { registerWebhooks } from './commands/webhooks.js';
 import { CommandError, reason, UsageError, type CliIo } from './context.js';
 
 export type { CliIo } from './context.js';
@@ -47,6 +48,8 @@ const FLAGS: Record<string, string> = {
   role: '--role',
   limit: '--limit',
   cursor: '--cursor',
+  url: '--url',
+  events: '--event',
 };
 
 function invalidRequestMessage(error: InvalidRequestError, io: CliIo): string {
@@ -125,6 +128,7 @@ export function buildProgram(io: CliIo): Command {
   registerApps(program, io);
   registerKeys(program, io);
   registerUsers(program, io);
+  registerWebhooks(program, io);
   registerSigningKeys(program, io);
   registerAudit(program, io);
   registerScopes(program, io);

@@ -76,7 +76,7 @@ export function idArgument(kind: IdKind): (value: string) => string {
   };
 }
 
-const ARTICLE: Record<IdKind, string> = { org: 'an', app: 'an', key: 'a', event: 'an', user: 'a', session: 'a' };
+const ARTICLE: Record<IdKind, string> = { org: 'an', app: 'an', key: 'a', event: 'an', user: 'a', session: 'a', webhook: 'a', delivery: 'a' };
 
 /** `--force`: the operator may remove the root org's last admin (the API never can). */
 export function forceOption(): Option {

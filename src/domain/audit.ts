@@ -6,6 +6,7 @@ import { actorNames, type ActorNames } from './actor-names.js';
 import type { Clock } from './clock.js';
 import { newId } from './credentials.js';
 import { pageQuery, toPage, type Page, type PageInput } from './pagination.js';
+import { enqueueWebhookEvent, isWebhookEvent } from './webhook-events.js';
 
 export interface AuditEntry {
   readonly orgId: string;
@@ -18,20 +19,29 @@ export interface AuditEntry {
   readonly details?: Record<string, unknown>;
 }
 
-/** Records an event; pass a transaction to make it part of the change it describes. */
+/**
+ * Records an event; pass a transaction to make it part of the change it describes. A
+ * webhook event (webhook-events.ts) also enters the webhooks' outbox, in the same db.
+ */
 export async function recordAudit(db: Db, clock: Clock, entry: AuditEntry): Promise<void> {
   const at = clock.now();
+  const id = newId('event', at);
+  const details = entry.details ?? {};
+  const targetType = entry.targetType ?? null;
+  const targetId = entry.targetId ?? null;
   await insertAuditEvent(db, {
-    id: newId('event', at),
+    id,
     org_id: entry.orgId,
     at,
     actor: entry.actor,
     action: entry.action,
-    target_type: entry.targetType ?? null,
-    target_id: entry.targetId ?? null,
+    target_type: targetType,
+    target_id: targetId,
     ip: entry.ip ?? null,
-    details: JSON.stringify(entry.details ?? {}),
+    details: JSON.stringify(details),
   });
+  const { action } = entry;
+  if (isWebhookEvent(action)) await enqueueWebhookEvent(db, { id, at, orgId: entry.orgId, actor: entry.actor, action, targetType, targetId, details });
 }
 
 /** An audit event as the admin API and CLI show it, its details parsed, its actor named. */

@@ -70,7 +70,7 @@ export const catalogSchema = z
   .meta({
     title: 'scope-auth scope catalogue',
     description:
-      'The scopes apps may be granted, and the audiences their tokens may be for. The built-in admin scopes (`admin.apps:view|edit|full`, `admin.audit:view`, `admin.orgs:full`, `admin.users:full`, `tokens:introspect`) are always added; a scope defined twice, an `implies` naming an unknown scope, or an implication cycle also stop the server.',
+      'The scopes apps may be granted, and the audiences their tokens may be for. The built-in admin scopes (`admin.apps:view|edit|full`, `admin.audit:view`, `admin.orgs:full`, `admin.users:full`, `admin.webhooks:view|full`, `tokens:introspect`) are always added; a scope defined twice, an `implies` naming an unknown scope, or an implication cycle also stop the server.',
   });
 export type CatalogInput = z.input<typeof catalogSchema>;
 

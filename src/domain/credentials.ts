@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-export const ID_PREFIXES = { org: 'org_', app: 'app_', key: 'key_', event: 'evt_', user: 'usr_', session: 'ses_' } as const;
+export const ID_PREFIXES = { org: 'org_', app: 'app_', key: 'key_', event: 'evt_', user: 'usr_', session: 'ses_', webhook: 'whk_', delivery: 'dlv_' } as const;
 export type IdKind = keyof typeof ID_PREFIXES;
 
 const ULID_PATTERN = '[0-7][0-9A-HJKMNP-TV-Z]{25}';
@@ -16,6 +16,8 @@ const ID_REGEX: Record<IdKind, RegExp> = {
   event: new RegExp(`^evt_${ULID_PATTERN}$`),
   user: new RegExp(`^usr_${ULID_PATTERN}$`),
   session: new RegExp(`^ses_${ULID_PATTERN}$`),
+  webhook: new RegExp(`^whk_${ULID_PATTERN}$`),
+  delivery: new RegExp(`^dlv_${ULID_PATTERN}$`),
 };
 
 // Monotonic within this process (ULID spec): ids made in the same millisecond increment

@@ -9,9 +9,9 @@ import type { Catalog } from './scopes.js';
 export const ROLES = ['viewer', 'editor', 'owner'] as const;
 export type Role = (typeof ROLES)[number];
 
-const VIEWER = ['admin.apps:view', 'admin.audit:view'];
+const VIEWER = ['admin.apps:view', 'admin.audit:view', 'admin.webhooks:view'];
 const EDITOR = [...VIEWER, 'admin.apps:edit'];
-const OWNER = [...EDITOR, 'admin.apps:full', 'admin.users:full'];
+const OWNER = [...EDITOR, 'admin.apps:full', 'admin.users:full', 'admin.webhooks:full'];
 
 /** What each role holds before expansion; owners of the root org also hold admin.orgs:full. */
 export const ROLE_GRANTS: Readonly<Record<Role, readonly string[]>> = { viewer: VIEWER, editor: EDITOR, owner: OWNER };

@@ -48,7 +48,10 @@ export interface Catalog {
 }
 
 export const BUILTIN_CATALOG: CatalogInput = {
-  components: [{ name: 'admin.apps', description: 'Apps and API keys of the organization', levels: ['view', 'edit', 'full'] }],
+  components: [
+    { name: 'admin.apps', description: 'Apps and API keys of the organization', levels: ['view', 'edit', 'full'] },
+    { name: 'admin.webhooks', description: 'Webhooks of the organization: the endpoints its key and app events are sent to, and their deliveries', levels: ['view', 'full'] },
+  ],
   permissions: [
     { name: 'admin.audit:view', description: 'Read the audit log of the organization' },
     { name: 'admin.orgs:full', description: 'Create and list organizations (root organization only)' },

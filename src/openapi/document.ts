@@ -8,6 +8,7 @@ import { operationObject, templateOf, type Operation } from './operations.js';
 import { peopleOperations } from './people-operations.js';
 import { publicOperations } from './public-operations.js';
 import type { JsonSchema } from './schema.js';
+import { webhookOperations, webhookSchemas } from './webhook-operations.js';
 
 export interface OpenApiInputs {
   readonly version: string;
@@ -18,7 +19,7 @@ export interface OpenApiInputs {
 }
 
 export function allOperations(inputs: Pick<OpenApiInputs, 'tokenTtlMaxSeconds'>): Operation[] {
-  return [...publicOperations(), ...adminOperations(inputs.tokenTtlMaxSeconds), ...leakOperations(), ...peopleOperations()];
+  return [...publicOperations(), ...adminOperations(inputs.tokenTtlMaxSeconds), ...leakOperations(), ...webhookOperations(), ...peopleOperations()];
 }
 
 const DESCRIPTION = `A self-hosted auth server that exchanges long-lived API keys for short-lived, scoped JWTs (RFC 9068).
@@ -39,10 +40,10 @@ export function openApiDocument(inputs: OpenApiInputs): JsonSchema {
     openapi: '3.1.1',
     info: { title: 'scope-auth', version: inputs.version, description: DESCRIPTION, license: { name: 'MIT', identifier: 'MIT' } },
     jsonSchemaDialect: 'https://json-schema.org/draft/2020-12/schema',
-    tags: ['Tokens', 'Discovery', 'Health', 'Scopes', 'Apps', 'Keys', 'Audit', 'Organizations', 'Users', 'Sessions', 'Me', 'Second factor', 'Invitations'].map((name) => ({ name })),
+    tags: ['Tokens', 'Discovery', 'Health', 'Scopes', 'Apps', 'Keys', 'Audit', 'Webhooks', 'Organizations', 'Users', 'Sessions', 'Me', 'Second factor', 'Invitations'].map((name) => ({ name })),
     paths,
     components: {
-      schemas: { ...componentSchemas, OpenApiDocument: { type: 'object', description: 'An OpenAPI 3.1 document.' } },
+      schemas: { ...componentSchemas, ...webhookSchemas, OpenApiDocument: { type: 'object', description: 'An OpenAPI 3.1 document.' } },
       securitySchemes: {
         bearerAuth: {
           type: 'http',

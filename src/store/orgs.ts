@@ -1,5 +1,6 @@
 import { hasRowLocks, type Db } from './database.js';
 import type { OrgsTable } from './schema.js';
+import { deleteOrgWebhooks } from './webhooks.js';
 
 /** An org with its allowance parsed: a list of catalogue scopes, or null for every non-admin scope. */
 export type OrgRow = Omit<OrgsTable, 'allowed_scopes' | 'require_mfa'> & { allowed_scopes: string[] | null; require_mfa: number };
@@ -58,7 +59,7 @@ export async function updateOrg(db: Db, id: string, changes: OrgChanges): Promis
 }
 
 /**
- * Deletes a non-root org with its keys, apps (tombstones included) and people; its audit events stay,
+ * Deletes a non-root org with its keys, apps (tombstones included), people and webhooks; its audit events stay,
  * they have no foreign key. False when there is no such org (or it is the root org). Run it
  * in a transaction.
  */
@@ -74,6 +75,7 @@ export async function deleteOrgWithContents(db: Db, id: string): Promise<boolean
   await db.deleteFrom('user_links').where('org_id', '=', id).execute();
   await db.deleteFrom('users').where('org_id', '=', id).execute();
   await db.deleteFrom('apps').where('org_id', '=', id).execute();
+  await deleteOrgWebhooks(db, id);
   await db.deleteFrom('orgs').where('id', '=', id).execute();
   return true;
 }

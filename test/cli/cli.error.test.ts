@@ -185,6 +185,7 @@ describe('the scope-auth CLI when something is wrong', () => {
       'apps create', 'apps delete', 'apps list', 'apps update', 'audit', 'init', 'keys create', 'keys delete', 'keys list', 'keys report-leak', 'keys revoke', 'keys roll',
       'keys stale', 'migrate', 'orgs create', 'orgs delete', 'orgs disable', 'orgs enable', 'orgs list', 'orgs show', 'orgs update', 'scopes', 'serve',
       'signing-keys list', 'signing-keys rotate', 'users delete', 'users disable', 'users enable', 'users invite', 'users list', 'users reset-mfa', 'users reset-password',
+      'webhooks create', 'webhooks delete', 'webhooks deliveries', 'webhooks list', 'webhooks rotate-secret', 'webhooks show', 'webhooks update',
     ]);
     for (const path of leaves) {
       const captured = captureIo(env);

@@ -35,9 +35,9 @@ describe('new passwords', () => {
 describe('roles', () => {
   const catalog = buildCatalog({});
   it('map to the built-in admin scopes, expanded; owners of the root org also hold admin.orgs:full', () => {
-    expect(roleScopes(catalog, 'viewer', false)).toEqual(['admin.apps:view', 'admin.audit:view']);
-    expect(roleScopes(catalog, 'editor', false)).toEqual(['admin.apps:edit', 'admin.apps:view', 'admin.audit:view']);
-    expect(roleScopes(catalog, 'owner', false)).toEqual(['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.users:full']);
+    expect(roleScopes(catalog, 'viewer', false)).toEqual(['admin.apps:view', 'admin.audit:view', 'admin.webhooks:view']);
+    expect(roleScopes(catalog, 'editor', false)).toEqual(['admin.apps:edit', 'admin.apps:view', 'admin.audit:view', 'admin.webhooks:view']);
+    expect(roleScopes(catalog, 'owner', false)).toEqual(['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.users:full', 'admin.webhooks:full', 'admin.webhooks:view']);
     expect(roleScopes(catalog, 'owner', true)).toContain('admin.orgs:full');
     expect(roleScopes(catalog, 'editor', true)).not.toContain('admin.orgs:full');
   });

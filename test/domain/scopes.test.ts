@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { checkCatalogScopes } from '../../src/domain/grants.js';
 import { buildCatalog, CatalogError, loadCatalog, parseScopeParam } from '../../src/domain/scopes.js';
 
-const BUILTINS = ['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.orgs:full', 'admin.users:full', 'tokens:introspect'];
+const BUILTINS = ['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.orgs:full', 'admin.users:full', 'admin.webhooks:full', 'admin.webhooks:view', 'tokens:introspect'];
 
 /** DESIGN "Scope catalogue": the default catalogue's scopes. */
 const DESIGN_SCOPES = [

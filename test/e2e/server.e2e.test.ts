@@ -130,7 +130,7 @@ describe('the real server, end to end', () => {
     const { payload, protectedHeader } = await jwtVerify(body.access_token, jwks, { issuer: url, audience: url, typ: 'at+jwt' });
     expect(payload.sub).toBe(creds.keyId);
     expect(payload.org_id).toBe(creds.orgId);
-    expect(payload.scope).toBe('admin.apps:edit admin.apps:full admin.apps:view admin.audit:view admin.orgs:full admin.users:full tokens:introspect');
+    expect(payload.scope).toBe('admin.apps:edit admin.apps:full admin.apps:view admin.audit:view admin.orgs:full admin.users:full admin.webhooks:full admin.webhooks:view tokens:introspect');
     firstKid = protectedHeader.kid;
   });
 

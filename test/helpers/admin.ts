@@ -22,12 +22,14 @@ export async function auditEvents(
 
 /** Every row an org owns, to show that a refused request changed nothing. */
 export async function orgSnapshot(ctx: TestContext, orgId: string) {
-  const [apps, keys, events] = await Promise.all([
+  const [apps, keys, events, webhooks, deliveries] = await Promise.all([
     ctx.db.selectFrom('apps').selectAll().where('org_id', '=', orgId).orderBy('id').execute(),
     ctx.db.selectFrom('api_keys').selectAll().where('org_id', '=', orgId).orderBy('id').execute(),
     ctx.db.selectFrom('audit_events').selectAll().where('org_id', '=', orgId).orderBy('id').execute(),
+    ctx.db.selectFrom('webhooks').selectAll().where('org_id', '=', orgId).orderBy('id').execute(),
+    ctx.db.selectFrom('webhook_deliveries').selectAll().where('org_id', '=', orgId).orderBy('id').execute(),
   ]);
-  return { apps, keys, events };
+  return { apps, keys, events, webhooks, deliveries };
 }
 
 /** A 400 `invalid_request` whose detail names `field`, as every bad input is answered. */

@@ -29,7 +29,7 @@ export interface ProtectedRoute {
   readonly sessions?: boolean;
 }
 
-const ADMIN_SCOPES = ['admin.apps:full', 'admin.audit:view', 'admin.orgs:full', 'admin.users:full', 'tokens:introspect'];
+const ADMIN_SCOPES = ['admin.apps:full', 'admin.audit:view', 'admin.orgs:full', 'admin.users:full', 'admin.webhooks:full', 'tokens:introspect'];
 
 function send(ctx: TestContext, route: ProtectedRoute, path: string, token?: string) {
   let req = request(ctx.app)[route.method](path);

@@ -26,6 +26,8 @@ const PATTERNS: ReadonlyArray<{ kind: string; pattern: RegExp }> = [
   // The second factor: a TOTP secret (base32 of 160 bits, alone or in an otpauth:// URI) and a recovery code.
   { kind: 'totp secret', pattern: /(?<![A-Za-z0-9])[A-Z2-7]{32}(?![A-Za-z0-9])|otpauth:\/\/[^"\s]*/g },
   { kind: 'recovery code', pattern: /(?<![A-Za-z0-9-])[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}(?![A-Za-z0-9-])/g },
+  // A webhook's signing secret (Standard Webhooks: whsec_ and the base64 of 32 bytes).
+  { kind: 'webhook secret', pattern: /whsec_[A-Za-z0-9+/]{43}=/g },
   { kind: 'csrf token', pattern: /"csrf_token"\s*:\s*"(?!\[redacted\]")[^"]+"/g },
   // An authorization field with a value that is not the redaction's censor.
   { kind: 'authorization value', pattern: /"(?:proxy-)?authorization"\s*:\s*"(?!\[redacted\]")[^"]+"/gi },

@@ -42,7 +42,7 @@ describe.each(DIALECTS)('/v1/apps, security on $dialect', (dialectCase) => {
       }));
 
     describe('least privilege among admins', () => {
-      const ROOT_ADMIN_SCOPES = ['admin.apps:full', 'admin.audit:view', 'admin.orgs:full', 'admin.users:full', 'tokens:introspect'];
+      const ROOT_ADMIN_SCOPES = ['admin.apps:full', 'admin.audit:view', 'admin.orgs:full', 'admin.users:full', 'admin.webhooks:full', 'admin.webhooks:view', 'tokens:introspect'];
       const patch = (token: string, appId: string, body: object) =>
         request(ctx.app).patch(`/v1/apps/${appId}`).set('Authorization', `Bearer ${token}`).send(body);
 

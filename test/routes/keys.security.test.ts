@@ -60,7 +60,7 @@ describe.each(DIALECTS)('/v1/keys, security on $dialect', (dialectCase) => {
       ];
       for (const res of await Promise.all(attempts)) {
         expect(res.status).toBe(403);
-        expect(res.body).toMatchObject({ code: 'exceeds_caller_scope', missing_scopes: ['admin.apps:full', 'admin.audit:view', 'admin.orgs:full', 'admin.users:full', 'tokens:introspect'] });
+        expect(res.body).toMatchObject({ code: 'exceeds_caller_scope', missing_scopes: ['admin.apps:full', 'admin.audit:view', 'admin.orgs:full', 'admin.users:full', 'admin.webhooks:full', 'admin.webhooks:view', 'tokens:introspect'] });
       }
       expect(await orgSnapshot(ctx, ctx.root.org.id)).toEqual(before);
       await ctx.exchange(ctx.rootCredentials).expect(200);

@@ -24,7 +24,7 @@ describe.each(DIALECTS)('/v1/me on $dialect', (dialectCase) => {
           user: expect.objectContaining({ id: ed.userId, name: 'Ed', role: 'editor' }),
           org: { id: ctx.root.org.id, name: 'default', is_root: true, require_mfa: false },
           role: 'editor',
-          scopes: ['admin.apps:edit', 'admin.apps:view', 'admin.audit:view'],
+          scopes: ['admin.apps:edit', 'admin.apps:view', 'admin.audit:view', 'admin.webhooks:view'],
           csrf_token: ed.csrf,
           session: { id: expect.stringMatching(/^ses_/), expires_at: iso(ctx.clock.now() + 12 * 3600_000), restricted_to: null },
         });

@@ -101,6 +101,8 @@ describe('GET /.well-known/oauth-authorization-server with an issuer path and a 
       'admin.audit:view',
       'admin.orgs:full',
       'admin.users:full',
+      'admin.webhooks:full',
+      'admin.webhooks:view',
       'reports:read',
       'reports:write',
       'tokens:introspect',

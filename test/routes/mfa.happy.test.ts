@@ -112,7 +112,7 @@ describe.each(DIALECTS)('/v1/me/mfa and signing in with a second factor, happy p
     it('lets a key holding admin.users:full reset one too, and the operator’s CLI use case', async () => {
       const gus = await createPerson(ctx, { role: 'viewer' });
       await enrol(ctx.app, ctx.clock, gus);
-      const { token } = await ctx.tokenFor(['admin.users:full', 'admin.apps:full', 'admin.audit:view']);
+      const { token } = await ctx.tokenFor(['admin.users:full', 'admin.apps:full', 'admin.audit:view', 'admin.webhooks:view']);
       await request(ctx.app).delete(`/v1/users/${gus.userId}/mfa`).set('Authorization', `Bearer ${token}`).expect(200);
       await signIn(ctx.app, gus.email).expect(201);
     });

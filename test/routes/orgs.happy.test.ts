@@ -34,7 +34,7 @@ describe.each(DIALECTS)('/v1/orgs, happy paths on $dialect', (dialectCase) => {
       });
       expect(res.headers.location).toBe(`/v1/orgs/${org.id}`);
       expect(admin_app).toMatchObject({ org_id: org.id, name: 'admin', created_by: ctx.root.key.id });
-      expect(admin_app.scopes).toEqual(['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.users:full', 'tokens:introspect']);
+      expect(admin_app.scopes).toEqual(['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.users:full', 'admin.webhooks:full', 'admin.webhooks:view', 'tokens:introspect']);
       expect(admin_app.effective_scopes).not.toContain('admin.orgs:full');
       expect(key).toMatchObject({ org_id: org.id, app_id: admin_app.id, name: 'admin', status: 'active', secret_hint: secret.slice(-4) });
       expect(secret).toMatch(/^secret_[0-9A-Za-z]{46}$/);

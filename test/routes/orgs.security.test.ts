@@ -176,7 +176,7 @@ describe.each(DIALECTS)('/v1/orgs, security on $dialect', (dialectCase) => {
       it('keeps the admin scopes of an org’s admin app whatever its allowance', async () => {
         await as(rootToken).patch(`/v1/orgs/${orgB.org.id}`, { allowed_scopes: [] }).expect(200);
         const exchanged = await ctx.exchange({ orgId: orgB.org.id, keyId: orgB.key.id, secret: orgB.secret }).expect(200);
-        expect(exchanged.body.scope.split(' ')).toEqual(['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.users:full', 'tokens:introspect']);
+        expect(exchanged.body.scope.split(' ')).toEqual(['admin.apps:edit', 'admin.apps:full', 'admin.apps:view', 'admin.audit:view', 'admin.users:full', 'admin.webhooks:full', 'admin.webhooks:view', 'tokens:introspect']);
       });
     });
 

@@ -19,6 +19,7 @@ describe.each(DIALECTS)('GET /v1/scopes, happy paths on $dialect', (dialectCase)
         expect(res.headers['content-type']).toMatch(/^application\/json/);
         expect(res.body.components).toEqual([
           { name: 'admin.apps', description: 'Apps and API keys of the organization', levels: ['view', 'edit', 'full'], scopes: ['admin.apps:view', 'admin.apps:edit', 'admin.apps:full'], builtin: true },
+          { name: 'admin.webhooks', description: expect.stringContaining('Webhooks of the organization'), levels: ['view', 'full'], scopes: ['admin.webhooks:view', 'admin.webhooks:full'], builtin: true },
           { name: 'agents', description: 'Agents of the app', levels: ['view', 'edit', 'full'], scopes: ['agents:view', 'agents:edit', 'agents:full'], builtin: false },
           { name: 'connections', description: 'Connections to external systems', levels: ['view', 'manage'], scopes: ['connections:view', 'connections:manage'], builtin: false },
         ]);

@@ -121,7 +121,7 @@ describe.each(DIALECTS)('/v1/users, happy paths on $dialect', (dialectCase) => {
     });
 
     it('works the same with an API key holding admin.users:full, recorded under the key', async () => {
-      const { token, keyId } = await ctx.tokenFor(['admin.users:full', 'admin.apps:full', 'admin.audit:view']);
+      const { token, keyId } = await ctx.tokenFor(['admin.users:full', 'admin.apps:full', 'admin.audit:view', 'admin.webhooks:full']);
       const res = await request(ctx.app).post('/v1/users').set('Authorization', `Bearer ${token}`).send({ email: 'bykey@example.com', role: 'viewer' }).expect(201);
       expect(res.body.user).toMatchObject({ created_by: keyId, created_by_name: 'test key' });
     });

@@ -31,7 +31,7 @@ describe.each(DIALECTS)('/v1/users, security on $dialect', (dialectCase) => {
       runCommonAuthTests(getCtx, { method: 'delete', path: async (c, o) => `/v1/users/${await personIn(c, o)}/sessions`, scope, otherOrg: 404 }));
 
     it('refuses a key holding admin.users:full but not the apps’ full power inviting or promoting an owner, or touching one', async () => {
-      const caller = await ctx.tokenFor(['admin.users:full', 'admin.apps:view', 'admin.audit:view']);
+      const caller = await ctx.tokenFor(['admin.users:full', 'admin.apps:view', 'admin.audit:view', 'admin.webhooks:view']);
       const bearer = (r: request.Test) => r.set('Authorization', `Bearer ${caller.token}`);
       const owner = await createPerson(ctx);
       const viewer = await createPerson(ctx, { role: 'viewer' });
