@@ -1,13 +1,12 @@
 // How the console words times, scopes and statuses. Times are written in UTC on the server
 // (`<time datetime>` carries the exact instant; console.js rewrites the text as a relative
 // time in the reader's locale), so a page reads the same without JavaScript.
+import { isoTime } from '../domain/clock.js';
 import { html, type Html } from './html.js';
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** `2027-01-31 14:05 UTC`. */
 export function exactTime(ms: number): string {
-  return `${iso(ms).slice(0, 16).replace('T', ' ')} UTC`;
+  return `${isoTime(ms).slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /** `3 days ago` / `in 2 hours`, from the server's clock. */
@@ -34,14 +33,14 @@ export function relativeTime(ms: number, now: number): string {
 /** A date, exact on hover and focus (title) and for screen readers (the datetime). */
 export function dateCell(ms: number | null, fallback = 'Never'): Html {
   if (ms === null) return html`${fallback}`;
-  return html`<time datetime="${iso(ms)}" title="${exactTime(ms)}">${exactTime(ms).slice(0, 10)}</time>`;
+  return html`<time datetime="${isoTime(ms)}" title="${exactTime(ms)}">${exactTime(ms).slice(0, 10)}</time>`;
 }
 
 /** A relative time; its exact time (and `extra`, such as an IP) in the title and in visually hidden text. */
 export function relativeCell(ms: number | null, now: number, extra: string | null = null, fallback = 'Never'): Html {
   if (ms === null) return html`${fallback}`;
   const detail = `${exactTime(ms)}${extra === null ? '' : ` from ${extra}`}`;
-  return html`<time datetime="${iso(ms)}" title="${detail}" data-relative tabindex="0">${relativeTime(ms, now)}</time><span class="visually-hidden"> (${detail})</span>`;
+  return html`<time datetime="${isoTime(ms)}" title="${detail}" data-relative tabindex="0">${relativeTime(ms, now)}</time><span class="visually-hidden"> (${detail})</span>`;
 }
 
 /**

@@ -59,8 +59,6 @@ async function pass<T extends SweptKey>(deps: KeyPoliciesDeps, run: LeaseCheck, 
   return true;
 }
 
-const expiring = (key: SweptKey): key is SweptKey & { expires_at: number } => key.expires_at !== null;
-
 /** One sweep: the revocations first (a key revoked needs no warning), then the reminders. */
 export async function sweepKeyPolicies(deps: KeyPoliciesDeps, run: LeaseCheck = ALWAYS): Promise<SweepCounts> {
   const counts = { revoked_unused: 0, kept_last_root_admin: 0, unused_warnings: 0, expiring: 0, expired: 0 };
@@ -77,11 +75,11 @@ export async function sweepKeyPolicies(deps: KeyPoliciesDeps, run: LeaseCheck = 
       }),
     () =>
       pass(deps, run, (page) => listExpiringKeys(deps.db, { ...page, windowMs: REMINDER_WINDOW_MS }), async (key) => {
-        if (expiring(key) && (await remindExpiring(deps, key, REMINDER_WINDOW_MS))) counts.expiring++;
+        if (await remindExpiring(deps, key, REMINDER_WINDOW_MS)) counts.expiring++;
       }),
     () =>
       pass(deps, run, (page) => listExpiredKeys(deps.db, { ...page, lookbackMs: EXPIRED_LOOKBACK_MS }), async (key) => {
-        if (expiring(key) && (await reportExpired(deps, key))) counts.expired++;
+        if (await reportExpired(deps, key)) counts.expired++;
       }),
   ];
   for (const next of passes) {

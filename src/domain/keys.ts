@@ -7,6 +7,7 @@ import { actorNames } from './actor-names.js';
 import { checkName, findApp, type Forceable } from './apps.js';
 import { checkKeyPolicy, policyDetails, type KeyPolicyInput } from './key-restrictions.js';
 import { recordActorAudit } from './audit.js';
+import { isoTime } from './clock.js';
 import { generateSecret, newId, secretHint } from './credentials.js';
 import { forcedDetails, guardLastRootAdmin } from './last-root-admin.js';
 import { requireWithinCaller } from './least-privilege.js';
@@ -91,7 +92,6 @@ export function keyNotFound(keyId: string): NotFoundError {
   return new NotFoundError(`no key ${keyId} in this organization`);
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 /**
  * The expiry of a new key. `requested`: a time, null for "never", undefined for the
@@ -192,7 +192,7 @@ export async function createKey(
       action: 'key.created',
       targetType: 'key',
       targetId: row.id,
-      details: { app_id: app.id, name, expires_at: iso(expiresAt), ...policyDetails(policy) },
+      details: { app_id: app.id, name, expires_at: isoTime(expiresAt), ...policyDetails(policy) },
     });
   });
   return { key: await keyView(deps, row, now), secret };
@@ -267,13 +267,13 @@ export async function rollKey(
       targetType: 'key',
       action: 'key.rolled',
       targetId: old.id,
-      details: { app_id: old.app_id, name: old.name, new_key_id: row.id, grace_seconds: input.graceSeconds, expires_at: iso(oldExpiresAt) },
+      details: { app_id: old.app_id, name: old.name, new_key_id: row.id, grace_seconds: input.graceSeconds, expires_at: isoTime(oldExpiresAt) },
     });
     await recordActorAudit(trx, deps.clock, actor, {
       targetType: 'key',
       action: 'key.created',
       targetId: row.id,
-      details: { app_id: old.app_id, name: old.name, expires_at: iso(expiresAt), rolled_from: old.id, ...policyDetails(policy) },
+      details: { app_id: old.app_id, name: old.name, expires_at: isoTime(expiresAt), rolled_from: old.id, ...policyDetails(policy) },
     });
   });
   const names = await actorNames(deps.db, [row.created_by, old.created_by, old.revoked_by]);

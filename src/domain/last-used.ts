@@ -6,7 +6,7 @@
 // every request for tens of milliseconds.
 import type { Logger } from 'pino';
 import type { Db } from '../store/database.js';
-import { recordLastUsed, type LastUsedUpdate } from '../store/api-keys.js';
+import { recordLastUsed, type LastUsedUpdate } from '../store/last-used.js';
 
 export interface LastUsedRecorder {
   record(keyId: string, at: number, ip: string | null): void;

@@ -4,8 +4,8 @@
 // the exchange reads the key row every time, so it applies at once on every instance.
 import { revokeApiKey } from '../store/api-keys.js';
 import type { Db } from '../store/database.js';
-import { recordAudit } from './audit.js';
 import type { Clock } from './clock.js';
+import { recordSystemKeyEvent } from './system-events.js';
 
 export type SystemRevokeReason = 'leaked' | 'unused';
 
@@ -37,14 +37,11 @@ export async function revokeKeyAsSystem(deps: { db: Db; clock: Clock }, revocati
     const at = deps.clock.now();
     const revoked = await revokeApiKey(trx, revocation.orgId, revocation.keyId, { at, by: 'system', reason: revocation.reason });
     if (!revoked) return false;
-    await recordAudit(trx, deps.clock, {
-      orgId: revocation.orgId,
-      actor: 'system',
+    const key = { id: revocation.keyId, org_id: revocation.orgId, app_id: revocation.appId, name: revocation.name };
+    await recordSystemKeyEvent(trx, deps.clock, key, {
       action: 'key.revoked',
-      targetType: 'key',
-      targetId: revocation.keyId,
       ip: revocation.ip ?? null,
-      details: { app_id: revocation.appId, name: revocation.name, reason: revocation.reason, ...revocation.details },
+      details: { reason: revocation.reason, ...revocation.details },
     });
     return true;
   });

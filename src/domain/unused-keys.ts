@@ -13,10 +13,10 @@ import { hasAuditEventSince } from '../store/audit-events.js';
 import type { Db } from '../store/database.js';
 import { isStillUnused, markUnusedWarned, type IdleKey } from '../store/key-policies.js';
 import type { Actor } from './actor.js';
-import { recordAudit } from './audit.js';
-import type { Clock } from './clock.js';
+import { isoTime, type Clock } from './clock.js';
 import { guardLastRootAdmin } from './last-root-admin.js';
 import type { Catalog } from './scopes.js';
+import { fileOnce, recordSystemKeyEvent } from './system-events.js';
 import { revokeKeyAsSystem } from './system-revocation.js';
 
 export interface UnusedKeysDeps {
@@ -29,8 +29,6 @@ export interface UnusedKeysDeps {
 /** Filed (actor `system`) when the policy would revoke the root org's last way in and does not. */
 export const UNUSED_KEPT_ACTION = 'key.unused_kept';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 /** The server, checking the root org's last way in as an admin's revocation is checked (it may never --force). */
 const systemActor = (orgId: string): Actor => ({ orgId, id: 'system', ip: null, scopes: new Set() });
 
@@ -42,7 +40,7 @@ export type UnusedOutcome = 'revoked' | 'kept' | 'unchanged';
  */
 export async function revokeIfUnused(deps: UnusedKeysDeps, key: IdleKey): Promise<UnusedOutcome> {
   let kept = false;
-  const details = { unused_days: key.unused_days, last_used_at: iso(key.last_used_at) };
+  const details = { unused_days: key.unused_days, last_used_at: isoTime(key.last_used_at) };
   const revoked = await revokeKeyAsSystem(
     deps,
     { orgId: key.org_id, keyId: key.id, appId: key.app_id, name: key.name, reason: 'unused', details },
@@ -67,14 +65,7 @@ export async function revokeIfUnused(deps: UnusedKeysDeps, key: IdleKey): Promis
 /** Once per idle stretch (under the root org's lock, so once between sweepers too). */
 async function noteKept(trx: Db, deps: UnusedKeysDeps, key: IdleKey, details: Record<string, unknown>): Promise<boolean> {
   if (await hasAuditEventSince(trx, key.org_id, { action: UNUSED_KEPT_ACTION, targetId: key.id, since: key.idle_since })) return false;
-  await recordAudit(trx, deps.clock, {
-    orgId: key.org_id,
-    actor: 'system',
-    action: UNUSED_KEPT_ACTION,
-    targetType: 'key',
-    targetId: key.id,
-    details: { app_id: key.app_id, name: key.name, reason: 'last_root_admin', ...details },
-  });
+  await recordSystemKeyEvent(trx, deps.clock, key, { action: UNUSED_KEPT_ACTION, details: { reason: 'last_root_admin', ...details } });
   deps.logger.warn(
     { job: 'key-policies', org_id: key.org_id, key_id: key.id, unused_days: key.unused_days },
     'an unused key was not revoked: it is the root organization’s last active way in holding admin.orgs:full',
@@ -84,23 +75,9 @@ async function noteKept(trx: Db, deps: UnusedKeysDeps, key: IdleKey, details: Re
 
 /** The `key.expiring` event (reason `unused`) of a key the policy revokes soon; false when it was sent already. */
 export async function warnSoonUnused(deps: UnusedKeysDeps, key: IdleKey): Promise<boolean> {
-  return deps.db.transaction().execute(async (trx) => {
-    if (!(await markUnusedWarned(trx, { keyId: key.id, at: deps.clock.now(), idleSince: key.idle_since }))) return false;
-    await recordAudit(trx, deps.clock, {
-      orgId: key.org_id,
-      actor: 'system',
-      action: 'key.expiring',
-      targetType: 'key',
-      targetId: key.id,
-      details: {
-        app_id: key.app_id,
-        name: key.name,
-        reason: 'unused',
-        revokes_at: iso(key.revokes_at),
-        last_used_at: iso(key.last_used_at),
-        unused_days: key.unused_days,
-      },
-    });
-    return true;
+  const mark = (trx: Db) => markUnusedWarned(trx, { keyId: key.id, at: deps.clock.now(), idleSince: key.idle_since });
+  return fileOnce(deps, key, mark, {
+    action: 'key.expiring',
+    details: { reason: 'unused', revokes_at: isoTime(key.revokes_at), last_used_at: isoTime(key.last_used_at), unused_days: key.unused_days },
   });
 }

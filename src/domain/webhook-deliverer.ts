@@ -58,17 +58,19 @@ export interface Deliverer {
 
 const userAgent = () => `scope-auth/${packageVersion()} (webhooks)`;
 
-/** Only the outcome's own columns, whatever else the object carries. */
-const pickOutcome = (o: DeliveryOutcome): DeliveryOutcome => ({
-  status: o.status,
-  attempts: o.attempts,
-  next_attempt_at: o.next_attempt_at,
-  last_attempt_at: o.last_attempt_at,
-  last_status_code: o.last_status_code,
-  last_response: o.last_response,
-  last_error: o.last_error,
-  delivered_at: o.delivered_at,
-});
+/** A delivery whose webhook was disabled before it was made: it fails, with what earlier attempts left. */
+function disabledOutcome(row: DeliveryRow): DeliveryOutcome {
+  return {
+    status: 'failed',
+    attempts: row.attempts,
+    next_attempt_at: null,
+    last_attempt_at: row.last_attempt_at,
+    last_status_code: row.last_status_code,
+    last_response: row.last_response,
+    last_error: 'the webhook was disabled before this delivery was made',
+    delivered_at: null,
+  };
+}
 
 export function createDeliverer(deps: DelivererDeps, options: DelivererOptions = {}): Deliverer {
   const { db, clock, logger, kek } = deps;
@@ -127,11 +129,8 @@ export function createDeliverer(deps: DelivererDeps, options: DelivererOptions =
     const webhook = await getWebhook(db, row.org_id, row.webhook_id);
     // Deleted meanwhile: its deliveries went with it.
     if (webhook === undefined) return;
-    const outcome: DeliveryOutcome =
-      webhook.disabled_at === null
-        ? await tryOnce(row, webhook, startedAt)
-        : { ...row, status: 'failed', next_attempt_at: null, last_error: 'the webhook was disabled before this delivery was made' };
-    const settled = await settleDelivery(db, { orgId: row.org_id, id: row.id, claimedUntil }, pickOutcome(outcome));
+    const outcome = webhook.disabled_at === null ? await tryOnce(row, webhook, startedAt) : disabledOutcome(row);
+    const settled = await settleDelivery(db, { orgId: row.org_id, id: row.id, claimedUntil }, outcome);
     const log = { delivery_id: row.id, webhook_id: row.webhook_id, event_type: row.event_type, attempts: outcome.attempts, status: outcome.status, status_code: outcome.last_status_code };
     if (!settled) logger.warn(log, 'webhook delivery settled by another deliverer meanwhile');
     else if (outcome.status === 'failed') logger.warn({ ...log, error: outcome.last_error }, 'webhook delivery failed for good');

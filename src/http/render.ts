@@ -8,12 +8,10 @@ import type { Page } from '../domain/pagination.js';
 import type { Catalog } from '../domain/scopes.js';
 import type { PersonView } from '../domain/people.js';
 import type { SessionView } from '../domain/me.js';
+import { isoTime } from '../domain/clock.js';
 
-export function isoTime(ms: number): string;
-export function isoTime(ms: number | null): string | null;
-export function isoTime(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
+/** Renderers of other resources (render-webhooks.ts, the routes) write times the same way. */
+export { isoTime };
 
 export function renderApp(app: AppView) {
   return {

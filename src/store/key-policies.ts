@@ -18,6 +18,9 @@ export interface SweptKey {
   readonly expires_at: number | null;
 }
 
+/** A key with an expiry: what the expiry reminders are about. */
+export type ExpiringKey = SweptKey & { readonly expires_at: number };
+
 /** A key of an org with auto_revoke_unused_days set, with when it was last used (or, never used, created) and when that policy revokes it. */
 export interface IdleKey extends SweptKey {
   readonly unused_days: number;
@@ -108,8 +111,9 @@ export async function markUnusedWarned(db: Db, mark: { keyId: string; at: number
  * the current expiry came within the window (an expiry moved later reminds again; one
  * moved earlier, by a roll, does not).
  */
-export async function listExpiringKeys(db: Db, page: SweepPage & { windowMs: number }): Promise<SweptKey[]> {
+export async function listExpiringKeys(db: Db, page: SweepPage & { windowMs: number }): Promise<ExpiringKey[]> {
   return sweptKeys(db, page)
+    .$narrowType<{ expires_at: number }>()
     .where('k.expires_at', '>', page.now)
     .where('k.expires_at', '<=', page.now + page.windowMs)
     .where((eb) =>
@@ -132,8 +136,9 @@ export async function markExpiringNotified(db: Db, mark: { keyId: string; at: nu
 }
 
 /** Unrevoked keys that expired within `lookbackMs` before `now` and were not reported expired yet. */
-export async function listExpiredKeys(db: Db, page: SweepPage & { lookbackMs: number }): Promise<SweptKey[]> {
+export async function listExpiredKeys(db: Db, page: SweepPage & { lookbackMs: number }): Promise<ExpiringKey[]> {
   return sweptKeys(db, page)
+    .$narrowType<{ expires_at: number }>()
     .where('k.expires_at', '<=', page.now)
     .where('k.expires_at', '>', page.now - page.lookbackMs)
     .where('k.expired_notified_at', 'is', null)

@@ -2,12 +2,12 @@
 // (each its own handle and lease holder, as two instances) send every delivery exactly
 // once; a host name is resolved at each attempt and the connection goes only to an address
 // the guard allowed; redirects are not followed.
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordAudit } from '../../src/domain/audit.js';
 import { createDatabase, type DatabaseHandle } from '../../src/store/database.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
-import { deliveryRows, LOOPBACK_ENV, registerWebhook, startReceiver, testDeliverer, testDelivererJob, type Receiver } from '../helpers/webhooks.js';
+import { clearWebhooks, deliveryRows, LOOPBACK_ENV, registerWebhook, receiverPerTest, testDeliverer, testDelivererJob } from '../helpers/webhooks.js';
 
 /** `count` key.expiring events, as the expiry reminders record them. */
 async function expiringEvents(ctx: TestContext, orgId: string, count: number): Promise<void> {
@@ -21,7 +21,6 @@ describe.each(DIALECTS)('webhook deliverers on $dialect', (dialectCase) => {
     let ctx: TestContext;
     let second: DatabaseHandle;
     let admin: Awaited<ReturnType<TestContext['tokenFor']>>;
-    let receiver: Receiver;
     beforeAll(async () => {
       ctx = await createTestContext({ dialect: dialectCase.dialect, env: LOOPBACK_ENV });
       second = await createDatabase(ctx.database.url, ctx.database.schema === undefined ? {} : { schema: ctx.database.schema });
@@ -33,18 +32,13 @@ describe.each(DIALECTS)('webhook deliverers on $dialect', (dialectCase) => {
     });
     beforeEach(async () => {
       admin.token = await ctx.tokenOf(admin);
-      receiver = await startReceiver();
     });
-    afterEach(async () => {
-      await receiver.close();
-      await ctx.db.deleteFrom('webhook_deliveries').execute();
-      await ctx.db.deleteFrom('webhooks').execute();
-    });
+    const receiver = receiverPerTest(() => ctx);
 
-    const idsReceived = () => receiver.received.map((m) => m.headers['webhook-id'] as string);
+    const idsReceived = () => receiver().received.map((m) => m.headers['webhook-id'] as string);
 
     it('runs on one instance at a time: of two deliverer jobs, one delivers each delivery, exactly once', async () => {
-      const { webhook } = await registerWebhook(ctx, admin.token, { url: receiver.url, events: ['key.expiring'] });
+      const { webhook } = await registerWebhook(ctx, admin.token, { url: receiver().url, events: ['key.expiring'] });
       await expiringEvents(ctx, admin.orgId, 40);
       const a = testDelivererJob(ctx, { holder: 'instance-a' });
       const b = testDelivererJob({ ...ctx, deps: { ...ctx.deps, db: second.db } }, { holder: 'instance-b' });
@@ -66,7 +60,7 @@ describe.each(DIALECTS)('webhook deliverers on $dialect', (dialectCase) => {
     });
 
     it('never attempts one delivery twice, even with two deliverers running at once (a lease outlived)', async () => {
-      const { webhook } = await registerWebhook(ctx, admin.token, { url: receiver.url, events: ['key.expiring'] });
+      const { webhook } = await registerWebhook(ctx, admin.token, { url: receiver().url, events: ['key.expiring'] });
       await expiringEvents(ctx, admin.orgId, 70);
       const a = testDeliverer(ctx);
       const b = testDeliverer({ ...ctx, deps: { ...ctx.deps, db: second.db } });
@@ -87,7 +81,7 @@ describe.each(DIALECTS)('webhook deliverers on $dialect', (dialectCase) => {
       });
       afterAll(async () => strict?.close());
 
-      const port = () => new URL(receiver.url).port;
+      const port = () => new URL(receiver().url).port;
 
       it('refuses a host name that resolves to a loopback address, and connects to nothing', async () => {
         const { webhook } = await registerWebhook(strict, strictAdmin, { url: `https://hooks.example.com:${port()}/hooks`, events: ['key.expiring'] });
@@ -102,14 +96,14 @@ describe.each(DIALECTS)('webhook deliverers on $dialect', (dialectCase) => {
         expect(asked).toEqual(['hooks.example.com']);
         expect(row).toMatchObject({ status: 'pending', attempts: 1, last_status_code: null });
         expect(row!.last_error).toBe('refused by the SSRF guard: hooks.example.com resolves to 127.0.0.1, a loopback address (allowed only with SCOPE_AUTH_WEBHOOKS_ALLOW_HTTP or SCOPE_AUTH_WEBHOOKS_ALLOW_PRIVATE)');
-        expect(receiver.received).toEqual([]);
+        expect(receiver().received).toEqual([]);
       });
 
       it('refuses when any of the addresses is refused, and an address written into a URL stored before the rules tightened', async () => {
         const { webhook } = await registerWebhook(strict, strictAdmin, { url: `https://hooks.example.com:${port()}/hooks`, events: ['key.expiring'] });
         // As if registered while SCOPE_AUTH_WEBHOOKS_ALLOW_HTTP was on.
         const { webhook: old } = await registerWebhook(strict, strictAdmin, { url: 'https://old.example.com/hooks', events: ['key.expiring'] });
-        await strict.db.updateTable('webhooks').set({ url: receiver.url }).where('id', '=', old.id).execute();
+        await strict.db.updateTable('webhooks').set({ url: receiver().url }).where('id', '=', old.id).execute();
         await expiringEvents(strict, strict.root.org.id, 1);
         const resolve = async () => [
           { address: '2606:4700:4700::1111', family: 6 },
@@ -118,9 +112,8 @@ describe.each(DIALECTS)('webhook deliverers on $dialect', (dialectCase) => {
         await testDeliverer(strict, { resolve }).deliverDue();
         expect((await deliveryRows(strict, webhook.id))[0]!.last_error).toContain('resolves to ::ffff:127.0.0.1, a loopback address');
         expect((await deliveryRows(strict, old.id))[0]!.last_error).toContain('refused by the SSRF guard: 127.0.0.1 is a loopback address');
-        expect(receiver.received).toEqual([]);
-        await strict.db.deleteFrom('webhook_deliveries').execute();
-        await strict.db.deleteFrom('webhooks').execute();
+        expect(receiver().received).toEqual([]);
+        await clearWebhooks(strict);
       });
 
       it('connects to the very address it checked: a loopback receiver by name, when loopback is allowed', async () => {
@@ -128,17 +121,17 @@ describe.each(DIALECTS)('webhook deliverers on $dialect', (dialectCase) => {
         await expiringEvents(ctx, admin.orgId, 1);
         await testDeliverer(ctx, { resolve: async () => [{ address: '127.0.0.1', family: 4 }] }).deliverDue();
         expect((await deliveryRows(ctx, webhook.id))[0]).toMatchObject({ status: 'delivered', last_status_code: 200 });
-        expect(receiver.received).toHaveLength(1);
+        expect(receiver().received).toHaveLength(1);
       });
     });
 
     it('does not follow a redirect: a 3xx is a failed attempt', async () => {
-      receiver.answer({ status: 302, body: 'moved' });
-      const { webhook } = await registerWebhook(ctx, admin.token, { url: receiver.url, events: ['key.expiring'] });
+      receiver().answer({ status: 302, body: 'moved' });
+      const { webhook } = await registerWebhook(ctx, admin.token, { url: receiver().url, events: ['key.expiring'] });
       await expiringEvents(ctx, admin.orgId, 1);
       await testDeliverer(ctx).deliverDue();
       expect((await deliveryRows(ctx, webhook.id))[0]).toMatchObject({ status: 'pending', last_status_code: 302, last_response: 'moved', last_error: 'the receiver answered 302' });
-      expect(receiver.received).toHaveLength(1);
+      expect(receiver().received).toHaveLength(1);
     });
   });
 });

@@ -2,20 +2,19 @@
 // a signature the library verifies, retries after 500s on the test clock, the 1 KiB limit on
 // what is kept of an answer, the time limit, giving up after 24 hours, and a disabled webhook.
 import request from 'supertest';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { recordAudit } from '../../src/domain/audit.js';
 import { DELIVERY_WINDOW_MS, nextAttemptAt } from '../../src/domain/webhook-schedule.js';
 import { packageVersion } from '../../src/version.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 import { within } from '../helpers/wait.js';
-import { deliveryRows, LOOPBACK_ENV, registerWebhook, startReceiver, testDeliverer, testDelivererJob, verifyAt, type Receiver } from '../helpers/webhooks.js';
+import { deliveryRows, LOOPBACK_ENV, registerWebhook, receiverPerTest, testDeliverer, testDelivererJob, verifyAt } from '../helpers/webhooks.js';
 
 describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
     let ctx: TestContext;
     let admin: Awaited<ReturnType<TestContext['tokenFor']>>;
-    let receiver: Receiver;
     beforeAll(async () => {
       ctx = await createTestContext({ dialect: dialectCase.dialect, env: LOOPBACK_ENV });
       admin = await ctx.tokenFor(['admin.apps:full', 'admin.webhooks:full']);
@@ -23,20 +22,14 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
     afterAll(async () => ctx?.close());
     beforeEach(async () => {
       admin.token = await ctx.tokenOf(admin);
-      receiver = await startReceiver();
     });
-    afterEach(async () => {
-      await receiver.close();
-      // Nothing left due for the next test's deliverer.
-      await ctx.db.deleteFrom('webhook_deliveries').execute();
-      await ctx.db.deleteFrom('webhooks').execute();
-    });
+    const receiver = receiverPerTest(() => ctx);
 
     const auth = (req: request.Test) => req.set('Authorization', `Bearer ${admin.token}`);
 
     /** A webhook on the receiver for `events`, and a key revoked through the API: one key.revoked event. */
     async function revokedKeyEvent(events = ['key.revoked']) {
-      const hook = await registerWebhook(ctx, admin.token, { url: receiver.url, events });
+      const hook = await registerWebhook(ctx, admin.token, { url: receiver().url, events });
       const client = await ctx.createClient(['tools:deploy']);
       await auth(request(ctx.app).post(`/v1/keys/${client.keyId}/revoke`)).send({ reason: 'rotated out' }).expect(200);
       return { hook, client };
@@ -45,8 +38,8 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
     it('POSTs the event with the Standard Webhooks headers, signed so that the library verifies it, and records it delivered', async () => {
       const { hook, client } = await revokedKeyEvent();
       expect(await testDeliverer(ctx).deliverDue()).toBe(1);
-      expect(receiver.received).toHaveLength(1);
-      const [message] = receiver.received;
+      expect(receiver().received).toHaveLength(1);
+      const [message] = receiver().received;
       const [row] = await deliveryRows(ctx, hook.webhook.id);
       expect(message!.headers).toMatchObject({
         'content-type': 'application/json',
@@ -73,7 +66,7 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
     });
 
     it('retries after 500s with exponential backoff, the same webhook-id every time, until the receiver answers 200', async () => {
-      receiver.answer({ status: 500, body: 'down' }, { status: 500, body: 'still down' });
+      receiver().answer({ status: 500, body: 'down' }, { status: 500, body: 'still down' });
       const { hook } = await revokedKeyEvent();
       const created = ctx.clock.now();
       const deliverer = testDeliverer(ctx);
@@ -91,11 +84,11 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
       await deliverer.deliverDue();
       [row] = await deliveryRows(ctx, hook.webhook.id);
       expect(row).toMatchObject({ status: 'delivered', attempts: 3, last_status_code: 200, last_response: 'ok', last_error: null, delivered_at: ctx.clock.now() });
-      expect(receiver.received).toHaveLength(3);
-      expect(new Set(receiver.received.map((m) => m.headers['webhook-id']))).toEqual(new Set([row!.event_id]));
+      expect(receiver().received).toHaveLength(3);
+      expect(new Set(receiver().received.map((m) => m.headers['webhook-id']))).toEqual(new Set([row!.event_id]));
       // Each attempt is signed at its own time, and each verifies at that time.
       const times = [created, created + 10_000, created + 50_000];
-      receiver.received.forEach((message, i) => {
+      receiver().received.forEach((message, i) => {
         expect(message.headers['webhook-timestamp']).toBe(String(times[i]! / 1000));
         expect(verifyAt(times[i]!, hook.secret, message)).toMatchObject({ type: 'key.revoked' });
       });
@@ -104,7 +97,7 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
     });
 
     it('keeps at most 1 KiB of an answer', async () => {
-      receiver.answer({ status: 500, body: 'x'.repeat(64 * 1024) });
+      receiver().answer({ status: 500, body: 'x'.repeat(64 * 1024) });
       const { hook } = await revokedKeyEvent();
       await testDeliverer(ctx).deliverDue();
       const [row] = await deliveryRows(ctx, hook.webhook.id);
@@ -113,21 +106,21 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
     });
 
     it('gives up on an attempt that gets no answer within the time limit, and tries again later', async () => {
-      receiver.answer('hang');
+      receiver().answer('hang');
       const { hook } = await revokedKeyEvent();
       await testDeliverer(ctx, { timeoutMs: 200 }).deliverDue();
       const [row] = await deliveryRows(ctx, hook.webhook.id);
       expect(row).toMatchObject({ status: 'pending', attempts: 1, last_status_code: null, last_response: null, last_error: 'no answer within 0.2 s', next_attempt_at: ctx.clock.now() + 10_000 });
-      expect(receiver.received).toHaveLength(1);
+      expect(receiver().received).toHaveLength(1);
     });
 
     it('ends the attempts in flight when the server stops, instead of waiting for the receiver, and tries them again later', async () => {
-      receiver.answer('hang');
+      receiver().answer('hang');
       const { hook } = await revokedKeyEvent();
       // A time limit far beyond the test's own: only the stop can end this attempt in time.
       const job = testDelivererJob(ctx, { timeoutMs: 120_000 });
       const running = job.runOnce();
-      await within(5000, () => receiver.received.length === 1);
+      await within(5000, () => receiver().received.length === 1);
       await job.stop();
       expect(await running).toBe(true);
       const [row] = await deliveryRows(ctx, hook.webhook.id);
@@ -136,16 +129,15 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
 
     it('records a refused connection as the attempt’s error', async () => {
       const { hook } = await revokedKeyEvent();
-      await receiver.close();
+      await receiver().close();
       await testDeliverer(ctx).deliverDue();
       const [row] = await deliveryRows(ctx, hook.webhook.id);
       expect(row).toMatchObject({ status: 'pending', attempts: 1, last_status_code: null });
       expect(row!.last_error).toContain('ECONNREFUSED');
-      receiver = await startReceiver();
     });
 
     it('tries for 24 hours from the event, the last time at the 24th hour, then marks the delivery failed', async () => {
-      receiver.answer(...Array.from({ length: 50 }, () => ({ status: 503 })));
+      receiver().answer(...Array.from({ length: 50 }, () => ({ status: 503 })));
       const { hook } = await revokedKeyEvent();
       const created = ctx.clock.now();
       const deliverer = testDeliverer(ctx);
@@ -167,7 +159,7 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
       expect(attemptTimes).toEqual(expected);
       expect(attemptTimes.at(-1)).toBe(created + DELIVERY_WINDOW_MS);
       expect(row).toMatchObject({ status: 'failed', attempts: expected.length, next_attempt_at: null, last_status_code: 503, last_attempt_at: created + DELIVERY_WINDOW_MS });
-      expect(receiver.received).toHaveLength(expected.length);
+      expect(receiver().received).toHaveLength(expected.length);
       ctx.clock.advance(DELIVERY_WINDOW_MS);
       expect(await deliverer.deliverDue()).toBe(0);
     });
@@ -178,27 +170,27 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
       await testDeliverer(ctx).deliverDue();
       const rows = await deliveryRows(ctx, hook.webhook.id);
       expect(rows).toMatchObject([{ status: 'failed', attempts: 0, last_error: 'the webhook was disabled before this delivery was made' }]);
-      expect(receiver.received).toEqual([]);
+      expect(receiver().received).toEqual([]);
       const client = await ctx.createClient(['tools:deploy']);
       await auth(request(ctx.app).post(`/v1/keys/${client.keyId}/revoke`)).send({}).expect(200);
       expect(await deliveryRows(ctx, hook.webhook.id)).toHaveLength(1);
     });
 
     it('signs with the current secret after a rotation, pending deliveries included', async () => {
-      receiver.answer({ status: 500 });
+      receiver().answer({ status: 500 });
       const { hook } = await revokedKeyEvent();
       const deliverer = testDeliverer(ctx);
       await deliverer.deliverDue();
       const rotated = await auth(request(ctx.app).post(`/v1/webhooks/${hook.webhook.id}/rotate-secret`)).send({}).expect(200);
       ctx.clock.advance(10_000);
       await deliverer.deliverDue();
-      const [, second] = receiver.received;
+      const [, second] = receiver().received;
       expect(verifyAt(ctx.clock.now(), rotated.body.secret, second!)).toMatchObject({ type: 'key.revoked' });
       expect(() => verifyAt(ctx.clock.now(), hook.secret, second!)).toThrow();
     });
 
     it('delivers events other parts of the server record, such as key.expiring by the system, the same way', async () => {
-      const hook = await registerWebhook(ctx, admin.token, { url: receiver.url, events: ['key.expiring', 'key.expired'] });
+      const hook = await registerWebhook(ctx, admin.token, { url: receiver().url, events: ['key.expiring', 'key.expired'] });
       const client = await ctx.createClient(['tools:deploy']);
       await recordAudit(ctx.db, ctx.clock, {
         orgId: admin.orgId,
@@ -209,8 +201,8 @@ describe.each(DIALECTS)('webhook deliveries on $dialect', (dialectCase) => {
         details: { app_id: client.appId, name: 'test key', expires_at: '2026-11-30T12:00:00.000Z', secret: 'never sent' },
       });
       await testDeliverer(ctx).deliverDue();
-      expect(receiver.received).toHaveLength(1);
-      expect(verifyAt(ctx.clock.now(), hook.secret, receiver.received[0]!)).toEqual({
+      expect(receiver().received).toHaveLength(1);
+      expect(verifyAt(ctx.clock.now(), hook.secret, receiver().received[0]!)).toEqual({
         type: 'key.expiring',
         timestamp: new Date(ctx.clock.now()).toISOString(),
         data: { org_id: admin.orgId, object: 'key', id: client.keyId, actor: 'system', app_id: client.appId, name: 'test key', expires_at: '2026-11-30T12:00:00.000Z' },

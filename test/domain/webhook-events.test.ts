@@ -9,7 +9,7 @@ import { isWebhookEvent, WEBHOOK_EVENT_TYPES } from '../../src/domain/webhook-ev
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 import { QueryCounter } from '../helpers/query-counter.js';
-import { deliveryRows, registerWebhook } from '../helpers/webhooks.js';
+import { clearWebhooks, deliveryRows, registerWebhook } from '../helpers/webhooks.js';
 
 describe('the webhook event types', () => {
   it('are the key and app events, and no other audit action', () => {
@@ -29,8 +29,7 @@ describe.each(DIALECTS)('webhook events on $dialect', (dialectCase) => {
     afterAll(async () => ctx?.close());
     beforeEach(async () => {
       admin.token = await ctx.tokenOf(admin);
-      await ctx.db.deleteFrom('webhook_deliveries').execute();
-      await ctx.db.deleteFrom('webhooks').execute();
+      await clearWebhooks(ctx);
     });
     const auth = (req: request.Test) => req.set('Authorization', `Bearer ${admin.token}`);
     const hook = (events: string[]) => registerWebhook(ctx, admin.token, { url: 'https://hooks.example.com/in', events });

@@ -6,7 +6,7 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Webhook } from 'standardwebhooks';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { createDeliverer, createWebhookDeliverer, type DelivererOptions } from '../../src/domain/webhook-deliverer.js';
 import type { TestContext } from './context.js';
 
@@ -26,6 +26,7 @@ export interface Receiver {
   readonly received: Received[];
   /** Answers to give, in order; once used up, 200 `ok`. */
   answer(...answers: Answer[]): void;
+  /** Stops listening (again: nothing). */
   close(): Promise<void>;
 }
 
@@ -56,12 +57,35 @@ export async function startReceiver(path = '/hooks'): Promise<Receiver> {
       answers = next;
     },
     async close() {
+      if (!server.listening) return;
       for (const res of hanging) res.destroy();
       server.closeAllConnections();
       server.close();
       await once(server, 'close');
     },
   };
+}
+
+/**
+ * A receiver started before each test of the suite and closed after it, the outbox and the
+ * webhooks then deleted so nothing is left due for the next test's deliverer.
+ */
+export function receiverPerTest(getCtx: () => TestContext): () => Receiver {
+  let receiver: Receiver | undefined;
+  beforeEach(async () => {
+    receiver = await startReceiver();
+  });
+  afterEach(async () => {
+    await receiver?.close();
+    await clearWebhooks(getCtx());
+  });
+  return () => receiver!;
+}
+
+/** Deletes every webhook and delivery of the context's database: each test starts with none. */
+export async function clearWebhooks(ctx: TestContext): Promise<void> {
+  await ctx.db.deleteFrom('webhook_deliveries').execute();
+  await ctx.db.deleteFrom('webhooks').execute();
 }
 
 /** A deliverer on the context's database and clock; no jitter unless `random` is given. */

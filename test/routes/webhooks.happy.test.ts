@@ -5,7 +5,7 @@ import { auditEvents } from '../helpers/admin.js';
 import { createTestContext, type TestContext } from '../helpers/context.js';
 import { DIALECTS, dialectTitle } from '../helpers/db.js';
 import { createPerson, session } from '../helpers/people.js';
-import { deliveryRows, LOOPBACK_ENV, testDeliverer } from '../helpers/webhooks.js';
+import { clearWebhooks, deliveryRows, LOOPBACK_ENV, testDeliverer } from '../helpers/webhooks.js';
 
 const SECRET = /^whsec_[A-Za-z0-9+/]{43}=$/;
 const URL_A = 'https://hooks.example.com/scope-auth';
@@ -21,8 +21,7 @@ describe.each(DIALECTS)('/v1/webhooks, happy paths on $dialect', (dialectCase) =
     afterAll(async () => ctx?.close());
     beforeEach(async () => {
       admin.token = await ctx.tokenOf(admin);
-      await ctx.db.deleteFrom('webhook_deliveries').execute();
-      await ctx.db.deleteFrom('webhooks').execute();
+      await clearWebhooks(ctx);
     });
 
     const auth = (req: request.Test) => req.set('Authorization', `Bearer ${admin.token}`);
