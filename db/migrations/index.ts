@@ -7,6 +7,7 @@ import * as throttleCounters from './0003-throttle-counters.js';
 import * as orgTenancy from './0004-org-tenancy.js';
 import * as people from './0005-people.js';
 import * as policies from './0006-policies.js';
+import * as adminAppsWebhooks from './0007-admin-apps-webhooks.js';
 
 export const migrations: Record<string, Migration> = {
   '0001-initial': initial,
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0004-org-tenancy': orgTenancy,
   '0005-people': people,
   '0006-policies': policies,
+  '0007-admin-apps-webhooks': adminAppsWebhooks,
 };

@@ -4,12 +4,13 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { loadConfig, type EnvName } from '../../src/config.js';
+import { createArgon2Hasher, type SecretHasher } from '../../src/domain/hashing.js';
 import { prepareKey } from '../../src/domain/keys.js';
 import { bootstrapRootOrg, createOrgWithAdmin, type CreatedOrg } from '../../src/domain/orgs.js';
 import { createServices } from '../../src/services.js';
 import { insertApiKey, type ApiKeyRow } from '../../src/store/api-keys.js';
 import { insertApp, type AppRecord } from '../../src/store/apps.js';
-import type { Db, Dialect } from '../../src/store/database.js';
+import { migrateToLatest, type Db, type Dialect } from '../../src/store/database.js';
 import { createTestClock, type TestClock } from './clock.js';
 import { openTestDatabase, type TestDatabase } from './db.js';
 import { catalogFile } from './catalog.js';
@@ -64,15 +65,27 @@ export async function createTestContext(options: {
   clock?: TestClock;
   /** Members replacing the default catalogue's (e.g. `audiences`); written to a file SCOPE_AUTH_CATALOG names. */
   catalog?: Partial<CatalogInput>;
+  /**
+   * An upgrade: the database is migrated only up to `before` (excluded), `seed` writes rows
+   * as that older version did (no root org: the context makes one), then the remaining
+   * migrations run and the server starts.
+   */
+  upgrade?: { before: string; seed(db: Db, tools: { hasher: SecretHasher; clock: TestClock }): Promise<void> };
 }): Promise<TestContext> {
-  const database = await openTestDatabase(options.dialect);
+  const { upgrade } = options;
+  const database = await openTestDatabase(options.dialect, upgrade === undefined ? {} : { before: upgrade.before });
   const db = database.handle.db;
   const clock = options.clock ?? createTestClock();
   const catalog = options.catalog === undefined ? null : catalogFile(options.catalog);
   const config = loadConfig({ ...TEST_ENV, ...(catalog ? { SCOPE_AUTH_CATALOG: catalog.path } : {}), ...options.env });
+  if (upgrade !== undefined) {
+    await upgrade.seed(db, { hasher: createArgon2Hasher(config.argon2), clock });
+    await migrateToLatest(db);
+  }
   const kek = randomBytes(32);
   const deps = await createServices(config, { db, kek, logger: testLogger(), clock });
-  const root = (await bootstrapRootOrg(deps))!;
+  // After an upgrade's seed the database holds orgs already, so the first start makes none.
+  const root = upgrade === undefined ? (await bootstrapRootOrg(deps))! : await createOrgWithAdmin(deps, { name: 'default', root: true, actor: 'system' });
   const app = createApp(deps);
 
   const context: TestContext = {

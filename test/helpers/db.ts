@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Migrator } from 'kysely';
 import pg from 'pg';
+import { migrations } from '../../db/migrations/index.js';
 import { createDatabase, migrateToLatest, type DatabaseHandle, type Dialect } from '../../src/store/database.js';
 
 export const PG_URL = process.env.SCOPE_AUTH_TEST_DATABASE_URL;
@@ -32,13 +34,32 @@ export interface TestDatabase {
   close(): Promise<void>;
 }
 
+export interface TestDatabaseOptions {
+  /** Apply only the migrations named before this one: the schema as an older version left it (migrateToLatest then upgrades it). */
+  readonly before?: string;
+}
+
+async function migrate(handle: DatabaseHandle, options: TestDatabaseOptions, schema?: string): Promise<void> {
+  const { before } = options;
+  if (before === undefined) return migrateToLatest(handle.db);
+  if (!(before in migrations)) throw new Error(`no migration ${before}`);
+  const older = Object.entries(migrations).filter(([name]) => name < before);
+  const migrator = new Migrator({
+    db: handle.db,
+    provider: { getMigrations: async () => Object.fromEntries(older) },
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}
+
 /** A fresh, migrated database of the dialect; every call gets its own file or schema. */
-export async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> {
+export async function openTestDatabase(dialect: Dialect, options: TestDatabaseOptions = {}): Promise<TestDatabase> {
   if (dialect === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'scope-auth-test-'));
     const url = `sqlite:${join(dir, 'test.sqlite')}`;
     const handle = await createDatabase(url);
-    await migrateToLatest(handle.db);
+    await migrate(handle, options);
     return {
       handle,
       url,
@@ -51,7 +72,7 @@ export async function openTestDatabase(dialect: Dialect): Promise<TestDatabase> 
   if (!PG_URL) throw new Error('SCOPE_AUTH_TEST_DATABASE_URL is not set');
   const schema = `t_${randomBytes(6).toString('hex')}`;
   const handle = await createDatabase(PG_URL, { schema });
-  await migrateToLatest(handle.db);
+  await migrate(handle, options, schema);
   return {
     handle,
     url: PG_URL,

@@ -2,11 +2,7 @@
 // and keys: nothing is lost, every key still exchanges for the scopes it did, every admin
 // token still works, and every org is enabled with the allowance it had (every scope).
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { Migrator, sql, type Kysely } from 'kysely';
-import pg from 'pg';
+import { sql, type Kysely } from 'kysely';
 import request from 'supertest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrations } from '../../db/migrations/index.js';
@@ -16,21 +12,16 @@ import { createArgon2Hasher } from '../../src/domain/hashing.js';
 import { newId } from '../../src/domain/credentials.js';
 import { prepareKey } from '../../src/domain/keys.js';
 import { createServices } from '../../src/services.js';
-import { createDatabase, migrateToLatest, type DatabaseHandle } from '../../src/store/database.js';
+import { migrateToLatest, type DatabaseHandle } from '../../src/store/database.js';
 import { createTestClock } from '../helpers/clock.js';
 import { TEST_ENV } from '../helpers/context.js';
-import { DIALECTS, dialectTitle, PG_URL } from '../helpers/db.js';
+import { DIALECTS, dialectTitle, openTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { testLogger } from '../helpers/test-logger.js';
-
-const BEFORE = Object.keys(migrations)
-  .sort()
-  .filter((name) => name < '0004-org-tenancy');
 
 describe.each(DIALECTS)('migrating a database in use to org tenancy on $dialect', (dialectCase) => {
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
+    let database: TestDatabase;
     let handle: DatabaseHandle;
-    let cleanup: () => Promise<void>;
-    let schema: string | undefined;
     let deps: AppDeps;
     let app: App;
     const clock = createTestClock();
@@ -38,28 +29,9 @@ describe.each(DIALECTS)('migrating a database in use to org tenancy on $dialect'
     const seeded: { orgId: string; keyId: string; secret: string; scopes: string[]; root: boolean }[] = [];
 
     beforeAll(async () => {
-      if (dialectCase.dialect === 'sqlite') {
-        const dir = mkdtempSync(join(tmpdir(), 'scope-auth-migrate-'));
-        handle = await createDatabase(`sqlite:${join(dir, 'old.sqlite')}`);
-        cleanup = async () => rmSync(dir, { recursive: true, force: true });
-      } else {
-        schema = `t_${randomBytes(6).toString('hex')}`;
-        handle = await createDatabase(PG_URL!, { schema });
-        cleanup = async () => {
-          const client = new pg.Client({ connectionString: PG_URL });
-          await client.connect();
-          await client.query(`drop schema if exists ${schema} cascade`);
-          await client.end();
-        };
-      }
       // The schema as the previous version left it.
-      const previous = new Migrator({
-        db: handle.db,
-        provider: { getMigrations: async () => Object.fromEntries(BEFORE.map((name) => [name, migrations[name]!])) },
-        ...(schema === undefined ? {} : { migrationTableSchema: schema }),
-      });
-      const { error } = await previous.migrateToLatest();
-      if (error) throw error;
+      database = await openTestDatabase(dialectCase.dialect, { before: '0004-org-tenancy' });
+      handle = database.handle;
 
       // Rows as the previous version wrote them: no allowance, no disabled state.
       const old = handle.db as unknown as Kysely<Record<string, Record<string, unknown>>>;
@@ -92,8 +64,7 @@ describe.each(DIALECTS)('migrating a database in use to org tenancy on $dialect'
       deps?.keyring.stop();
       deps?.throttle.stop();
       await deps?.lastUsed.stop();
-      await handle?.close();
-      await cleanup?.();
+      await database?.close();
     });
 
     const exchange = (s: (typeof seeded)[number]) => request(app).post('/v1/token').send({ org_id: s.orgId, key_id: s.keyId, secret: s.secret });

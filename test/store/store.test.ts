@@ -83,7 +83,7 @@ describe.each(DIALECTS)('store on $dialect', (dialectCase) => {
           expect(await tableNames(empty.handle.db, empty.schema)).toEqual(TABLES);
           expect(await anyOrgExists(empty.handle.db)).toBe(true);
           const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(empty.handle.db);
-          expect(applied.rows.map((r) => r.name)).toEqual(['0001-initial', '0002-audit-filters', '0003-throttle-counters', '0004-org-tenancy', '0005-people', '0006-policies']);
+          expect(applied.rows.map((r) => r.name)).toEqual(['0001-initial', '0002-audit-filters', '0003-throttle-counters', '0004-org-tenancy', '0005-people', '0006-policies', '0007-admin-apps-webhooks']);
         } finally {
           await empty.close();
         }
