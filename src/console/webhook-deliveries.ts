@@ -37,7 +37,7 @@ function deliveryRow(delivery: DeliveryView, now: number): Html {
 }
 
 export function deliveriesTable(deliveries: readonly DeliveryView[], now: number): Html {
-  if (deliveries.length === 0) return html`<p>No deliveries yet: one is made for each event this webhook wants, from when it was added.</p>`;
+  if (deliveries.length === 0) return html`<p>No deliveries yet: each event this webhook wants makes one while it is enabled.</p>`;
   return html`<div class="table-wrap"><table>
   <caption class="visually-hidden">Deliveries, newest first</caption>
   <thead><tr><th scope="col">Event</th><th scope="col">Status</th><th scope="col">Attempts</th><th scope="col">Last response</th><th scope="col">Next attempt or delivered</th><th scope="col">Event time</th></tr></thead>
