@@ -8,6 +8,7 @@ import type { AdminDeps } from '../domain/actor.js';
 import type { Keyring } from '../domain/keyring.js';
 import type { Csrf } from '../domain/sessions.js';
 import type { SignIn } from '../domain/sign-in.js';
+import type { WebhookDeps } from '../domain/webhooks.js';
 import type { SessionCookie } from '../http/session-cookie.js';
 import { accountRoutes } from './account.js';
 import { appKeysRoutes } from './app-keys.js';
@@ -23,6 +24,8 @@ import { orgsRoutes } from './orgs.js';
 import { peopleChangeRoutes } from './people-changes.js';
 import { peopleRoutes } from './people.js';
 import { signingKeyRoutes } from './signing-keys.js';
+import { webhookPageRoutes } from './webhook-pages.js';
+import { webhooksRoutes } from './webhooks.js';
 import { createLayout, type Layout } from './layout.js';
 import { consoleSession } from './session.js';
 import { secondFactorRoutes } from './second-factor.js';
@@ -53,11 +56,26 @@ export interface PageDeps {
   /** consoleSession: signed in, or redirected to the sign-in page. */
   readonly session: RequestHandler;
   readonly keyring: Pick<Keyring, 'list' | 'rotate'>;
+  /** The webhooks' use cases: the admin deps with the KEK that seals their secrets. */
+  readonly webhooks: WebhookDeps;
 }
 
 /** The page groups; a new group is one more entry (see src/console/README.md). */
-// appPageRoutes before appsRoutes' /console/apps/:app_id/…: /console/apps/new is a page, not an app id.
-const PAGE_GROUPS: readonly ((deps: PageDeps) => Router)[] = [appPageRoutes, appsRoutes, appKeysRoutes, keysRoutes, auditRoutes, peopleRoutes, peopleChangeRoutes, orgsRoutes, signingKeyRoutes];
+// appPageRoutes before appsRoutes' /console/apps/:app_id/…: /console/apps/new is a page, not an app id;
+// webhooksRoutes (which has /console/webhooks/new) before webhookPageRoutes for the same reason.
+const PAGE_GROUPS: readonly ((deps: PageDeps) => Router)[] = [
+  appPageRoutes,
+  appsRoutes,
+  appKeysRoutes,
+  keysRoutes,
+  auditRoutes,
+  peopleRoutes,
+  peopleChangeRoutes,
+  orgsRoutes,
+  signingKeyRoutes,
+  webhooksRoutes,
+  webhookPageRoutes,
+];
 
 export interface Console {
   readonly headers: RequestHandler;
@@ -71,7 +89,8 @@ export function createConsole(deps: ConsoleDeps): Console {
   const layout = createLayout(assets);
   const session = consoleSession(deps);
   const enrolmentSession = consoleSession({ ...deps, adminAuth: deps.enrolmentAuth });
-  const pages: PageDeps = { admin: deps.admin, config: deps.config, layout, session, keyring: deps.keyring };
+  const webhooks: WebhookDeps = { db: deps.admin.db, clock: deps.admin.clock, kek: deps.kek, config: deps.config };
+  const pages: PageDeps = { admin: deps.admin, config: deps.config, layout, session, keyring: deps.keyring, webhooks };
   const home = Router();
   home.get('/', (_req, res) => res.redirect(303, '/console'));
   return {

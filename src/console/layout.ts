@@ -25,6 +25,7 @@ export const NAV: readonly NavItem[] = [
   { id: 'apps', label: 'Apps', href: '/console/apps', scope: 'admin.apps:view' },
   { id: 'keys', label: 'API keys', href: '/console/keys', scope: 'admin.apps:view' },
   { id: 'audit', label: 'Audit log', href: '/console/audit', scope: 'admin.audit:view' },
+  { id: 'webhooks', label: 'Webhooks', href: '/console/webhooks', scope: 'admin.webhooks:view' },
   { id: 'people', label: 'People', href: '/console/people', scope: 'admin.users:full' },
   { id: 'orgs', label: 'Organizations', href: '/console/orgs', scope: 'admin.orgs:full' },
   { id: 'signing-keys', label: 'Signing keys', href: '/console/signing-keys', scope: 'admin.orgs:full' },

@@ -20,6 +20,10 @@ const NOTICES: Readonly<Record<string, string>> = {
   'person-deleted': 'The person was deleted.',
   'second-factor-reset': 'The second factor was reset: the person signs in with their password until they set up a new one.',
   'signing-keys-rotated': 'The signing keys were rotated.',
+  'webhook-saved': 'The webhook was saved.',
+  'webhook-enabled': 'The webhook was enabled: events from now on are sent to it.',
+  'webhook-disabled': 'The webhook was disabled: nothing more is sent to it.',
+  'webhook-deleted': 'The webhook was deleted, with its deliveries.',
 };
 
 export function notice(done: unknown): Html {
