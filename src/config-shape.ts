@@ -76,6 +76,8 @@ export interface Config {
   readonly lastUsedFlushMs: number;
   /** Token lifetime floor (DESIGN: never below 60 s). */
   readonly tokenTtlMinSeconds: number;
+  /** SCOPE_AUTH_KEY_POLICY_INTERVAL_MS: how often the key-policy sweeper runs, so a key is revoked, or reminded of, at most this late. */
+  readonly keyPolicyIntervalMs: number;
   /** People: invitation links and sessions (config-people.ts). */
   readonly people: PeopleConfig;
   /** SCOPE_AUTH_CONSOLE: the admin console at /console (config-console.ts). */

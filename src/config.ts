@@ -57,6 +57,8 @@ export const DEFAULTS = {
   SCOPE_AUTH_SESSION_IDLE: '1800', // 30 min without a request ends a session
   SCOPE_AUTH_SESSION_MAX: '43200', // 12 h after sign-in at most
   SCOPE_AUTH_CONSOLE: 'true', // false: no admin console at /console
+  // The key-policy sweeper (domain/key-policies.ts): unused keys revoked, expiry reminders sent.
+  SCOPE_AUTH_KEY_POLICY_INTERVAL_MS: '300000', // 5 min: each run is a few indexed queries over every org's keys
   // Leak reports, POST /v1/leaks (config-leaks.ts).
   SCOPE_AUTH_LEAK_REPORT_KEYS: '', // empty: signatures on reports are not checked; else a file of GitHub's (or PEM) public keys
   SCOPE_AUTH_LEAK_REPORTS_PER_MINUTE: '10', // per client address; reports GitHub signed are not counted
@@ -235,6 +237,7 @@ export function loadConfig(env: Env): Config {
     keyringRefreshSeconds: 5,
     lastUsedFlushMs: 1000,
     tokenTtlMinSeconds: 60,
+    keyPolicyIntervalMs: int(env, 'SCOPE_AUTH_KEY_POLICY_INTERVAL_MS', 1000, 3_600_000),
     people: people(env),
     console: consoleSwitch(read(env, 'SCOPE_AUTH_CONSOLE')) ?? invalid('SCOPE_AUTH_CONSOLE', read(env, 'SCOPE_AUTH_CONSOLE'), CONSOLE_SWITCH_EXPECTED),
     leaks: leaksConfig(read(env, 'SCOPE_AUTH_LEAK_REPORT_KEYS'), int(env, 'SCOPE_AUTH_LEAK_REPORTS_PER_MINUTE', 1, LEAK_REPORTS_PER_MINUTE_MAX)),

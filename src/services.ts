@@ -94,6 +94,6 @@ export async function createServices(config: Config, options: ServiceOptions): P
       }),
       signatures: createLeakSignatures({ file: config.leaks.reportKeysFile, keys: config.leaks.reportKeys, logger }),
     },
-    jobs: [createKeyPoliciesJob({ db, clock, logger, catalog, metrics }), createWebhookDeliverer({ db, clock, logger, kek: options.kek, config })],
+    jobs: [createKeyPoliciesJob({ db, clock, logger, catalog, metrics, config }), createWebhookDeliverer({ db, clock, logger, kek: options.kek, config })],
   };
 }

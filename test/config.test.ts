@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       keyringRefreshSeconds: 5,
       lastUsedFlushMs: 1000,
       tokenTtlMinSeconds: 60,
+      keyPolicyIntervalMs: 300_000,
       people: { invitationTtlSeconds: 259_200, sessionIdleSeconds: 1800, sessionMaxSeconds: 43_200 },
       console: true,
       leaks: { reportKeysFile: null, reportKeys: [], reportsPerMinute: 10 },
@@ -93,6 +94,7 @@ describe('loadConfig', () => {
       SCOPE_AUTH_METRICS_HOST: '0.0.0.0',
       SCOPE_AUTH_LOG_LEVEL: 'DEBUG',
       SCOPE_AUTH_CONSOLE: 'off',
+      SCOPE_AUTH_KEY_POLICY_INTERVAL_MS: '60000',
       SCOPE_AUTH_WEBHOOKS_ALLOW_HTTP: 'true',
       SCOPE_AUTH_WEBHOOKS_ALLOW_PRIVATE: 'yes',
       SCOPE_AUTH_WEBHOOKS_POLL_INTERVAL_MS: '2000',
@@ -119,6 +121,7 @@ describe('loadConfig', () => {
       metrics: { host: '0.0.0.0', port: 9464 },
       logLevel: 'debug',
       console: false,
+      keyPolicyIntervalMs: 60_000,
       webhooks: { allowHttp: true, allowPrivate: true, pollIntervalMs: 2000, timeoutMs: 10_000 },
     });
     expect(config.kek?.equals(kek)).toBe(true);
@@ -225,6 +228,8 @@ describe('loadConfig', () => {
       ['SCOPE_AUTH_SESSION_MAX', '0', 'expected a whole number from 300 to 7776000'],
       ['SCOPE_AUTH_SESSION_IDLE', '7200', 'must not exceed SCOPE_AUTH_SESSION_MAX (3600)', { SCOPE_AUTH_SESSION_MAX: '3600' }],
       ['SCOPE_AUTH_CONSOLE', 'maybe', 'expected true or false'],
+      ['SCOPE_AUTH_KEY_POLICY_INTERVAL_MS', '999', 'expected a whole number from 1000 to 3600000'],
+      ['SCOPE_AUTH_KEY_POLICY_INTERVAL_MS', '5m', 'expected a whole number from 1000 to 3600000'],
       // The keys file's content: test/config-leaks.test.ts.
       ['SCOPE_AUTH_LEAK_REPORT_KEYS', '/nonexistent/secret_scanning.json', 'the file cannot be read (ENOENT)'],
       ['SCOPE_AUTH_LEAK_REPORTS_PER_MINUTE', '0', 'expected a whole number from 1 to 10000'],

@@ -1,5 +1,5 @@
 // The key-policy sweeper: a background job (periodic-job.ts: one instance at a time, every
-// KEY_POLICIES_INTERVAL_MS) that, across every enabled org, revokes keys unused for longer
+// SCOPE_AUTH_KEY_POLICY_INTERVAL_MS) that, across every enabled org, revokes keys unused for longer
 // than their org's auto_revoke_unused_days and sends the keys' reminders (unused-keys.ts,
 // key-reminders.ts). Each pass walks the due keys in pages of SWEEP_PAGE_SIZE in key-id
 // order, one transaction per key, renewing the lease between pages; a run stops after
@@ -13,8 +13,6 @@ import { createPeriodicJob, type JobRun, type PeriodicJob } from './periodic-job
 import { revokeIfUnused, warnSoonUnused, type UnusedKeysDeps } from './unused-keys.js';
 
 export const KEY_POLICIES_JOB = 'key-policies';
-/** How often the sweeper runs: a key is revoked, or reminded of, at most this late. */
-export const KEY_POLICIES_INTERVAL_MS = 5 * 60_000;
 /** How long before a key expires, or is revoked as unused, its `key.expiring` event is sent. */
 export const REMINDER_WINDOW_MS = 7 * DAY_MS;
 /**
@@ -88,14 +86,19 @@ export async function sweepKeyPolicies(deps: KeyPoliciesDeps, run: LeaseCheck = 
   return counts;
 }
 
+export interface KeyPoliciesJobDeps extends KeyPoliciesDeps {
+  /** keyPolicyIntervalMs: how often it runs (SCOPE_AUTH_KEY_POLICY_INTERVAL_MS), so a key is revoked, or reminded of, at most this late. */
+  readonly config: { readonly keyPolicyIntervalMs: number };
+}
+
 /** The sweeper as a periodic job; createServices registers it. Tests give a holder and call runOnce. */
-export function createKeyPoliciesJob(deps: KeyPoliciesDeps, options: { holder?: string; intervalMs?: number } = {}): PeriodicJob {
+export function createKeyPoliciesJob(deps: KeyPoliciesJobDeps, options: { holder?: string } = {}): PeriodicJob {
   return createPeriodicJob({
     db: deps.db,
     clock: deps.clock,
     logger: deps.logger,
     name: KEY_POLICIES_JOB,
-    intervalMs: options.intervalMs ?? KEY_POLICIES_INTERVAL_MS,
+    intervalMs: deps.config.keyPolicyIntervalMs,
     ...(options.holder === undefined ? {} : { holder: options.holder }),
     async run(run) {
       const counts = await sweepKeyPolicies(deps, run);

@@ -3,7 +3,7 @@
 // once (past the lease) revoke each key and send each reminder exactly once.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliActor } from '../../src/domain/actor.js';
-import { createKeyPoliciesJob, sweepKeyPolicies, type KeyPoliciesDeps } from '../../src/domain/key-policies.js';
+import { createKeyPoliciesJob, sweepKeyPolicies, type KeyPoliciesJobDeps } from '../../src/domain/key-policies.js';
 import { updateOrg } from '../../src/domain/org-admin.js';
 import { UNUSED_KEPT_ACTION } from '../../src/domain/unused-keys.js';
 import { createDatabase, type DatabaseHandle } from '../../src/store/database.js';
@@ -18,12 +18,12 @@ describe.each(DIALECTS)('the key-policy sweeper on two instances, on $dialect', 
   describe.skipIf(dialectCase.skip !== null)(dialectTitle(dialectCase), () => {
     let ctx: TestContext;
     let secondDb: DatabaseHandle;
-    let one: KeyPoliciesDeps;
-    let two: KeyPoliciesDeps;
+    let one: KeyPoliciesJobDeps;
+    let two: KeyPoliciesJobDeps;
     beforeAll(async () => {
       ctx = await createTestContext({ dialect: dialectCase.dialect });
       secondDb = await createDatabase(ctx.database.url, ctx.database.schema === undefined ? {} : { schema: ctx.database.schema });
-      one = { db: ctx.db, clock: ctx.clock, logger: testLogger(), catalog: ctx.deps.catalog };
+      one = { db: ctx.db, clock: ctx.clock, logger: testLogger(), catalog: ctx.deps.catalog, config: ctx.deps.config };
       two = { ...one, db: secondDb.db };
     });
     afterAll(async () => {
