@@ -136,7 +136,7 @@ export function registerOrgs(program: Command, io: CliIo): void {
           'scope-auth orgs update org_01J... --auto-revoke-unused-days 90',
         ],
         'Levels and implications expand as usual: agents:edit allows agents:view too. Admin scopes are outside allowances.',
-        `Keys unused that long already are revoked at the server's next sweep (within 5 minutes): "keys stale --org ORG --unused-days N" lists them first.`,
+        `Keys unused that long already are revoked at the server's next sweep (every 5 minutes by default, SCOPE_AUTH_KEY_POLICY_INTERVAL_MS): "keys stale --org ORG --unused-days N" lists them first.`,
       ),
     )
     .action(async (orgId: string, options: UpdateOptions) => {
