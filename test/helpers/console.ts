@@ -1,6 +1,7 @@
 // Console pages in route tests: forms posted as a browser posts them (urlencoded, this
 // server's Origin, the session's cookie and its CSRF token in the csrf_token field).
 import request from 'supertest';
+import { expect } from 'vitest';
 import type { App } from '../../src/app.js';
 import { ORIGIN, type SignedIn } from './people.js';
 
@@ -38,4 +39,16 @@ export function visibleText(html: string): string {
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/\s+/g, ' ');
+}
+
+/**
+ * What the console's CSP requires of a page, `path` naming it in failures: no inline
+ * `<script>` (only the console's own assets), no `style=` and no `on…=` attribute. Attribute
+ * values (escaped, so they cannot close their quotes) are left out of the check.
+ */
+export function expectNoInlineCode(html: string, path: string): void {
+  expect(html.match(/<script\b[^>]*>/g)?.filter((tag) => !/\bsrc="\/console\/assets\//.test(tag)) ?? [], path).toEqual([]);
+  const tags = html.replace(/"[^"]*"/g, '""');
+  expect(tags, path).not.toMatch(/<[^>]*\sstyle=/i);
+  expect(tags, path).not.toMatch(/<[^>]*\son[a-z]+=/i);
 }
