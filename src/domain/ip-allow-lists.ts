@@ -22,6 +22,9 @@ export type AllowedIps = readonly string[] | null;
 
 type Range = { readonly address: ipaddr.IPv4 | ipaddr.IPv6; readonly prefix: number };
 
+/** An address's length in bits: the prefix of a range of one. */
+const widthOf = (address: ipaddr.IPv4 | ipaddr.IPv6) => (address.kind() === 'ipv4' ? 32 : 128);
+
 function refuse(field: string, entry: string, why: string): never {
   const shown = entry.length > ENTRY_MAX ? `${entry.slice(0, ENTRY_MAX)}…` : entry;
   throw new InvalidRequestError(`${field}: "${shown}" ${why}; expected an IPv4 or IPv6 address or a CIDR range such as 203.0.113.0/24 or 2001:db8::/32`, {
@@ -52,16 +55,15 @@ function parseEntry(field: string, raw: string): Range {
     address = (address as ipaddr.IPv6).toIPv4Address();
     prefix -= 96;
   }
-  const width = address.kind() === 'ipv4' ? 32 : 128;
+  if (prefix === widthOf(address)) return { address, prefix };
   // Host bits are cleared: `10.1.2.3/8` is the range 10.0.0.0/8, and it is stored so.
-  const network = address.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(`${address.toString()}/${prefix}`) : ipaddr.IPv6.networkAddressFromCIDR(`${address.toString()}/${prefix}`);
-  return { address: prefix === width ? address : network, prefix };
+  const cidr = `${address.toString()}/${prefix}`;
+  return { address: address.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr), prefix };
 }
 
 function format(range: Range): string {
   const text = range.address.kind() === 'ipv4' ? range.address.toString() : (range.address as ipaddr.IPv6).toRFC5952String();
-  const width = range.address.kind() === 'ipv4' ? 32 : 128;
-  return range.prefix === width ? text : `${text}/${range.prefix}`;
+  return range.prefix === widthOf(range.address) ? text : `${text}/${range.prefix}`;
 }
 
 /**

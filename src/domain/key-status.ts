@@ -1,6 +1,6 @@
 // A key's status is computed whenever it is read, never stored: an expiry passes without
 // anyone writing to the database.
-import type { ApiKeyRow, ApiKeyView } from '../store/api-keys.js';
+import type { ApiKeyView } from '../store/api-keys.js';
 import type { ActorNames } from './actor-names.js';
 
 export const KEY_STATUSES = ['active', 'revoked', 'expired'] as const;
@@ -19,14 +19,8 @@ export interface KeyView extends ApiKeyView {
   readonly revoked_by_name: string | null;
 }
 
-/** A stored list as shown: a row just inserted still holds its JSON text. */
-function listOf(value: readonly string[] | string | null): string[] | null {
-  if (value === null) return null;
-  return typeof value === 'string' ? (JSON.parse(value) as string[]) : [...value];
-}
-
-/** `key`: as read for admins, or a row as just inserted. */
-export function toKeyView(key: ApiKeyView | ApiKeyRow, now: number, names: ActorNames): KeyView {
+/** `key` as read for admins; a row just inserted goes through the store's toApiKeyView first. */
+export function toKeyView(key: ApiKeyView, now: number, names: ActorNames): KeyView {
   const { id, org_id, app_id, name, secret_hint, created_at, created_by, expires_at, revoked_at, revoked_by, revoke_reason } = key;
   const { last_used_at, last_used_ip, use_count } = key;
   // Listed field by field so that a row carrying more (say, the hash) cannot leak through.
@@ -48,7 +42,7 @@ export function toKeyView(key: ApiKeyView | ApiKeyRow, now: number, names: Actor
     last_used_at,
     last_used_ip,
     use_count,
-    scopes: listOf(key.scopes),
-    allowed_ips: listOf(key.allowed_ips),
+    scopes: key.scopes,
+    allowed_ips: key.allowed_ips,
   };
 }

@@ -2,6 +2,7 @@
 import { ConflictError, InvalidRequestError, NotFoundError } from '../errors.js';
 import * as keysStore from '../store/api-keys.js';
 import type { ApiKeyRow, ApiKeyView } from '../store/api-keys.js';
+import { storedList } from '../store/json-lists.js';
 import { requireActorScope, type Actor, type AdminDeps } from './actor.js';
 import { actorNames } from './actor-names.js';
 import { checkName, findApp, type Forceable } from './apps.js';
@@ -28,8 +29,6 @@ export interface NewKey {
 
 /** What making a key's row takes: the argon2 hasher and the lookup digest of leak reports (secret-digest.ts). */
 export type KeyMaker = Pick<AdminDeps, 'hasher' | 'secretDigest'>;
-
-const storedList = (list: readonly string[] | null | undefined) => (list === null || list === undefined ? null : JSON.stringify(list));
 
 /** Builds the row of a new key (hashing its secret) without storing it, so callers can insert it in their transaction. */
 export async function prepareKey(maker: KeyMaker, nowMs: number, input: NewKey): Promise<{ row: ApiKeyRow; secret: string }> {
@@ -129,7 +128,7 @@ async function findKeyToChange(deps: AdminDeps, actor: Actor, keyId: string): Pr
 }
 
 /** toKeyView, with the names of who made and revoked it looked up. */
-async function keyView(deps: Pick<AdminDeps, 'db'>, key: ApiKeyView | ApiKeyRow, now: number): Promise<KeyView> {
+async function keyView(deps: Pick<AdminDeps, 'db'>, key: ApiKeyView, now: number): Promise<KeyView> {
   return toKeyView(key, now, await actorNames(deps.db, [key.created_by, key.revoked_by]));
 }
 
@@ -195,7 +194,7 @@ export async function createKey(
       details: { app_id: app.id, name, expires_at: isoTime(expiresAt), ...policyDetails(policy) },
     });
   });
-  return { key: await keyView(deps, row, now), secret };
+  return { key: await keyView(deps, keysStore.toApiKeyView(row), now), secret };
 }
 
 /**
@@ -277,7 +276,7 @@ export async function rollKey(
     });
   });
   const names = await actorNames(deps.db, [row.created_by, old.created_by, old.revoked_by]);
-  return { key: toKeyView(row, now, names), secret, previous: toKeyView({ ...old, expires_at: oldExpiresAt }, now, names) };
+  return { key: toKeyView(keysStore.toApiKeyView(row), now, names), secret, previous: toKeyView({ ...old, expires_at: oldExpiresAt }, now, names) };
 }
 
 /** Permanent: a later exchange with the key fails as an unknown key. */

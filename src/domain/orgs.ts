@@ -1,6 +1,6 @@
 // Organizations come with an `admin` app holding the built-in admin scopes and a first key.
 import type { Db } from '../store/database.js';
-import { insertApiKey, type ApiKeyRow } from '../store/api-keys.js';
+import { insertApiKey, toApiKeyView, type ApiKeyRow } from '../store/api-keys.js';
 import { insertApp, type AppRecord } from '../store/apps.js';
 import { ForbiddenError, InvalidRequestError } from '../errors.js';
 import { anyOrgExists, getOrg, insertOrg, listOrgs as listOrgRows, type OrgRow } from '../store/orgs.js';
@@ -242,7 +242,7 @@ export async function createOrg(
   return {
     org: toOrgView(deps, created.org),
     adminApp: toAppView(deps, created.adminApp, names),
-    key: toKeyView(created.key, deps.clock.now(), names),
+    key: toKeyView(toApiKeyView(created.key), deps.clock.now(), names),
     secret: created.secret,
     ownerInvitationUrl,
   };

@@ -1,4 +1,5 @@
 import { PreparingDb, type Db } from './database.js';
+import { parsedList } from './json-lists.js';
 import type { ApiKeysTable } from './schema.js';
 
 export type ApiKeyRow = ApiKeysTable;
@@ -109,10 +110,8 @@ export type ApiKeyView = Omit<
 
 type StoredView = Omit<ApiKeyView, 'scopes' | 'allowed_ips'> & { scopes: string | null; allowed_ips: string | null };
 
-const parsedList = (text: string | null) => (text === null ? null : (JSON.parse(text) as string[]));
-
-/** A key row (or what VIEW_COLUMNS select of it) with its JSON lists parsed. */
-function toApiKeyView<T extends StoredView>(row: T): Omit<T, 'scopes' | 'allowed_ips'> & { scopes: string[] | null; allowed_ips: string[] | null } {
+/** A key row (or what VIEW_COLUMNS select of it) with its JSON lists parsed: how a row just inserted is shown. */
+export function toApiKeyView<T extends StoredView>(row: T): Omit<T, 'scopes' | 'allowed_ips'> & { scopes: string[] | null; allowed_ips: string[] | null } {
   return { ...row, scopes: parsedList(row.scopes), allowed_ips: parsedList(row.allowed_ips) };
 }
 

@@ -1,15 +1,14 @@
 import { sql } from 'kysely';
 import type { Db } from './database.js';
+import { parsedList, storedList } from './json-lists.js';
 import type { AppsTable } from './schema.js';
 
 /** An app with its granted scopes and its IP allow-list (null: any address) parsed. */
 export type AppRecord = Omit<AppsTable, 'scopes' | 'allowed_ips'> & { scopes: string[]; allowed_ips: string[] | null };
 
 export function toAppRecord(row: AppsTable): AppRecord {
-  return { ...row, scopes: JSON.parse(row.scopes) as string[], allowed_ips: row.allowed_ips === null ? null : (JSON.parse(row.allowed_ips) as string[]) };
+  return { ...row, scopes: JSON.parse(row.scopes) as string[], allowed_ips: parsedList(row.allowed_ips) };
 }
-
-const storedList = (list: readonly string[] | null) => (list === null ? null : JSON.stringify(list));
 
 export async function insertApp(db: Db, app: AppRecord): Promise<void> {
   await db

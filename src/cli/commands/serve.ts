@@ -7,6 +7,7 @@ import type { AppDeps } from '../../app.js';
 import { toAppView } from '../../domain/apps.js';
 import { namesAsIs } from '../../domain/actor-names.js';
 import { toKeyView } from '../../domain/key-status.js';
+import { toApiKeyView } from '../../store/api-keys.js';
 import { toOrgView, type CreatedOrg, type CreatedOrgView } from '../../domain/orgs.js';
 import type { FirstStart } from '../../domain/first-owner.js';
 import { CatalogError } from '../../domain/scopes.js';
@@ -33,7 +34,7 @@ export function bootstrapView(created: CreatedOrg, deps: AppDeps): CreatedOrgVie
   return {
     org: toOrgView(deps, created.org),
     adminApp: toAppView(deps, created.adminApp, namesAsIs),
-    key: toKeyView(created.key, deps.clock.now(), namesAsIs),
+    key: toKeyView(toApiKeyView(created.key), deps.clock.now(), namesAsIs),
     secret: created.secret,
     // The first start's owner link is FirstStart's, written beside the key.
     ownerInvitationUrl: null,
